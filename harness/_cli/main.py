@@ -1,0 +1,27 @@
+"""The `flowtape` command. Each command lives in its own module and calls the library; heavy
+libraries (litellm, the mcp SDK) are imported only by the commands that need them."""
+
+from __future__ import annotations
+
+import typer
+
+from harness._cli.run import run
+from harness._cli.validate import validate
+
+app = typer.Typer(
+    name="flowtape",
+    help="Evaluation and regression harness for LLM/MCP workflows: run pflow-style JSON IR workflows, validated, with a trace of every step.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("validate")(validate)
+app.command("run")(run)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The pflow-compatible JSON IR, as pydantic models read strictly.
+
+A workflow is a JSON document:
+
+    {"ir_version": "0.1.0",
+     "inputs":  {"repo": {"type": "string", "required": true}},
+     "nodes":   [{"id": "log", "type": "shell", "params": {"command": "git -C ${repo} log"}}],
+     "edges":   [],
+     "outputs": {"log": {"source": "${log.stdout}"}}}
+
+Unknown keys are errors at the top level and inside nodes, edges, inputs and outputs; `params`
+is free-form here and checked per node type by `runner.validate`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["Edge", "InputSpec", "Node", "OutputSpec", "RetryPolicy", "Workflow", "workflow_hash", "INPUT_TYPES"]
+
+INPUT_TYPES = ("string", "number", "integer", "boolean", "array", "object", "any")
+InputType = Literal["string", "number", "integer", "boolean", "array", "object", "any"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class InputSpec(_Strict):
+    """A declared workflow input. `required` defaults to true, as in pflow; an input with a
+    default is never missing."""
+
+    type: InputType = "any"
+    required: bool = True
+    default: Any = None
+    description: str = ""
+    stdin: bool = False
+
+
+class OutputSpec(_Strict):
+    """A declared workflow output: `source` is a template, usually `${node.key}`."""
+
+    source: str | None = None
+    type: InputType | None = None
+    description: str = ""
+
+
+class RetryPolicy(_Strict):
+    """Retry a failing node: up to `max` attempts in all, sleeping `wait` seconds before the
+    second attempt and multiplying the sleep by `backoff` each time after."""
+
+    max: int = Field(default=1, ge=1, le=100)
+    wait: float = Field(default=0.0, ge=0)
+    backoff: float = Field(default=1.0, ge=1)
+
+
+class Node(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
+    type: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+    purpose: str = ""
+    retry: RetryPolicy | None = None
+    batch: dict[str, Any] | None = None
+
+
+class Edge(_Strict):
+    from_: str = Field(alias="from")
+    to: str
+    action: str = "default"
+
+
+class Workflow(_Strict):
+    ir_version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    nodes: list[Node] = Field(min_length=1)
+    edges: list[Edge] = Field(default_factory=list)
+    start_node: str | None = None
+    outputs: dict[str, OutputSpec] = Field(default_factory=dict)
+    mappings: dict[str, Any] = Field(default_factory=dict)
+    enable_namespacing: bool = True
+    template_resolution_mode: Literal["strict", "permissive"] = "strict"
+
+    @field_validator("outputs", mode="before")
+    @classmethod
+    def _output_shorthand(cls, value: Any) -> Any:
+        # pflow also accepts `"name": "${node.key}"` as shorthand for {"source": ...}.
+        if isinstance(value, dict):
+            return {k: ({"source": v} if isinstance(v, str) else v) for k, v in value.items()}
+        return value
+
+    def node(self, node_id: str) -> Node:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(node_id)
+
+    @property
+    def first_node(self) -> str:
+        return self.start_node or self.nodes[0].id
+
+
+def workflow_hash(document: dict[str, Any]) -> str:
+    """A stable hash of a workflow document (sorted keys, compact), the trace's `workflow_hash`."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]

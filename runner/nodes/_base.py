@@ -1,0 +1,86 @@
+"""What a node type is: declared params and outputs, and one `run`.
+
+Like PocketFlow's prep → exec → post, but with the template resolution done by the executor:
+a node type receives resolved params and returns a `NodeResult` whose `action` picks the edge.
+A failure raises `NodeFailure`; the executor retries it per the node's policy and then routes
+it along an `error` edge or fails the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+from runner import templates
+from runner.trace import LLMUsage, StepKind, ToolUsage
+
+if TYPE_CHECKING:
+    from runner.clients import LLMClient, MCPClient
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter a node type takes. `type` is a JSON type name or `any`."""
+
+    type: str = "any"
+    required: bool = False
+    description: str = ""
+
+
+@dataclass
+class NodeResult:
+    output: dict[str, Any]
+    action: str = "default"
+    llm: LLMUsage | None = None
+    tool: ToolUsage | None = None
+
+
+class NodeFailure(RuntimeError):
+    """A node could not do its job. `output` keeps what it produced before failing (e.g. a
+    shell command's stderr), so an error edge and the trace can see it."""
+
+    def __init__(
+        self,
+        message: str,
+        output: dict[str, Any] | None = None,
+        *,
+        retryable: bool = True,
+        llm: LLMUsage | None = None,
+        tool: ToolUsage | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.output = output or {}
+        self.retryable = retryable
+        self.llm = llm
+        self.tool = tool
+
+
+@dataclass
+class NodeContext:
+    """What a node may use besides its params."""
+
+    step_id: str
+    base_dir: Path
+    llm: LLMClient | None = None
+    mcp: MCPClient | None = None
+    run_workflow: Callable[..., Any] | None = None
+    depth: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class NodeType:
+    """Base of the built-in node types. Subclasses set the class attributes and `run`."""
+
+    name: ClassVar[str]
+    kind: ClassVar[StepKind]
+    params: ClassVar[dict[str, ParamSpec]] = {}
+    outputs: ClassVar[tuple[str, ...] | None] = None  # None: any key may be referenced
+    open_params: ClassVar[bool] = False  # True: params are not checked by name (mcp tool args)
+
+    def resolve(self, raw: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
+        """Resolve the node's templated params against `scope` (inputs and earlier outputs)."""
+        return templates.resolve_value(raw, scope)
+
+    def run(self, params: dict[str, Any], ctx: NodeContext) -> NodeResult:  # pragma: no cover - abstract
+        raise NotImplementedError

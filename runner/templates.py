@@ -1,0 +1,297 @@
+"""`${...}` templates in IR params and outputs.
+
+Grammar (one pass over the IR's own text; values that come from a node are data and are never
+scanned again, so a `${x}` inside a tool result stays literal):
+
+    template   := ( text | "$${" raw "}" | "${" expr "}" )*
+    expr       := ref ( "??" ( ref | literal ) )*
+    ref        := name ( "." key | "[" int "]" )*
+    literal    := JSON string, number, true, false or null
+
+`$${x}` is the escape for a literal `${x}`. A path that walks into a string holding JSON parses
+it first. A template that is the whole string keeps the value's type:
+
+    >>> resolve("${n.count}", {"n": {"count": 3}})
+    3
+    >>> resolve("count=${n.count}", {"n": {"count": 3}})
+    'count=3'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "Ref",
+    "Segment",
+    "Template",
+    "TemplateError",
+    "TemplateSyntaxError",
+    "UnresolvedError",
+    "find_refs",
+    "parse",
+    "resolve",
+    "resolve_expr",
+    "resolve_value",
+    "to_text",
+]
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+_INDEX = re.compile(r"\[(-?\d+)\]")
+_MISSING = object()
+
+
+class TemplateError(ValueError):
+    """Base of template errors; `template` is the text that failed."""
+
+    def __init__(self, message: str, template: str = "") -> None:
+        super().__init__(message)
+        self.template = template
+
+
+class TemplateSyntaxError(TemplateError):
+    """The template text cannot be parsed."""
+
+
+class UnresolvedError(TemplateError, LookupError):
+    """A reference names a value that does not exist (and no `??` fallback applies)."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference such as `node.key[0].sub`: `name` plus a path of keys (str) and indexes (int)."""
+
+    name: str
+    path: tuple[str | int, ...] = ()
+
+    def __str__(self) -> str:
+        out = self.name
+        for part in self.path:
+            out += f"[{part}]" if isinstance(part, int) else f".{part}"
+        return out
+
+
+@dataclass(frozen=True)
+class Expr:
+    """`ref ?? ref ?? "literal"`: the first alternative that resolves to a non-null value."""
+
+    alternatives: tuple[Ref | Literal, ...]
+
+
+@dataclass(frozen=True)
+class Literal:
+    value: Any
+
+
+Segment = str | Expr
+
+
+@dataclass(frozen=True)
+class Template:
+    """A parsed template: literal text segments and expressions, in order."""
+
+    segments: tuple[Segment, ...]
+
+    @property
+    def is_whole(self) -> bool:
+        """True when the template is one expression and nothing else (it keeps its type)."""
+        return len(self.segments) == 1 and isinstance(self.segments[0], Expr)
+
+    def refs(self) -> list[Ref]:
+        return [alt for seg in self.segments if isinstance(seg, Expr) for alt in seg.alternatives if isinstance(alt, Ref)]
+
+
+def parse(text: str) -> Template:
+    """Parse template text. Raises `TemplateSyntaxError` naming the offset of the problem."""
+    segments: list[Segment] = []
+    buf: list[str] = []
+    i = 0
+    while i < len(text):
+        if text.startswith("$${", i):
+            end = _matching_brace(text, i + 2)
+            buf.append(text[i + 1 : end + 1])
+            i = end + 1
+        elif text.startswith("${", i):
+            end = _matching_brace(text, i + 1)
+            if buf:
+                segments.append("".join(buf))
+                buf = []
+            segments.append(_parse_expr(text[i + 2 : end].strip(), text))
+            i = end + 1
+        else:
+            buf.append(text[i])
+            i += 1
+    if buf:
+        segments.append("".join(buf))
+    return Template(tuple(segments))
+
+
+def _matching_brace(text: str, open_at: int) -> int:
+    """Index of the `}` closing the `{` at `open_at`, skipping quoted strings."""
+    depth, i, quote = 0, open_at, ""
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise TemplateSyntaxError(f"unclosed '${{' at offset {open_at - 1}", text)
+
+
+def _parse_expr(body: str, text: str) -> Expr:
+    if not body:
+        raise TemplateSyntaxError("empty '${}'", text)
+    parts = _split_fallbacks(body)
+    alternatives: list[Ref | Literal] = []
+    for n, part in enumerate(parts):
+        part = part.strip()
+        if not part:
+            raise TemplateSyntaxError(f"empty alternative in '${{{body}}}'", text)
+        if n > 0 and (part[0] in "\"'-0123456789" or part in ("true", "false", "null")):
+            alternatives.append(Literal(_parse_literal(part, text)))
+        else:
+            alternatives.append(_parse_ref(part, text))
+    return Expr(tuple(alternatives))
+
+
+def _split_fallbacks(body: str) -> list[str]:
+    parts, start, i, quote = [], 0, 0, ""
+    while i < len(body):
+        ch = body[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif body.startswith("??", i):
+            parts.append(body[start:i])
+            start = i + 2
+            i += 1
+        i += 1
+    parts.append(body[start:])
+    return parts
+
+
+def _parse_literal(part: str, text: str) -> Any:
+    if part.startswith("'") and part.endswith("'") and len(part) >= 2:
+        return part[1:-1]
+    try:
+        return json.loads(part)
+    except json.JSONDecodeError:
+        raise TemplateSyntaxError(f"bad default literal {part!r}", text) from None
+
+
+def _parse_ref(part: str, text: str) -> Ref:
+    m = _NAME.match(part)
+    if not m:
+        raise TemplateSyntaxError(f"bad reference {part!r}: expected a name", text)
+    name, i = m.group(), m.end()
+    path: list[str | int] = []
+    while i < len(part):
+        if part[i] == ".":
+            k = _KEY.match(part, i + 1)
+            if not k:
+                raise TemplateSyntaxError(f"bad reference {part!r}: expected a key after '.'", text)
+            path.append(k.group())
+            i = k.end()
+        elif part[i] == "[":
+            k = _INDEX.match(part, i)
+            if not k:
+                raise TemplateSyntaxError(f"bad reference {part!r}: expected [<integer>]", text)
+            path.append(int(k.group(1)))
+            i = k.end()
+        else:
+            raise TemplateSyntaxError(f"bad reference {part!r}: unexpected {part[i]!r}", text)
+    return Ref(name, tuple(path))
+
+
+def lookup(ref: Ref, scope: dict[str, Any]) -> Any:
+    """Walk `ref` through `scope`; returns the sentinel `_MISSING` when any step is absent."""
+    value = scope.get(ref.name, _MISSING)
+    for part in ref.path:
+        if value is _MISSING:
+            return _MISSING
+        if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                return _MISSING
+        if isinstance(part, int):
+            if isinstance(value, list) and -len(value) <= part < len(value):
+                value = value[part]
+            else:
+                return _MISSING
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return _MISSING
+    return value
+
+
+def resolve_expr(expr: Expr, scope: dict[str, Any], text: str = "") -> Any:
+    """The value of one parsed `${...}` expression; `text` is the template, for errors."""
+    for alt in expr.alternatives:
+        if isinstance(alt, Literal):
+            return alt.value
+        value = lookup(alt, scope)
+        if value is not _MISSING and (value is not None or len(expr.alternatives) == 1):
+            return value
+    if len(expr.alternatives) > 1:
+        return None
+    raise UnresolvedError(f"'${{{expr.alternatives[0]}}}' does not resolve", text)
+
+
+def to_text(value: Any) -> str:
+    """How a value reads when embedded in a longer string: JSON for structures and
+    booleans/null, plain text for strings and numbers."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def resolve(text: str, scope: dict[str, Any]) -> Any:
+    """Resolve one template string against `scope` (input names and node ids → values)."""
+    template = parse(text)
+    if template.is_whole:
+        return resolve_expr(template.segments[0], scope, text)  # type: ignore[arg-type]
+    return "".join(seg if isinstance(seg, str) else to_text(resolve_expr(seg, scope, text)) for seg in template.segments)
+
+
+def resolve_value(value: Any, scope: dict[str, Any]) -> Any:
+    """Resolve every template string inside a JSON-like value (dict keys are left as written)."""
+    if isinstance(value, str):
+        return resolve(value, scope) if "${" in value else value
+    if isinstance(value, dict):
+        return {k: resolve_value(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_value(v, scope) for v in value]
+    return value
+
+
+def find_refs(value: Any) -> list[Ref]:
+    """Every reference in a JSON-like value, in order. Raises `TemplateSyntaxError`."""
+    if isinstance(value, str):
+        return parse(value).refs() if "${" in value else []
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in find_refs(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in find_refs(v)]
+    return []

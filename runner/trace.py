@@ -1,0 +1,125 @@
+"""The one data model every part of flowtape shares: a `Trace` of `StepRecord`s.
+
+The runner writes traces; evaluators, the ledger, the gate and reports only read them. A trace
+is a versioned JSON document, so a stored run can be re-evaluated without running anything:
+
+    trace = Trace.model_validate_json(path.read_text())
+    [s.step_id for s in trace.steps if s.error]
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TRACE_VERSION = 1
+
+
+class RunStatus(str, Enum):
+    """Outcome of one run: `passed` (every step succeeded or was routed around), `failed` (a
+    node failed with no error edge), `error` (the run could not start or the runner broke)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+
+
+StepKind = Literal["shell", "llm", "mcp", "http", "file", "workflow", "code"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LLMUsage(_Strict):
+    """What one model call cost. `usage_source` says where the token counts come from:
+    `provider` (the response's usage block) or `tokenizer` (counted locally)."""
+
+    model: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    cost_usd: float | None = None
+    usage_source: Literal["provider", "tokenizer"] = "provider"
+
+
+class ToolUsage(_Strict):
+    """What one MCP tool call moved. Bytes are of the JSON-RPC `params` sent and `result`
+    received; `result_tokens` is filled by accounting, with the tokenizer it used named."""
+
+    server: str
+    tool: str
+    request_bytes: int = 0
+    result_bytes: int = 0
+    result_tokens: int | None = None
+    tokenizer: str | None = None
+    is_error: bool = False
+
+
+class StepRecord(_Strict):
+    """One executed step. `step_id` is the IR node id (for a code baseline
+    `call-<n>:<server>.<tool>`); `params` are the values after template resolution."""
+
+    step_id: str
+    kind: StepKind
+    node_type: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    output: dict[str, Any] | None = None
+    action: str | None = None
+    error: str | None = None
+    attempts: int = 1
+    started_at: datetime | None = None
+    duration_ms: float = 0.0
+    llm: LLMUsage | None = None
+    tool: ToolUsage | None = None
+
+
+class Trace(_Strict):
+    """One execution of one case under one approach."""
+
+    version: Literal[1] = TRACE_VERSION
+    run_id: str
+    task: str | None = None
+    case: str | None = None
+    approach: str = "ir"
+    workflow: str | None = None
+    workflow_hash: str
+    status: RunStatus
+    error: str | None = None
+    started_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    duration_ms: float = 0.0
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    steps: list[StepRecord] = Field(default_factory=list)
+
+    def step(self, step_id: str) -> StepRecord:
+        """The last record of `step_id` (a node inside a loop back-edge may run twice)."""
+        for record in reversed(self.steps):
+            if record.step_id == step_id:
+                return record
+        raise KeyError(step_id)
+
+    def write(self, directory: Path) -> Path:
+        """Write the trace as `<directory>/<run_id>.json`, atomically, and return the path."""
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{self.run_id}.json"
+        write_atomic(path, self.model_dump_json(indent=2))
+        return path
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` so a reader never sees half a file (temp file + rename)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

