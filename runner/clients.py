@@ -32,6 +32,7 @@ class LLMRequest:
     temperature: float | None = None
     max_tokens: int | None = None
     response_format: dict[str, Any] | None = None
+    timeout: float | None = None
     step_id: str | None = None
 
 

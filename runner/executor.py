@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from runner import templates
 from runner.clients import LLMClient, MCPClient
-from runner.inputs import apply_defaults
+from runner.inputs import apply_defaults, coerce_values
 from runner.ir import Node, Workflow, workflow_hash
 from runner.nodes import NodeContext, NodeFailure, NodeResult, node_type_for
 from runner.trace import RunStatus, StepRecord, Trace
@@ -88,7 +88,7 @@ def execute(
     started = time.perf_counter()
     run = _Run(workflow, runtime, base_dir or Path.cwd(), trace.steps, prefix="", depth=0)
     try:
-        trace.outputs = run.go(apply_defaults(workflow.inputs, inputs))
+        trace.outputs = run.go(apply_defaults(workflow.inputs, coerce_values(workflow.inputs, inputs)))
     except RunFailed as err:
         trace.status, trace.error = RunStatus.FAILED, str(err)
     trace.duration_ms = (time.perf_counter() - started) * 1000
@@ -107,7 +107,6 @@ class _Run:
 
     def go(self, inputs: dict[str, Any]) -> dict[str, Any]:
         scope: dict[str, Any] = dict(inputs)
-        order = [n.id for n in self.workflow.nodes]
         current: str | None = self.workflow.first_node
         for _ in range(MAX_STEPS):
             if current is None:
@@ -115,27 +114,46 @@ class _Run:
             node = self.workflow.node(current)
             result, failure = self._run_node(node, scope)
             if failure is not None:
-                scope[node.id] = failure.output
+                # As in pflow, a failed node's outputs are not readable afterwards (use `??`);
+                # the trace keeps them.
                 current = self.edges.get((node.id, "error"))
                 if current is None:
                     raise RunFailed(f"node '{self.prefix}{node.id}' failed: {failure}")
                 continue
             assert result is not None
             scope[node.id] = result.output
-            if self.workflow.edges:
-                current = self.edges.get((node.id, result.action)) or self.edges.get((node.id, "default"))
-            else:
-                k = order.index(node.id) + 1
-                current = order[k] if k < len(order) else None
+            current = self._next(node.id, result.action)
+        else:
+            raise RunFailed(f"stopped after {MAX_STEPS} steps: a loop never ends")
         return self._outputs(scope)
 
+    def _next(self, node_id: str, action: str) -> str | None:
+        """The node the action leads to. No edges out means the flow ends; a non-default action
+        that no edge takes is an error (pflow does not fall back to `default`)."""
+        nxt = self.edges.get((node_id, action))
+        if nxt is None and action != "default":
+            available = sorted(a for (f, a) in self.edges if f == node_id)
+            if available:
+                raise RunFailed(f"node '{self.prefix}{node_id}' returned action '{action}' but no edge takes it (edges: {', '.join(available)})")
+        return nxt
+
     def _outputs(self, scope: dict[str, Any]) -> dict[str, Any]:
+        """Declared outputs in order. Null values are left out; so is a `??` chain whose every
+        reference names a node that did not run (a branch not taken). Anything else that does
+        not resolve fails the run. Like pflow, each output joins the scope under its name."""
         outputs: dict[str, Any] = {}
         for name, spec in self.workflow.outputs.items():
+            text = spec.template
             try:
-                outputs[name] = templates.resolve(spec.source or "", scope)
-            except templates.UnresolvedError:
-                outputs[name] = None  # its node did not run on the branch taken
+                value = templates.resolve(text, scope)
+            except templates.UnresolvedError as err:
+                exprs = [seg for seg in templates.parse(text).segments if not isinstance(seg, str)]
+                names = {ref.name for ref in templates.find_refs(text)}
+                if any(len(e.alternatives) > 1 for e in exprs) and all(n not in scope for n in names):
+                    continue
+                raise RunFailed(f"output '{name}': {err}") from None
+            if value is not None:
+                outputs[name] = scope[name] = value
         return outputs
 
     def _run_node(self, node: Node, scope: dict[str, Any]) -> tuple[NodeResult | None, NodeFailure | None]:
@@ -151,7 +169,7 @@ class _Run:
         for attempt in range(1, attempts + 1):
             record.attempts = attempt
             try:
-                params = ntype.resolve(node.params, scope)
+                params = ntype.resolve(node.params, _local_scope(node, scope))
             except templates.TemplateError as err:
                 record.params = node.params
                 failure = NodeFailure(f"template: {err}", retryable=False)
@@ -169,7 +187,7 @@ class _Run:
                 break
             if wait:
                 self.runtime.sleep(wait)
-            wait *= policy.backoff if policy else 1.0
+            wait *= policy.factor if policy else 1.0
         record.duration_ms = (time.perf_counter() - started) * 1000
         if failure is not None:
             record.error, record.action, record.output = str(failure), "error", failure.output or None
@@ -188,8 +206,16 @@ class _Run:
                 raise NodeFailure(f"nested workflow is invalid: {err}", retryable=False) from None
             run = _Run(child, self.runtime, base_dir, self.steps, prefix=f"{step_id}/", depth=self.depth + 1)
             try:
-                return run.go(apply_defaults(child.inputs, inputs))
+                return run.go(apply_defaults(child.inputs, coerce_values(child.inputs, inputs)))
             except RunFailed as err:
                 raise NodeFailure(str(err), retryable=False) from None
 
         return run_child
+
+
+def _local_scope(node: Node, scope: dict[str, Any]) -> dict[str, Any]:
+    """pflow lets a node's `inputs` param name extra values for its other params."""
+    local = node.params.get("inputs")
+    if node.type == "workflow" or not isinstance(local, dict):
+        return scope
+    return {**scope, **templates.resolve_value(local, scope)}

@@ -13,7 +13,7 @@ from typing import Any
 
 from runner.ir import InputSpec
 
-__all__ = ["apply_defaults", "check_values", "parse_cli_value", "type_error"]
+__all__ = ["apply_defaults", "check_values", "coerce", "coerce_values", "parse_cli_value", "type_error"]
 
 _PY_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -60,13 +60,35 @@ def parse_cli_value(spec: InputSpec | None, raw: str) -> Any:
     problem = type_error(spec, value) if spec else None
     if problem:
         raise ValueError(problem)
-    return int(value) if kind == "integer" else value
+    if kind == "integer":
+        return int(value)
+    # pflow coerces a command-line number to float ("3" -> 3.0); keep that so outputs match.
+    return float(value) if kind == "number" else value
+
+
+def coerce(spec: InputSpec, value: Any) -> Any:
+    """A value converted to the declared type where that loses nothing, as pflow does for
+    values given through its API: "42" for an integer is 42, 7 for a string is "7". Values that
+    do not convert are returned unchanged (and then fail the type check)."""
+    if spec.type == "string" and isinstance(value, (int, float)):  # bool is an int too: "True"
+        return str(value)
+    if isinstance(value, str) and spec.type not in ("string", "any"):
+        try:
+            return parse_cli_value(spec, value)
+        except ValueError:
+            return value
+    return value
+
+
+def coerce_values(specs: dict[str, InputSpec], values: dict[str, Any]) -> dict[str, Any]:
+    return {k: coerce(specs[k], v) if k in specs else v for k, v in values.items()}
 
 
 def check_values(specs: dict[str, InputSpec], values: dict[str, Any]) -> list[tuple[str, str]]:
-    """(input name, message) for each missing required, unknown or mistyped input value."""
+    """(input name, message) for each missing required, unknown or mistyped input value
+    (after `coerce`)."""
     problems = []
-    for name, value in values.items():
+    for name, value in coerce_values(specs, values).items():
         if name not in specs:
             import difflib
 
@@ -75,6 +97,8 @@ def check_values(specs: dict[str, InputSpec], values: dict[str, Any]) -> list[tu
             problems.append((name, f"unknown input '{name}'{hint}"))
         elif (problem := type_error(specs[name], value)) is not None:
             problems.append((name, f"input '{name}': {problem}"))
+        elif value == "" and specs[name].required and specs[name].default is None:
+            problems.append((name, f"required input '{name}' is empty"))
     for name, spec in specs.items():
         if spec.required and spec.default is None and name not in values:
             problems.append((name, f"missing required input '{name}'"))

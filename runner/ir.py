@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["Edge", "InputSpec", "Node", "OutputSpec", "RetryPolicy", "Workflow", "workflow_hash", "INPUT_TYPES"]
 
+_BARE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+|\[\d+\])*$")
 INPUT_TYPES = ("string", "number", "integer", "boolean", "array", "object", "any")
 InputType = Literal["string", "number", "integer", "boolean", "array", "object", "any"]
 
@@ -42,20 +44,34 @@ class InputSpec(_Strict):
 
 
 class OutputSpec(_Strict):
-    """A declared workflow output: `source` is a template, usually `${node.key}`."""
+    """A declared workflow output: `source` is a template, usually `${node.key}`; a bare path
+    such as `node.key` means `${node.key}`. `stdout` marks the output a CLI prints (pflow)."""
 
     source: str | None = None
     type: InputType | None = None
     description: str = ""
+    stdout: bool = False
+
+    @property
+    def template(self) -> str:
+        src = self.source or ""
+        return src if "${" in src or not _BARE_PATH.match(src) else "${" + src + "}"
 
 
 class RetryPolicy(_Strict):
-    """Retry a failing node: up to `max` attempts in all, sleeping `wait` seconds before the
-    second attempt and multiplying the sleep by `backoff` each time after."""
+    """Retry a failing node: up to `max` attempts in all (1-10, as pflow), sleeping `wait`
+    seconds before the second attempt and multiplying the sleep by `backoff` each time after
+    (pflow's `"fixed"` is 1, `"exponential"` is 2)."""
 
-    max: int = Field(default=1, ge=1, le=100)
+    max: int = Field(default=1, ge=1, le=10)
     wait: float = Field(default=0.0, ge=0)
-    backoff: float = Field(default=1.0, ge=1)
+    backoff: float | Literal["fixed", "exponential"] = "fixed"
+
+    @property
+    def factor(self) -> float:
+        if isinstance(self.backoff, str):
+            return 2.0 if self.backoff == "exponential" else 1.0
+        return max(1.0, float(self.backoff))
 
 
 class Node(_Strict):
@@ -64,7 +80,14 @@ class Node(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     purpose: str = ""
     retry: RetryPolicy | None = None
+    # pflow fields flowtape reads but does not act on: caching and approval change neither the
+    # outputs nor the trace's meaning. `batch` and `loop` are rejected by validation for now.
     batch: dict[str, Any] | None = None
+    loop: dict[str, Any] | None = None
+    cache: bool | None = None
+    prompt_cache: Any = None
+    prewarm: Any = None
+    approval: Literal["required"] | None = None
 
 
 class Edge(_Strict):
@@ -74,13 +97,14 @@ class Edge(_Strict):
 
 
 class Workflow(_Strict):
-    ir_version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    ir_version: str = Field(default="0.1.0", pattern=r"^\d+\.\d+\.\d+$")
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     nodes: list[Node] = Field(min_length=1)
     edges: list[Edge] = Field(default_factory=list)
     start_node: str | None = None
     outputs: dict[str, OutputSpec] = Field(default_factory=dict)
     mappings: dict[str, Any] = Field(default_factory=dict)
+    cache: Any = None
     enable_namespacing: bool = True
     template_resolution_mode: Literal["strict", "permissive"] = "strict"
 

@@ -66,12 +66,25 @@ class Ref:
     """A reference such as `node.key[0].sub`: `name` plus a path of keys (str) and indexes (int)."""
 
     name: str
-    path: tuple[str | int, ...] = ()
+    path: tuple[str | int | Expr, ...] = ()
 
     def __str__(self) -> str:
         out = self.name
         for part in self.path:
-            out += f"[{part}]" if isinstance(part, int) else f".{part}"
+            if isinstance(part, Expr):
+                out += "[${" + " ?? ".join(map(str, part.alternatives)) + "}]"
+            else:
+                out += f"[{part}]" if isinstance(part, int) else f".{part}"
+        return out
+
+    def inner_refs(self) -> list[Ref]:
+        """References inside dynamic indexes (`arr[${i}]`), depth first."""
+        out: list[Ref] = []
+        for part in self.path:
+            if isinstance(part, Expr):
+                for alt in part.alternatives:
+                    if isinstance(alt, Ref):
+                        out += [alt, *alt.inner_refs()]
         return out
 
 
@@ -102,7 +115,14 @@ class Template:
         return len(self.segments) == 1 and isinstance(self.segments[0], Expr)
 
     def refs(self) -> list[Ref]:
-        return [alt for seg in self.segments if isinstance(seg, Expr) for alt in seg.alternatives if isinstance(alt, Ref)]
+        """Every reference, including those inside dynamic indexes."""
+        out: list[Ref] = []
+        for seg in self.segments:
+            if isinstance(seg, Expr):
+                for alt in seg.alternatives:
+                    if isinstance(alt, Ref):
+                        out += [alt, *alt.inner_refs()]
+        return out
 
 
 def parse(text: str) -> Template:
@@ -161,7 +181,7 @@ def _parse_expr(body: str, text: str) -> Expr:
         part = part.strip()
         if not part:
             raise TemplateSyntaxError(f"empty alternative in '${{{body}}}'", text)
-        if n > 0 and (part[0] in "\"'-0123456789" or part in ("true", "false", "null")):
+        if n > 0 and (part[0] in "\"'-0123456789[{" or part in ("true", "false", "null")):
             alternatives.append(Literal(_parse_literal(part, text)))
         else:
             alternatives.append(_parse_ref(part, text))
@@ -210,6 +230,12 @@ def _parse_ref(part: str, text: str) -> Ref:
                 raise TemplateSyntaxError(f"bad reference {part!r}: expected a key after '.'", text)
             path.append(k.group())
             i = k.end()
+        elif part.startswith("[${", i):
+            end = _matching_brace(part, i + 2)
+            if not part.startswith("]", end + 1):
+                raise TemplateSyntaxError(f"bad reference {part!r}: expected ']' after a dynamic index", text)
+            path.append(_parse_expr(part[i + 3 : end].strip(), text))
+            i = end + 2
         elif part[i] == "[":
             k = _INDEX.match(part, i)
             if not k:
@@ -227,6 +253,15 @@ def lookup(ref: Ref, scope: dict[str, Any]) -> Any:
     for part in ref.path:
         if value is _MISSING:
             return _MISSING
+        if isinstance(part, Expr):
+            try:
+                part = resolve_expr(part, scope)
+            except UnresolvedError:
+                return _MISSING
+            if isinstance(part, str) and part.lstrip("-").isdigit():
+                part = int(part)
+            elif not isinstance(part, (str, int)) or isinstance(part, bool):
+                return _MISSING
         if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
             try:
                 value = json.loads(value)
@@ -245,24 +280,28 @@ def lookup(ref: Ref, scope: dict[str, Any]) -> Any:
 
 
 def resolve_expr(expr: Expr, scope: dict[str, Any], text: str = "") -> Any:
-    """The value of one parsed `${...}` expression; `text` is the template, for errors."""
+    """The value of one parsed `${...}` expression; `text` is the template, for errors.
+
+    Alternatives are tried in order; the first that exists wins, even when its value is null
+    (as in pflow: a found null stops a `??` chain). A literal always exists."""
     for alt in expr.alternatives:
         if isinstance(alt, Literal):
             return alt.value
         value = lookup(alt, scope)
-        if value is not _MISSING and (value is not None or len(expr.alternatives) == 1):
+        if value is not _MISSING:
             return value
-    if len(expr.alternatives) > 1:
-        return None
-    raise UnresolvedError(f"'${{{expr.alternatives[0]}}}' does not resolve", text)
+    raise UnresolvedError(f"'${{{' ?? '.join(map(str, expr.alternatives))}}}' does not resolve", text)
 
 
 def to_text(value: Any) -> str:
-    """How a value reads when embedded in a longer string: JSON for structures and
-    booleans/null, plain text for strings and numbers."""
+    """How a value reads when embedded in a longer string, as pflow renders it: strings as they
+    are, null as "", objects and arrays as JSON, booleans and numbers as Python prints them
+    (`True`, `3.0`)."""
     if isinstance(value, str):
         return value
-    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
 
@@ -270,7 +309,7 @@ def to_text(value: Any) -> str:
 def resolve(text: str, scope: dict[str, Any]) -> Any:
     """Resolve one template string against `scope` (input names and node ids → values)."""
     template = parse(text)
-    if template.is_whole:
+    if template.is_whole or (len(template.segments) == 2 and isinstance(template.segments[0], Expr) and template.segments[1] == "\n"):
         return resolve_expr(template.segments[0], scope, text)  # type: ignore[arg-type]
     return "".join(seg if isinstance(seg, str) else to_text(resolve_expr(seg, scope, text)) for seg in template.segments)
 

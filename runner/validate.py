@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
 from pydantic import ValidationError
 
@@ -31,10 +31,11 @@ class Diagnostic:
     path: str
     message: str
     node: str | None = None
+    severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
         where = f"{self.path} (node {self.node})" if self.node else self.path
-        return f"{where}: {self.message}"
+        return f"{where}: {'warning: ' if self.severity == 'warning' else ''}{self.message}"
 
 
 class InvalidWorkflow(ValueError):
@@ -84,7 +85,7 @@ def check(document: Any, *, inputs: dict[str, Any] | None = None, mcp_servers: l
 
 def load_workflow(document: Any, *, inputs: dict[str, Any] | None = None, mcp_servers: list[str] | None = None, source: str = "workflow") -> Workflow:
     """Validate and return the `Workflow`, or raise `InvalidWorkflow` with every diagnostic."""
-    diagnostics = check(document, inputs=inputs, mcp_servers=mcp_servers)
+    diagnostics = [d for d in check(document, inputs=inputs, mcp_servers=mcp_servers) if d.severity == "error"]
     if diagnostics:
         raise InvalidWorkflow(diagnostics, source)
     return Workflow.model_validate(document)
@@ -94,9 +95,11 @@ class _Checker:
     def __init__(self, mcp_servers: list[str] | None) -> None:
         self.mcp_servers = mcp_servers
         self.diags: list[Diagnostic] = []
+        self.used: set[str] = set()
+        self.unreachable: set[str] = set()
 
-    def add(self, path: str, message: str, node: str | None = None) -> None:
-        self.diags.append(Diagnostic(path, message, node))
+    def add(self, path: str, message: str, node: str | None = None, severity: Literal["error", "warning"] = "error") -> None:
+        self.diags.append(Diagnostic(path, message, node, severity))
 
     def run(self, doc: Any, inputs: dict[str, Any] | None) -> list[Diagnostic]:
         if not isinstance(doc, dict):
@@ -106,8 +109,6 @@ class _Checker:
         for key in top:
             if key not in _TOP_LEVEL:
                 self.add(f"$.{key}", f"unknown top-level key '{key}'{_did_you_mean(key, Workflow.model_fields)}")
-        if "ir_version" not in doc:
-            self.add("$.ir_version", "missing required key 'ir_version'")
         try:
             Workflow.model_validate({**{k: v for k, v in top.items() if k in _TOP_LEVEL}, "ir_version": doc.get("ir_version", "0.1.0"), "nodes": [{"id": "x", "type": "x"}]})
         except ValidationError as err:
@@ -124,13 +125,18 @@ class _Checker:
         for name in specs:
             if name in nodes:
                 self.add(f"$.inputs.{name}", f"input '{name}' has the same name as a node")
-        order = self._order(nodes, edges, start if start in nodes else None)
+        self.used: set[str] = set()
+        order = self._order(nodes, edges, start if isinstance(start, str) and start in nodes else None)
         self._references(nodes, specs, order)
         for name, spec in outs.items():
             if spec.source is None:
                 self.add(f"$.outputs.{name}", "output has no 'source'")
                 continue
-            self._template_refs(spec.source, f"$.outputs.{name}.source", None, nodes, specs, set(nodes))
+            self._template_refs(spec.template, f"$.outputs.{name}.source", None, nodes, specs, set(nodes), whole_node_ok=True)
+        if nodes:
+            for name in specs:
+                if name not in self.used:
+                    self.add(f"$.inputs.{name}", f"input '{name}' is declared but no template uses it")
         if inputs is not None and specs is not None:
             for d in _inputs.check_values(specs, inputs):
                 self.add(f"$.inputs.{d[0]}", d[1])
@@ -158,6 +164,9 @@ class _Checker:
                 continue
             nodes[node.id] = (i, node)
             self._node_type(i, node)
+            for unsupported in ("batch", "loop"):
+                if getattr(node, unsupported) is not None:
+                    self.add(f"$.nodes[{i}].{unsupported}", f"'{unsupported}' is not supported by flowtape yet", node.id)
         return nodes
 
     def _node_type(self, i: int, node: Node) -> None:
@@ -175,7 +184,7 @@ class _Checker:
         if ntype.open_params:
             return
         for key in node.params:
-            if key not in ntype.params:
+            if key not in ntype.params and key != "inputs":
                 self.add(f"{path}.params.{key}", f"unknown param '{key}' for {node.type}{_did_you_mean(key, ntype.params)}", node.id)
         for key, spec in ntype.params.items():
             if spec.required and key not in node.params:
@@ -281,14 +290,29 @@ class _Checker:
         for n in ids:
             if n not in reachable:
                 i = nodes[n][0]
-                self.add(f"$.nodes[{i}]", f"node '{n}' is never reached from start node '{first}'", n)
+                self.add(f"$.nodes[{i}]", f"node '{n}' is never reached from start node '{first}' and will not run", n, "warning")
+        self.unreachable = set(ids) - reachable
         return ancestors
 
     # -- templates ---------------------------------------------------------------------------
 
     def _references(self, nodes: dict[str, tuple[int, Node]], specs: dict[str, InputSpec], order: dict[str, set[str]]) -> None:
         for node_id, (i, node) in nodes.items():
-            self._walk(node.params, f"$.nodes[{i}].params", node_id, nodes, specs, order.get(node_id, set()))
+            before = set(nodes) if node_id in self.unreachable else order.get(node_id, set())
+            local = node.params.get("inputs")
+            if node.type == "workflow" and isinstance(node.params.get("workflow"), dict):
+                # Inline child IR: checked as a workflow of its own, paths prefixed.
+                prefix = f"$.nodes[{i}].params.workflow"
+                for d in check(node.params["workflow"], mcp_servers=self.mcp_servers):
+                    self.diags.append(Diagnostic(prefix + d.path[1:], d.message, d.node or node_id, d.severity))
+                self._walk({k: v for k, v in node.params.items() if k != "workflow"}, f"$.nodes[{i}].params", node_id, nodes, specs, before)
+            elif isinstance(local, dict) and node.type != "workflow":
+                # pflow: a node's `inputs` param names extra values for its other params.
+                self._walk(local, f"$.nodes[{i}].params.inputs", node_id, nodes, specs, before)
+                rest = {k: v for k, v in node.params.items() if k != "inputs"}
+                self._walk(rest, f"$.nodes[{i}].params", node_id, nodes, {**specs, **{k: None for k in local}}, before)
+            else:
+                self._walk(node.params, f"$.nodes[{i}].params", node_id, nodes, specs, before)
 
     def _walk(self, value: Any, path: str, node_id: str, nodes: Any, specs: Any, before: set[str]) -> None:
         if isinstance(value, str):
@@ -300,7 +324,7 @@ class _Checker:
             for k, v in enumerate(value):
                 self._walk(v, f"{path}[{k}]", node_id, nodes, specs, before)
 
-    def _template_refs(self, text: str, path: str, node_id: str | None, nodes: Any, specs: Any, before: set[str]) -> None:
+    def _template_refs(self, text: str, path: str, node_id: str | None, nodes: Any, specs: Any, before: set[str], whole_node_ok: bool = False) -> None:
         if "${" not in text:
             return
         try:
@@ -310,6 +334,7 @@ class _Checker:
             return
         for ref in refs:
             if ref.name in specs:
+                self.used.add(ref.name)
                 continue
             if ref.name not in nodes:
                 hint = _did_you_mean(ref.name, [*nodes, *specs])
@@ -318,6 +343,8 @@ class _Checker:
                 self.add(path, f"'${{{ref}}}' refers to the node itself", node_id)
             elif ref.name not in before:
                 self.add(path, f"'${{{ref}}}' refers to node '{ref.name}', which does not run before '{node_id}'", node_id)
+            elif not ref.path and not whole_node_ok:
+                self.add(path, f"'${{{ref}}}' is a whole node; name one of its outputs, e.g. '${{{ref}.<key>}}'", node_id)
             else:
                 ntype = node_type_for(nodes[ref.name][1].type, self.mcp_servers)
                 key = ref.path[0] if ref.path else None

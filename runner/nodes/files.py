@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ def _path(params: dict[str, Any], ctx: NodeContext) -> Path:
     raw = params.get("file_path")
     if not isinstance(raw, str) or not raw:
         raise NodeFailure("'file_path' must be a non-empty string", retryable=False)
-    return Path(ctx.base_dir, Path(raw).expanduser())
+    return Path(ctx.base_dir, Path(raw).expanduser()).resolve()
 
 
 class ReadFileNode(NodeType):
@@ -24,7 +25,7 @@ class ReadFileNode(NodeType):
         "file_path": ParamSpec("string", True, "file to read"),
         "encoding": ParamSpec("string", False, "text encoding (default utf-8)"),
     }
-    outputs = ("content", "file_path")
+    outputs = ("content", "content_is_binary", "file_path")
 
     def run(self, params: dict[str, Any], ctx: NodeContext) -> NodeResult:
         path = _path(params, ctx)
@@ -32,7 +33,7 @@ class ReadFileNode(NodeType):
             content = path.read_text(encoding=params.get("encoding") or "utf-8")
         except (OSError, UnicodeDecodeError) as err:
             raise NodeFailure(f"cannot read {path}: {getattr(err, 'strerror', None) or err}", retryable=False) from None
-        return NodeResult({"content": content, "file_path": str(path)})
+        return NodeResult({"content": content, "content_is_binary": False, "file_path": str(path)})
 
 
 class WriteFileNode(NodeType):
@@ -48,7 +49,9 @@ class WriteFileNode(NodeType):
 
     def run(self, params: dict[str, Any], ctx: NodeContext) -> NodeResult:
         path = _path(params, ctx)
-        content = templates.to_text(params.get("content"))
+        content = params.get("content")
+        # pflow writes structured content as JSON with ASCII escapes (its param is typed str).
+        content = json.dumps(content) if isinstance(content, (dict, list)) else templates.to_text(content)
         encoding = params.get("encoding") or "utf-8"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,4 +62,5 @@ class WriteFileNode(NodeType):
                 write_atomic(path, content) if encoding == "utf-8" else path.write_text(content, encoding=encoding)
         except OSError as err:
             raise NodeFailure(f"cannot write {path}: {err.strerror or err}", retryable=False) from None
-        return NodeResult({"written": True, "file_path": str(path), "bytes_written": len(content.encode(encoding))})
+        verb = "appended to" if params.get("append") else "wrote to"
+        return NodeResult({"written": f"Successfully {verb} '{path}'", "file_path": str(path), "bytes_written": len(content.encode(encoding))})

@@ -1,7 +1,7 @@
 """`shell`: run a command with `sh -c`; outputs stdout, stderr, exit_code.
 
 Templated values never become shell syntax. Each `${...}` in `command` is quoted for the
-quoting context it appears in (bare, inside "double" or inside 'single' quotes), so
+place it stands in (bare, inside "double" or 'single' quotes, or a here-document), so
 
     {"command": "grep -c ${pattern} notes.txt"}   with pattern = "x; rm -rf ~"
 
@@ -10,59 +10,28 @@ runs `grep -c 'x; rm -rf ~' notes.txt`. Large or structured data belongs in `std
 
 from __future__ import annotations
 
+import json
 import os
-import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from runner import templates
+from runner.nodes import _shellquote
 from runner.nodes._base import NodeContext, NodeFailure, NodeResult, NodeType, ParamSpec
 
-DEFAULT_TIMEOUT = 60.0
-
-
-def quote_for_context(text: str, context: str) -> str:
-    """Quote `text` so the shell reads it as data inside `context` ('', '"' or "'")."""
-    if context == '"':
-        return "".join("\\" + ch if ch in '"\\$`' else ch for ch in text)
-    if context == "'":
-        return text.replace("'", "'\\''")
-    return shlex.quote(text)
+DEFAULT_TIMEOUT = 30.0
+# Commands whose exit code 1 with nothing on stderr means "no match", not failure (as pflow).
+_NO_MATCH_OK = ("grep", "egrep", "fgrep", "rg", "which")
 
 
 def render_command(command: str, scope: dict[str, Any]) -> str:
-    """Resolve the templates in `command`, quoting each value for where it stands."""
+    """Resolve the templates in `command`, each value quoted for the place it stands in."""
     template = templates.parse(command)
-    out: list[str] = []
-    context = ""
-    for seg in template.segments:
-        if isinstance(seg, str):
-            out.append(seg)
-            context = _scan_quotes(seg, context)
-        else:
-            value = templates.resolve_expr(seg, scope, command)
-            out.append(quote_for_context(templates.to_text(value), context))
-    return "".join(out)
-
-
-def _scan_quotes(text: str, context: str) -> str:
-    """The quoting context after reading `text` from `context` (POSIX sh rules)."""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if context == "'":
-            if ch == "'":
-                context = ""
-        elif ch == "\\":
-            i += 1
-        elif context == '"':
-            if ch == '"':
-                context = ""
-        elif ch in "'\"":
-            context = ch
-        i += 1
-    return context
+    try:
+        return _shellquote.render(template.segments, lambda expr: templates.to_text(templates.resolve_expr(expr, scope, command)))
+    except _shellquote.QuoteError as err:
+        raise templates.TemplateError(str(err), command) from None
 
 
 class ShellNode(NodeType):
@@ -75,8 +44,9 @@ class ShellNode(NodeType):
         "env": ParamSpec("object", False, "extra environment variables"),
         "timeout": ParamSpec("number", False, f"seconds before the command is killed (default {DEFAULT_TIMEOUT:g})"),
         "ignore_errors": ParamSpec("boolean", False, "a non-zero exit code does not fail the node"),
+        "strip_newline": ParamSpec("boolean", False, "remove trailing newlines from stdout (default true)"),
     }
-    outputs = ("stdout", "stderr", "exit_code")
+    outputs = ("stdout", "stderr", "exit_code", "stdout_is_binary", "stderr_is_binary")
 
     def resolve(self, raw: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
         params = templates.resolve_value({k: v for k, v in raw.items() if k != "command"}, scope)
@@ -88,9 +58,7 @@ class ShellNode(NodeType):
         command = params["command"]
         if not isinstance(command, str):
             raise NodeFailure(f"'command' must be a string, got {type(command).__name__}", retryable=False)
-        stdin = params.get("stdin")
-        if stdin is not None and not isinstance(stdin, str):
-            stdin = templates.to_text(stdin)
+        stdin = _stdin_text(params.get("stdin"))
         cwd = Path(ctx.base_dir, params["cwd"]) if params.get("cwd") else ctx.base_dir
         env = {**os.environ, **{str(k): templates.to_text(v) for k, v in (params.get("env") or {}).items()}}
         timeout = float(params.get("timeout") or DEFAULT_TIMEOUT)
@@ -106,14 +74,31 @@ class ShellNode(NodeType):
             )
         except subprocess.TimeoutExpired as err:
             output = {"stdout": _text(err.stdout), "stderr": _text(err.stderr), "exit_code": -1}
-            raise NodeFailure(f"command timed out after {timeout:g}s", output) from None
+            raise NodeFailure(f"Command timed out after {timeout:g} seconds", output) from None
         except OSError as err:
             raise NodeFailure(f"cannot run command in {cwd}: {err.strerror}", retryable=False) from None
-        output = {"stdout": proc.stdout, "stderr": proc.stderr, "exit_code": proc.returncode}
-        if proc.returncode != 0 and not params.get("ignore_errors"):
-            tail = proc.stderr.strip().splitlines()[-1:] or [""]
-            raise NodeFailure(f"command exited with {proc.returncode}: {tail[0][:200]}", output)
+        stdout = proc.stdout if params.get("strip_newline") is False else proc.stdout.rstrip("\n")
+        output = {"stdout": stdout, "stderr": proc.stderr, "exit_code": proc.returncode, "stdout_is_binary": False, "stderr_is_binary": False, "command": command}
+        if proc.returncode != 0 and not params.get("ignore_errors") and not _no_match(command, proc.returncode, proc.stderr):
+            raise NodeFailure(f"Command failed with exit code {proc.returncode}: {proc.stderr[:500].strip()}", output)
         return NodeResult(output)
+
+
+def _stdin_text(value: Any) -> str | None:
+    """stdin as pflow feeds it: text as is, booleans as JSON, structures as JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (bool, dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _no_match(command: str, code: int, stderr: str) -> bool:
+    """True for `grep`-like commands (last in a pipeline) that exit 1 quietly: no match found."""
+    if code != 1 or stderr.strip():
+        return False
+    last = command.rsplit("|", 1)[-1].split()
+    return bool(last) and last[0] in _NO_MATCH_OK
 
 
 def _text(data: bytes | str | None) -> str:

@@ -1,5 +1,10 @@
-"""`workflow`: run a nested IR workflow with its own inputs; its declared outputs become this
-node's outputs. The child is validated like any workflow before it runs."""
+"""`workflow`: run a nested IR workflow with its own inputs; the child's declared outputs become
+this node's outputs (`${node.<output>}`).
+
+Params as pflow 0.16 names them: `workflow` (a JSON IR file, relative to this workflow, or the
+IR inline as an object), `inputs` (the child's input values), `max_depth` (default 10) and
+`error_action` (the action taken when the child fails; default `error`). pflow itself loads
+`.pflow.md` children; flowtape loads JSON IR. The child is validated before it runs."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from runner import templates
 from runner.nodes._base import NodeContext, NodeFailure, NodeResult, NodeType, ParamSpec
 
 MAX_DEPTH = 10
@@ -16,31 +22,42 @@ class WorkflowNode(NodeType):
     name = "workflow"
     kind = "workflow"
     params = {
-        "workflow_ref": ParamSpec("string", False, "path of the nested IR file, relative to this workflow"),
-        "workflow_ir": ParamSpec("object", False, "the nested IR inline"),
-        "param_mapping": ParamSpec("object", False, "the child's input values"),
-        "output_mapping": ParamSpec("object", False, "parent output name -> child output name"),
+        "workflow": ParamSpec("any", True, "path of the nested JSON IR file (relative to this workflow), or the IR inline"),
+        "inputs": ParamSpec("object", False, "the child's input values"),
+        "max_depth": ParamSpec("integer", False, f"deepest nesting allowed (default {MAX_DEPTH})"),
+        "error_action": ParamSpec("string", False, "action returned when the child fails (default error)"),
     }
+
+    def resolve(self, raw: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
+        # An inline child IR is the child's own text: its templates resolve in the child's scope.
+        inline = raw.get("workflow") if isinstance(raw.get("workflow"), dict) else None
+        params = templates.resolve_value({k: v for k, v in raw.items() if inline is None or k != "workflow"}, scope)
+        if inline is not None:
+            params["workflow"] = inline
+        return params
 
     def run(self, params: dict[str, Any], ctx: NodeContext) -> NodeResult:
         if ctx.run_workflow is None:
             raise NodeFailure("nested workflows are not available here", retryable=False)
-        if ctx.depth >= MAX_DEPTH:
-            raise NodeFailure(f"workflows nested deeper than {MAX_DEPTH}", retryable=False)
-        document, base_dir, source = self._load(params, ctx)
-        outputs = ctx.run_workflow(document, dict(params.get("param_mapping") or {}), base_dir, source)
-        mapping = params.get("output_mapping")
-        if mapping:
-            outputs = {parent: outputs.get(child) for parent, child in mapping.items()}
+        limit = int(params.get("max_depth") or MAX_DEPTH)
+        if ctx.depth >= limit:
+            raise NodeFailure(f"workflows nested deeper than {limit}", retryable=False)
+        document, base_dir, source = self._load(params.get("workflow"), ctx)
+        try:
+            outputs = ctx.run_workflow(document, dict(params.get("inputs") or {}), base_dir, source)
+        except NodeFailure as err:
+            action = params.get("error_action")
+            if action and action != "error":
+                return NodeResult({"error": str(err)}, action=str(action))
+            raise
         return NodeResult(dict(outputs))
 
     @staticmethod
-    def _load(params: dict[str, Any], ctx: NodeContext) -> tuple[Any, Path, str]:
-        if params.get("workflow_ir") is not None:
-            return params["workflow_ir"], ctx.base_dir, f"{ctx.step_id}.workflow_ir"
-        ref = params.get("workflow_ref")
-        if not isinstance(ref, str):
-            raise NodeFailure("give 'workflow_ref' (a file) or 'workflow_ir' (inline IR)", retryable=False)
+    def _load(ref: Any, ctx: NodeContext) -> tuple[Any, Path, str]:
+        if isinstance(ref, dict):
+            return ref, ctx.base_dir, f"{ctx.step_id}.workflow"
+        if not isinstance(ref, str) or not ref:
+            raise NodeFailure("'workflow' must be a JSON IR file path or an inline IR object", retryable=False)
         path = Path(ctx.base_dir, ref).expanduser()
         try:
             return json.loads(path.read_text(encoding="utf-8")), path.parent, str(path)

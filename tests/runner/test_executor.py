@@ -1,14 +1,19 @@
-"""The executor: edges and actions, error edges, retries, sequential order, nested outputs."""
+"""The executor: edges and actions, error edges, retries, outputs, nested workflows."""
 
 import json
 
 import pytest
 
 from runner import InvalidWorkflow, RunStatus, Runtime, Trace, execute
+from runner.nodes import BUILTIN_NODES, NodeResult, NodeType, ParamSpec
 
 
 def shell(node_id, command, **params):
     return {"id": node_id, "type": "shell", "params": {"command": command, **params}}
+
+
+def chain(*ids):
+    return [{"from": a, "to": b} for a, b in zip(ids, ids[1:])]
 
 
 def doc(nodes, edges=(), outputs=None, inputs=None):
@@ -18,7 +23,7 @@ def doc(nodes, edges=(), outputs=None, inputs=None):
 def test_runs_along_edges_and_resolves_outputs(tmp_path):
     d = doc(
         [shell("a", "printf '%s' ${who}"), shell("b", "tr a-z A-Z", stdin="${a.stdout}")],
-        [{"from": "a", "to": "b"}],
+        chain("a", "b"),
         {"shout": {"source": "${b.stdout}"}, "code": "${b.exit_code}"},
         {"who": {"type": "string"}},
     )
@@ -27,41 +32,51 @@ def test_runs_along_edges_and_resolves_outputs(tmp_path):
     assert trace.outputs == {"shout": "ADA LOVELACE", "code": 0}
     assert [s.step_id for s in trace.steps] == ["a", "b"]
     assert trace.steps[0].params == {"command": "printf '%s' 'ada lovelace'"}
-    assert trace.steps[1].output == {"stdout": "ADA LOVELACE", "stderr": "", "exit_code": 0}
+    assert trace.steps[1].output["stdout"] == "ADA LOVELACE"
     assert trace.workflow_hash.startswith("sha256:")
 
 
-def test_without_edges_nodes_run_in_listed_order(tmp_path):
-    d = doc([shell("one", "echo 1"), shell("two", "echo ${one.stdout}2")], outputs={"x": "${two.stdout}"})
-    assert execute(d, base_dir=tmp_path).outputs == {"x": "1\n2\n"}
+def test_order_comes_from_edges_not_from_the_node_list(tmp_path):
+    d = doc([shell("second", "echo 2 ${first.stdout}"), shell("first", "echo 1")], chain("first", "second"), {"x": "${second.stdout}"})
+    d["start_node"] = "first"
+    assert execute(d, base_dir=tmp_path).outputs == {"x": "2 1"}
 
 
-def test_failure_takes_the_error_edge_and_the_fallback_sees_the_output(tmp_path):
+def test_without_edges_only_the_start_node_runs_as_in_pflow(tmp_path):
+    d = doc([shell("one", "echo 1"), shell("two", "echo 2")], outputs={"x": "${one.stdout}", "y": "${two.stdout ?? \"skipped\"}"})
+    trace = execute(d, base_dir=tmp_path)
+    assert [s.step_id for s in trace.steps] == ["one"]
+    assert trace.outputs == {"x": "1", "y": "skipped"}
+
+
+def test_failure_takes_the_error_edge(tmp_path):
     d = doc(
-        [shell("try", "echo oops >&2; exit 3"), shell("ok", "echo fine"), shell("fallback", "echo recovered from ${try.exit_code}")],
+        [shell("try", "echo oops >&2; exit 3"), shell("ok", "echo fine"), shell("fallback", "echo recovered: ${try.stderr ?? \"no output\"}")],
         [{"from": "try", "to": "ok"}, {"from": "try", "to": "fallback", "action": "error"}],
-        {"result": "${fallback.stdout}", "skipped": "${ok.stdout}"},
+        {"result": "${fallback.stdout}", "skipped": "${ok.stdout ?? ok.stderr}"},
     )
     trace = execute(d, base_dir=tmp_path)
     assert trace.status is RunStatus.PASSED
-    assert trace.outputs == {"result": "recovered from 3\n", "skipped": None}
+    # A failed node's outputs are not readable afterwards (pflow); the trace keeps them.
+    assert trace.outputs == {"result": "recovered: no output"}
     first = trace.step("try")
-    assert first.action == "error" and first.error.startswith("command exited with 3: oops")
+    assert first.action == "error" and first.error == "Command failed with exit code 3: oops"
+    assert first.output["stderr"] == "oops\n"
     assert [s.step_id for s in trace.steps] == ["try", "fallback"]
 
 
 def test_failure_without_error_edge_fails_the_run_naming_the_node(tmp_path):
-    d = doc([shell("a", "echo start"), shell("boom", "exit 7"), shell("never", "echo no")], [{"from": "a", "to": "boom"}, {"from": "boom", "to": "never"}])
+    d = doc([shell("a", "echo start"), shell("boom", "exit 7"), shell("never", "echo no")], chain("a", "boom", "never"))
     trace = execute(d, base_dir=tmp_path)
     assert trace.status is RunStatus.FAILED
-    assert trace.error == "node 'boom' failed: command exited with 7: "
+    assert trace.error == "node 'boom' failed: Command failed with exit code 7: "
     assert [s.step_id for s in trace.steps] == ["a", "boom"]
 
 
 def test_retries_count_every_attempt_and_wait_with_backoff(tmp_path):
     counter = tmp_path / "n"
     flaky = shell("flaky", f"n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; [ $n -ge 3 ]")
-    flaky["retry"] = {"max": 5, "wait": 0.5, "backoff": 2}
+    flaky["retry"] = {"max": 5, "wait": 0.5, "backoff": "exponential"}
     slept = []
     trace = execute(doc([flaky]), runtime=Runtime(sleep=slept.append), base_dir=tmp_path)
     assert trace.status is RunStatus.PASSED
@@ -71,39 +86,91 @@ def test_retries_count_every_attempt_and_wait_with_backoff(tmp_path):
 
 def test_retries_stop_at_max_and_then_fail(tmp_path):
     node = shell("never", "exit 1")
-    node["retry"] = {"max": 2}
-    trace = execute(doc([node]), runtime=Runtime(sleep=lambda s: None), base_dir=tmp_path)
-    assert trace.status is RunStatus.FAILED and trace.step("never").attempts == 2
+    node["retry"] = {"max": 2, "wait": 1}
+    slept = []
+    trace = execute(doc([node]), runtime=Runtime(sleep=slept.append), base_dir=tmp_path)
+    assert trace.status is RunStatus.FAILED and trace.step("never").attempts == 2 and slept == [1]
 
 
-def test_a_node_may_return_a_named_action(tmp_path):
-    # Built-in nodes return "default"; a custom action edge is followed when a node returns it,
-    # and otherwise the default edge is taken.
-    d = doc([shell("a", "true"), shell("b", "echo b"), shell("c", "echo c")], [{"from": "a", "to": "b"}, {"from": "a", "to": "c", "action": "special"}], {"b": "${b.stdout}"})
-    assert execute(d, base_dir=tmp_path).outputs == {"b": "b\n"}
+class Classify(NodeType):
+    """A test node type that returns the action it is given (like pflow's code node `next`)."""
+
+    name = "classify"
+    kind = "code"
+    params = {"next": ParamSpec("string", True)}
+
+    def run(self, params, ctx):
+        return NodeResult({"label": params["next"]}, action=params["next"])
+
+
+@pytest.fixture
+def classify(monkeypatch):
+    monkeypatch.setitem(BUILTIN_NODES, "classify", Classify())
+
+
+def routed(label):
+    return doc(
+        [{"id": "c", "type": "classify", "params": {"next": label}}, shell("big", "echo big"), shell("small", "echo small")],
+        [{"from": "c", "to": "big", "action": "big"}, {"from": "c", "to": "small"}],
+        {"ran": "${big.stdout ?? small.stdout}"},
+    )
+
+
+def test_the_returned_action_picks_the_edge(classify, tmp_path):
+    assert execute(routed("big"), base_dir=tmp_path).outputs == {"ran": "big"}
+    assert execute(routed("default"), base_dir=tmp_path).outputs == {"ran": "small"}
+
+
+def test_an_output_from_a_node_that_did_not_run_fails_the_run_unless_a_chain(classify, tmp_path):
+    d = routed("big")
+    d["outputs"]["small"] = "${small.stdout}"
+    trace = execute(d, base_dir=tmp_path)
+    assert trace.status is RunStatus.FAILED and trace.error == "output 'small': '${small.stdout}' does not resolve"
+
+
+def test_an_action_no_edge_takes_fails_the_run(classify, tmp_path):
+    trace = execute(routed("huge"), base_dir=tmp_path)
+    assert trace.status is RunStatus.FAILED
+    assert trace.error == "node 'c' returned action 'huge' but no edge takes it (edges: big, default)"
 
 
 def test_invalid_workflow_or_inputs_raise_before_anything_runs(tmp_path):
     marker = tmp_path / "ran"
-    d = doc([shell("a", f"touch {marker}")], inputs={"x": {"type": "integer"}})
+    d = doc([shell("a", f"touch {marker} ${{x}}")], inputs={"x": {"type": "integer"}})
     with pytest.raises(InvalidWorkflow, match="missing required input 'x'"):
         execute(d, {}, base_dir=tmp_path)
     assert not marker.exists()
 
 
 def test_defaults_apply_and_types_are_kept(tmp_path):
-    d = doc([shell("a", "echo ${n} ${items}")], outputs={"n": "${n}", "items": "${items}", "echo": "${a.stdout}"},
-            inputs={"n": {"type": "integer", "required": False, "default": 4}, "items": {"type": "array", "required": False, "default": [1, "two"]}})
+    d = doc([shell("a", "echo ${n} ${items} ${flag}")], outputs={"n": "${n}", "items": "${items}", "echo": "${a.stdout}"},
+            inputs={"n": {"type": "integer", "required": False, "default": 4}, "items": {"type": "array", "required": False, "default": [1, "two"]},
+                    "flag": {"type": "boolean", "required": False, "default": True}})
     out = execute(d, base_dir=tmp_path).outputs
-    assert out == {"n": 4, "items": [1, "two"], "echo": '4 [1, "two"]\n'}
+    assert out == {"n": 4, "items": [1, "two"], "echo": '4 [1, "two"] True'}
+
+
+def test_outputs_leave_out_nulls_and_fail_on_unresolvable_paths(tmp_path):
+    d = doc([shell("a", "echo '{\"k\": 1}'")], outputs={"k": "a.stdout.k", "none": "${opt}", "bad": "${a.stdout.missing}"},
+            inputs={"opt": {"type": "string", "required": False}})
+    trace = execute(d, base_dir=tmp_path)
+    assert trace.status is RunStatus.FAILED
+    assert trace.error == "output 'bad': '${a.stdout.missing}' does not resolve"
+    del d["outputs"]["bad"]
+    assert execute(d, base_dir=tmp_path).outputs == {"k": 1}
+
+
+def test_a_nodes_inputs_param_names_values_for_its_other_params(tmp_path):
+    d = doc([shell("a", "echo hi"), shell("b", "printf '%s!' ${greeting}", inputs={"greeting": "${a.stdout}"})], chain("a", "b"), {"x": "${b.stdout}"})
+    assert execute(d, base_dir=tmp_path).outputs == {"x": "hi!"}
 
 
 def test_nested_workflow_runs_with_its_own_inputs(tmp_path):
     child = doc([shell("up", "printf %s ${word} | tr a-z A-Z")], outputs={"upper": "${up.stdout}"}, inputs={"word": {"type": "string"}})
     (tmp_path / "child.json").write_text(json.dumps(child))
     parent = doc(
-        [shell("pick", "printf hello"), {"id": "sub", "type": "workflow", "params": {"workflow_ref": "child.json", "param_mapping": {"word": "${pick.stdout}"}}}],
-        [{"from": "pick", "to": "sub"}],
+        [shell("pick", "printf hello"), {"id": "sub", "type": "workflow", "params": {"workflow": "child.json", "inputs": {"word": "${pick.stdout}"}}}],
+        chain("pick", "sub"),
         {"result": "${sub.upper}"},
     )
     trace = execute(parent, base_dir=tmp_path)
@@ -113,10 +180,18 @@ def test_nested_workflow_runs_with_its_own_inputs(tmp_path):
 
 def test_nested_workflow_failure_fails_the_parent_node(tmp_path):
     child = doc([shell("bad", "exit 2")])
-    parent = doc([{"id": "sub", "type": "workflow", "params": {"workflow_ir": child}}])
+    parent = doc([{"id": "sub", "type": "workflow", "params": {"workflow": child}}])
     trace = execute(parent, base_dir=tmp_path)
     assert trace.status is RunStatus.FAILED
-    assert trace.error == "node 'sub' failed: node 'sub/bad' failed: command exited with 2: "
+    assert trace.error == "node 'sub' failed: node 'sub/bad' failed: Command failed with exit code 2: "
+
+
+def test_nested_workflow_with_bad_inputs_fails_with_the_childs_diagnostics(tmp_path):
+    child = doc([shell("x", "echo ${need}")], inputs={"need": {"type": "string"}})
+    parent = doc([{"id": "sub", "type": "workflow", "params": {"workflow": child, "inputs": {"nede": "1"}}}])
+    trace = execute(parent, base_dir=tmp_path)
+    assert "unknown input 'nede'; did you mean 'need'?" in trace.error
+    assert "missing required input 'need'" in trace.error
 
 
 def test_trace_round_trips_through_json(tmp_path):

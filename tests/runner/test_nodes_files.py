@@ -4,7 +4,8 @@ from runner import execute
 
 
 def run(tmp_path, nodes, outputs=None):
-    d = {"ir_version": "0.1.0", "nodes": nodes, "outputs": outputs or {}}
+    edges = [{"from": a["id"], "to": b["id"]} for a, b in zip(nodes, nodes[1:])]
+    d = {"ir_version": "0.1.0", "nodes": nodes, "edges": edges, "outputs": outputs or {}}
     return execute(d, base_dir=tmp_path)
 
 
@@ -17,7 +18,7 @@ def test_write_then_read_round_trip_relative_to_workflow(tmp_path):
         ],
         {"text": "${r.content}", "written": "${w.written}"},
     )
-    assert trace.outputs == {"text": "héllo\n", "written": True}
+    assert trace.outputs == {"text": "héllo\n", "written": f"Successfully wrote to '{tmp_path / 'out' / 'notes.txt'}'"}
     assert (tmp_path / "out" / "notes.txt").read_text() == "héllo\n"
     assert trace.step("w").output["bytes_written"] == 7
 
@@ -26,9 +27,12 @@ def test_structured_content_is_written_as_json_and_append_appends(tmp_path):
     (tmp_path / "log.txt").write_text("a\n")
     run(tmp_path, [
         {"id": "j", "type": "write-file", "params": {"file_path": "data.json", "content": {"k": [1, 2]}}},
+        {"id": "e", "type": "write-file", "params": {"file_path": "e.json", "content": ["é"]}},
         {"id": "ap", "type": "write-file", "params": {"file_path": "log.txt", "content": "b\n", "append": True}},
-    ])
+    ], {"appended": "${ap.written}"})
+    # pflow writes structured content as JSON with ASCII escapes.
     assert (tmp_path / "data.json").read_text() == '{"k": [1, 2]}'
+    assert (tmp_path / "e.json").read_text() == '["\\u00e9"]'
     assert (tmp_path / "log.txt").read_text() == "a\nb\n"
 
 

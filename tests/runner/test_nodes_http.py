@@ -48,11 +48,12 @@ def run(tmp_path, params, inputs=None):
     return execute(d, inputs or {}, base_dir=tmp_path).step("h")
 
 
-def test_get_with_query_and_headers_parses_json(server, tmp_path):
-    step = run(tmp_path, {"url": f"{server}/items", "params": {"q": "a b"}, "headers": {"Authorization": "Bearer t"}})
+def test_get_with_query_and_auth_token_parses_json(server, tmp_path):
+    step = run(tmp_path, {"url": f"{server}/items", "params": {"q": "a b"}, "auth_token": "t"})
     assert step.output["status_code"] == 200
     assert step.output["response"] == {"path": "/items?q=a+b", "auth": "Bearer t"}
-    assert step.output["response_headers"]["content-type"] == "application/json"
+    assert step.output["response_headers"]["Content-Type"] == "application/json"
+    assert step.output["response_is_binary"] is False and step.output["response_time"] >= 0
 
 
 def test_post_json_body_from_a_template(server, tmp_path):
@@ -67,7 +68,7 @@ def test_text_response_stays_text(server, tmp_path):
 
 def test_error_status_fails_the_node_but_keeps_the_response(server, tmp_path):
     step = run(tmp_path, {"url": f"{server}/missing"})
-    assert step.error == f"GET {server}/missing: HTTP 404"
+    assert step.error == "HTTP 404"
     assert step.output["response"] == {"error": "not found"}
 
 

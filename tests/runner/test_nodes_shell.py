@@ -16,10 +16,10 @@ def run_one(tmp_path, params, inputs=None, input_specs=None):
 @pytest.mark.parametrize("value", HOSTILE)
 @pytest.mark.parametrize("shape", ["printf '%s' ${v}", "printf '%s' \"${v}\"", "printf '%s' '${v}'", "printf '%s' pre${v}post"])
 def test_templated_values_reach_the_command_as_data(tmp_path, value, shape):
-    step = run_one(tmp_path, {"command": shape}, {"v": value}, {"v": {"type": "string"}})
+    step = run_one(tmp_path, {"command": shape}, {"v": value}, {"v": {"type": "string", "required": False}})
     expected = "pre" + value + "post" if "pre" in shape else value
     assert step.error is None, step.error
-    assert step.output["stdout"] == expected
+    assert step.output["stdout"] == expected.rstrip("\n")
 
 
 def test_render_command_shows_the_quoted_command():
@@ -28,33 +28,44 @@ def test_render_command_shows_the_quoted_command():
     assert render_command("echo '${v}'", {"v": "it's"}) == "echo 'it'\\''s'"
 
 
-def test_outputs_stdout_stderr_exit_code(tmp_path):
-    step = run_one(tmp_path, {"command": "echo out; echo err >&2; exit 0"})
-    assert step.output == {"stdout": "out\n", "stderr": "err\n", "exit_code": 0}
+def test_outputs_stdout_without_trailing_newlines_stderr_as_is(tmp_path):
+    step = run_one(tmp_path, {"command": "echo out; echo; echo err >&2; exit 0"})
+    assert step.output == {"stdout": "out", "stderr": "err\n", "exit_code": 0, "stdout_is_binary": False, "stderr_is_binary": False,
+                           "command": "echo out; echo; echo err >&2; exit 0"}
+    assert run_one(tmp_path, {"command": "echo out", "strip_newline": False}).output["stdout"] == "out\n"
 
 
 def test_nonzero_exit_fails_unless_ignored(tmp_path):
-    failed = run_one(tmp_path, {"command": "echo partial; exit 4"})
-    assert failed.error == "command exited with 4: " and failed.output["stdout"] == "partial\n"
+    failed = run_one(tmp_path, {"command": "echo partial; echo bad thing >&2; exit 4"})
+    assert failed.error == "Command failed with exit code 4: bad thing" and failed.output["stdout"] == "partial"
     ignored = run_one(tmp_path, {"command": "exit 4", "ignore_errors": True})
     assert ignored.error is None and ignored.output["exit_code"] == 4
 
 
+def test_grep_finding_nothing_is_not_a_failure(tmp_path):
+    step = run_one(tmp_path, {"command": "printf 'a\\nb\\n' | grep zzz"})
+    assert step.error is None and step.output["exit_code"] == 1 and step.output["stdout"] == ""
+    assert run_one(tmp_path, {"command": "grep zzz /nonexistent"}).error.startswith("Command failed with exit code 2")
+
+
 def test_stdin_text_and_structured_values_as_json(tmp_path):
-    assert run_one(tmp_path, {"command": "cat", "stdin": "line\n"}).output["stdout"] == "line\n"
+    assert run_one(tmp_path, {"command": "cat", "stdin": "line\n"}).output["stdout"] == "line"
     step = run_one(tmp_path, {"command": "cat", "stdin": "${data}"}, {"data": {"k": [1, True]}}, {"data": {"type": "object"}})
     assert step.output["stdout"] == '{"k": [1, true]}'
+    step = run_one(tmp_path, {"command": "cat", "stdin": "${flag}"}, {"flag": True}, {"flag": {"type": "boolean"}})
+    assert step.output["stdout"] == "true"
 
 
 def test_cwd_is_relative_to_the_workflow_and_env_is_added(tmp_path):
     (tmp_path / "sub").mkdir()
     step = run_one(tmp_path, {"command": "basename \"$PWD\"; echo $GREETING", "cwd": "sub", "env": {"GREETING": "hi"}})
-    assert step.output["stdout"] == "sub\nhi\n"
+    assert step.output["stdout"] == "sub\nhi"
 
 
 def test_timeout_kills_the_command(tmp_path):
     step = run_one(tmp_path, {"command": "sleep 5", "timeout": 0.3})
-    assert step.error == "command timed out after 0.3s"
+    assert step.error == "Command timed out after 0.3 seconds"
+    assert step.output["exit_code"] == -1
     assert step.duration_ms < 4000
 
 

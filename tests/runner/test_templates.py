@@ -10,6 +10,7 @@ SCOPE = {
     "n": 3,
     "flag": False,
     "nothing": None,
+    "f": 3.0,
     "fetch-issues": {"result": {"items": [{"title": "a"}, {"title": "b"}]}, "count": 2},
     "raw": {"stdout": '{"data": {"users": [{"login": "ada"}]}}'},
     "evil": {"stdout": "${name} and $${name}"},
@@ -24,7 +25,10 @@ SCOPE = {
         ("${n}", 3),
         ("n=${n}", "n=3"),
         ("${flag}", False),
-        ("flag=${flag}", "flag=false"),
+        ("flag=${flag}", "flag=False"),
+        ("none=${nothing}.", "none=."),
+        ("f=${f}", "f=3.0"),
+        ("${name}\n", "Ada"),
         ("${fetch-issues.result.items[1].title}", "b"),
         ("${fetch-issues.result.items[-1].title}", "b"),
         ("${fetch-issues.result.items}", [{"title": "a"}, {"title": "b"}]),
@@ -32,10 +36,10 @@ SCOPE = {
         ("${raw.stdout.data.users[0].login}", "ada"),
         ("${missing ?? \"fallback\"}", "fallback"),
         ("${missing ?? name}", "Ada"),
-        ("${nothing ?? 7}", 7),
+        ("${nothing ?? 7}", None),
+        ("${missing ?? []}", []),
         ("${fetch-issues.nope ?? fetch-issues.count}", 2),
         ("${missing ?? 'single'}", "single"),
-        ("${missing ?? other}", None),
         ("$${name}", "${name}"),
         ("cost: $${price} for ${name}", "cost: ${price} for Ada"),
         ("no templates $ here {}", "no templates $ here {}"),
@@ -56,7 +60,7 @@ def test_resolve_value_walks_structures_and_keeps_keys():
     assert resolve_value(value, SCOPE) == {"a": [3, {"${name}": "x Ada"}], "b": 1}
 
 
-@pytest.mark.parametrize("text", ["${missing}", "x ${fetch-issues.result.items[5].title}", "${name.sub}", "${raw.stdout.data.nope}"])
+@pytest.mark.parametrize("text", ["${missing}", "${missing ?? other}", "x ${fetch-issues.result.items[5].title}", "${name.sub}", "${raw.stdout.data.nope}"])
 def test_unresolved_reference_is_an_error_naming_it(text):
     with pytest.raises(UnresolvedError, match="does not resolve"):
         resolve(text, SCOPE)

@@ -35,12 +35,12 @@ def test_unknown_top_level_key_is_an_error_with_a_suggestion():
     assert messages(wf(edgez=[])) == ["$.edgez: unknown top-level key 'edgez'; did you mean 'edges'?"]
 
 
-def test_missing_ir_version_and_nodes():
+def test_missing_nodes_is_an_error_and_a_missing_ir_version_is_not():
     doc = wf()
-    del doc["ir_version"], doc["nodes"]
-    out = messages(doc)
-    assert "$.ir_version: missing required key 'ir_version'" in out
-    assert "$.nodes: missing required key 'nodes'" in out
+    del doc["ir_version"]
+    assert check(doc) == []  # pflow fills in 0.1.0
+    del doc["nodes"]
+    assert "$.nodes: missing required key 'nodes'" in messages(doc)
 
 
 def test_schema_errors_name_node_and_path():
@@ -98,7 +98,9 @@ def test_edges_to_unknown_nodes_and_unknown_start_node():
 def test_unreachable_node():
     doc = wf()
     doc["nodes"].append({"id": "orphan", "type": "shell", "params": {"command": "true"}})
-    assert "$.nodes[2] (node orphan): node 'orphan' is never reached from start node 'log'" in messages(doc)
+    diagnostics = check(doc, inputs={"repo": "."})
+    assert [str(d) for d in diagnostics] == ["$.nodes[2] (node orphan): warning: node 'orphan' is never reached from start node 'log' and will not run"]
+    load_workflow(doc)  # a warning does not stop the run, as in pflow
 
 
 def test_output_sources_must_resolve():
@@ -131,10 +133,10 @@ def test_everything_is_reported_at_once():
 
 
 def test_mcp_types_are_checked_against_configured_servers():
-    doc = wf(nodes=[{"id": "t", "type": "mcp-time-get_current_time", "params": {"timezone": "UTC"}}], edges=[], outputs={})
-    assert check(doc, inputs={"repo": "."}) == []
-    assert check(doc, inputs={"repo": "."}, mcp_servers=["time"]) == []
-    assert messages(doc, inputs={"repo": "."}, mcp_servers=["git"]) == ["$.nodes[0].type (node t): no MCP server for 'mcp-time-get_current_time' (servers: git)"]
+    doc = wf(nodes=[{"id": "t", "type": "mcp-time-get_current_time", "params": {"timezone": "UTC"}}], edges=[], outputs={}, inputs={})
+    assert check(doc, inputs={}) == []
+    assert check(doc, inputs={}, mcp_servers=["time"]) == []
+    assert messages(doc, inputs={}, mcp_servers=["git"]) == ["$.nodes[0].type (node t): no MCP server for 'mcp-time-get_current_time' (servers: git)"]
 
 
 @pytest.mark.parametrize("doc", [[], "x", None, {"ir_version": "0.1.0", "nodes": "x"}, {"ir_version": 1, "nodes": [{}]}])
@@ -147,3 +149,36 @@ def test_load_workflow_raises_with_every_diagnostic():
         load_workflow(wf(bogus=1, edgez=1), source="wf.json")
     assert len(err.value.diagnostics) == 2
     assert str(err.value).startswith("wf.json: $.bogus")
+
+
+def test_declared_inputs_no_template_uses_are_errors():
+    doc = wf()
+    doc["nodes"][0]["params"]["command"] = "git -C ${repo} log"
+    assert messages(doc) == ["$.inputs.limit: input 'limit' is declared but no template uses it"]
+
+
+def test_a_whole_node_reference_in_params_is_an_error_but_allowed_in_outputs():
+    doc = wf(outputs={"everything": "${count}"})
+    doc["nodes"][1]["params"]["stdin"] = "${log}"
+    assert messages(doc) == ["$.nodes[1].params.stdin (node count): '${log}' is a whole node; name one of its outputs, e.g. '${log.<key>}'"]
+
+
+def test_batch_and_loop_are_rejected_until_supported():
+    doc = wf()
+    doc["nodes"][1]["batch"] = {"items": "${log.stdout}"}
+    assert messages(doc) == ["$.nodes[1].batch (node count): 'batch' is not supported by flowtape yet"]
+
+
+def test_a_nodes_inputs_param_names_values_for_its_other_params():
+    doc = wf()
+    doc["nodes"][1]["params"] = {"inputs": {"text": "${log.stdout}"}, "command": "wc -l", "stdin": "${text}"}
+    assert check(doc) == []
+
+
+def test_bare_path_output_source_is_a_reference():
+    assert check(wf(outputs={"n": {"source": "count.stdout"}})) == []
+    assert any("'${cuont.stdout}'" in m for m in messages(wf(outputs={"n": {"source": "cuont.stdout"}})))
+
+
+def test_empty_required_input_is_an_error():
+    assert messages(wf(), inputs={"repo": ""}) == ["$.inputs.repo: required input 'repo' is empty"]

@@ -1,0 +1,115 @@
+"""pflow compatibility: every case in `pflow_compat/` runs through flowtape's runner and gives
+the outputs pflow-cli 0.16.0 gave (see pflow_compat/README.md for where those came from)."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from runner import InvalidWorkflow, RunStatus, execute
+
+CASES = Path(__file__).parent / "pflow_compat"
+
+# Where flowtape deliberately differs from pflow 0.16, and why. Each difference has its own test.
+DEVIATIONS = {
+    "shell_no_escaping": "templated values are quoted in shell commands: no injection (test_nodes_shell.py)",
+    "nested_path_json_string": "an object templated bare into `echo` arrives quoted, so its JSON quotes survive (test_nodes_shell.py)",
+    "escape_dollar": "its output holds the shell's process id ($$), which differs from run to run",
+    "shell_structured_unquoted": "an object in a command is quoted JSON rather than rejected (test_nodes_shell.py)",
+    "inputs_wrong_type": "an input value of the wrong type is a validation error, as the runner issue asks (test_validate.py)",
+    "inputs_env_fallback": "a missing input is not read from an environment variable of the same name",
+    "coalesce_bad_literal": "a single-quoted default ('x') is accepted as a string literal (test_templates.py)",
+    "runtime_unresolved_permissive": "template_resolution_mode 'permissive' is read but not acted on yet",
+    "batch_shell": "batch is not supported yet: validation says so",
+    "llm_no_provider": "an llm node with no model falls back to the default model instead of failing at compile time",
+}
+CODE_NODE = "pflow's `code` node (inline Python) is not one of flowtape's node types"
+
+
+class Echo(BaseHTTPRequestHandler):
+    def _go(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n).decode() if n else ""
+        if self.path.startswith("/text"):
+            data, ctype, code = b"plain text body\n", "text/plain", 200
+        elif self.path.startswith("/404"):
+            data, ctype, code = json.dumps({"err": "nope"}).encode(), "application/json", 404
+        else:
+            data = json.dumps({"method": self.command, "path": self.path, "body": body, "ctype": self.headers.get("Content-Type"),
+                               "auth": self.headers.get("Authorization"), "x": self.headers.get("X-Custom")}).encode()
+            ctype, code = "application/json", 200
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _go
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def echo_url():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _cases():
+    for path in sorted(CASES.glob("*.json")):
+        if path.name.endswith((".observed.json", ".inputs.json")):
+            continue
+        name = path.stem
+        marks = []
+        if name in DEVIATIONS:
+            marks.append(pytest.mark.skip(reason=f"deliberate difference: {DEVIATIONS[name]}"))
+        elif '"type": "code"' in path.read_text():
+            marks.append(pytest.mark.skip(reason=CODE_NODE))
+        yield pytest.param(name, id=name, marks=marks)
+
+
+def _load(name, replacements):
+    def read(suffix):
+        path = CASES / f"{name}{suffix}"
+        if not path.exists():
+            return None
+        text = path.read_text()
+        for placeholder, value in replacements.items():
+            text = text.replace(placeholder, value)
+        return json.loads(text)
+
+    return read(".json"), read(".inputs.json") or {}, read(".observed.json")
+
+
+def _drop_internal(value):
+    if isinstance(value, dict):
+        return {k: _drop_internal(v) for k, v in value.items() if not k.startswith("_pflow")}
+    return value
+
+
+@pytest.mark.parametrize("name", list(_cases()))
+def test_same_outputs_as_pflow(name, tmp_path, echo_url):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    document, inputs, observed = _load(name, {"__SCRATCH__": str(scratch), "__HTTP__": echo_url})
+    (tmp_path / "children").mkdir()
+    (tmp_path / "children" / "upper.json").write_text((CASES / "children" / "upper.json").read_text())
+    try:
+        trace = execute(document, inputs, base_dir=tmp_path)
+    except InvalidWorkflow as err:
+        assert observed["status"] == "failed", f"flowtape rejected what pflow ran: {err}"
+        return
+    if observed["status"] == "failed":
+        assert trace.status is RunStatus.FAILED, f"pflow failed ({observed['error'][0]['message']}) but flowtape passed"
+        return
+    assert trace.status is RunStatus.PASSED, trace.error
+    assert _drop_internal(trace.outputs) == _drop_internal(observed["outputs"])
+
+
+def test_every_deviation_names_an_existing_case():
+    assert all((CASES / f"{name}.json").exists() for name in DEVIATIONS)
