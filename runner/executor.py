@@ -24,7 +24,7 @@ from runner.inputs import apply_defaults, coerce_values
 from runner.ir import Node, Workflow, workflow_hash
 from runner.nodes import NodeContext, NodeFailure, NodeResult, node_type_for
 from runner.trace import RunStatus, StepRecord, Trace
-from runner.validate import InvalidWorkflow, load_workflow
+from runner.validate import InvalidWorkflow, check, load_workflow
 
 __all__ = ["RunFailed", "Runtime", "execute", "new_run_id"]
 
@@ -74,7 +74,10 @@ def execute(
     """
     runtime = runtime or Runtime()
     inputs = dict(inputs or {})
-    workflow = load_workflow(document, inputs=inputs, mcp_servers=runtime.mcp_servers, source=source)
+    diagnostics = check(document, inputs=inputs, mcp_servers=runtime.mcp_servers)
+    if errors := [d for d in diagnostics if d.severity == "error"]:
+        raise InvalidWorkflow(errors, source)
+    workflow = Workflow.model_validate(document)
     trace = Trace(
         run_id=run_id or new_run_id(),
         task=task,
@@ -84,6 +87,7 @@ def execute(
         workflow_hash=workflow_hash(document),
         status=RunStatus.PASSED,
         inputs=inputs,
+        warnings=[str(d) for d in diagnostics],
     )
     started = time.perf_counter()
     run = _Run(workflow, runtime, base_dir or Path.cwd(), trace.steps, prefix="", depth=0)

@@ -92,6 +92,7 @@ class Trace(_Strict):
     workflow_hash: str
     status: RunStatus
     error: str | None = None
+    warnings: list[str] = Field(default_factory=list)
     started_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
     duration_ms: float = 0.0
     inputs: dict[str, Any] = Field(default_factory=dict)

@@ -232,66 +232,33 @@ class _Checker:
         return edges
 
     def _order(self, nodes: dict[str, tuple[int, Node]], edges: list[Edge], start: str | None) -> dict[str, set[str]]:
-        """For each node, the nodes certain to have been considered before it (its ancestors).
+        """For each node, the nodes that run before it whenever it runs (its ancestors).
 
-        With no edges, nodes run in the order they are listed. A cycle is reported once."""
+        As in pflow, an edge with its own action that points back up the node list is a loop,
+        not a cycle; a cycle of other edges is an error. Nodes that no edge path reaches from
+        the start node never run: a warning."""
         ids = list(nodes)
-        edges = [e for e in edges if e.from_ in nodes and e.to in nodes]
         if not ids:
             return {}
-        if not edges:
-            return {n: set(ids[:k]) for k, n in enumerate(ids)}
-        succ: dict[str, list[str]] = defaultdict(list)
-        for e in edges:
-            succ[e.from_].append(e.to)
-        colour: dict[str, int] = {}
-        cycle: list[str] = []
-
-        def visit(n: str, stack: list[str]) -> None:
-            colour[n] = 1
-            for m in succ[n]:
-                if colour.get(m) == 1 and not cycle:
-                    cycle.extend(stack[stack.index(m):] + [n, m] if m in stack else [n, m])
-                elif m not in colour:
-                    visit(m, stack + [n])
-            colour[n] = 2
-
-        for n in ids:
-            if n not in colour:
-                visit(n, [])
-        if cycle:
-            path = " -> ".join(dict.fromkeys(cycle[:-1])) + f" -> {cycle[-1]}"
-            self.add("$.edges", f"cycle: {path}", cycle[0])
-            return {n: set(ids) - {n} for n in ids}
-        ancestors: dict[str, set[str]] = {n: set() for n in ids}
-        pred: dict[str, set[str]] = defaultdict(set)
-        for e in edges:
-            pred[e.to].add(e.from_)
-
-        def anc(n: str, seen: set[str]) -> set[str]:
-            if n in seen:
-                return ancestors[n]
-            seen.add(n)
-            for p in pred[n]:
-                ancestors[n] |= {p} | anc(p, seen)
-            return ancestors[n]
-
-        done: set[str] = set()
-        for n in ids:
-            anc(n, done)
+        position = {n: k for k, n in enumerate(ids)}
+        edges = [e for e in edges if e.from_ in nodes and e.to in nodes]
         first = start or ids[0]
-        reachable = {first}
-        frontier = [first]
-        while frontier:
-            for m in succ[frontier.pop()]:
-                if m not in reachable:
-                    reachable.add(m)
-                    frontier.append(m)
+        reachable = _reachable(first, edges)
         for n in ids:
             if n not in reachable:
-                i = nodes[n][0]
-                self.add(f"$.nodes[{i}]", f"node '{n}' is never reached from start node '{first}' and will not run", n, "warning")
+                self.add(f"$.nodes[{nodes[n][0]}]", f"node '{n}' is never reached from start node '{first}' and will not run", n, "warning")
         self.unreachable = set(ids) - reachable
+        forward = [e for e in edges if e.action == "default" or position[e.to] > position[e.from_]]
+        order, cycle = _topological(ids, forward)
+        if cycle:
+            self.add("$.edges", f"cycle: {' -> '.join(cycle)}", cycle[0])
+            return {n: set(ids) - {n} for n in ids}
+        pred: dict[str, set[str]] = defaultdict(set)
+        for e in forward:
+            pred[e.to].add(e.from_)
+        ancestors: dict[str, set[str]] = {}
+        for n in order:
+            ancestors[n] = set().union(*({p} | ancestors[p] for p in pred[n])) if pred[n] else set()
         return ancestors
 
     # -- templates ---------------------------------------------------------------------------
@@ -350,3 +317,50 @@ class _Checker:
                 key = ref.path[0] if ref.path else None
                 if ntype and ntype.outputs is not None and isinstance(key, str) and key not in ntype.outputs:
                     self.add(path, f"'${{{ref}}}': {nodes[ref.name][1].type} node '{ref.name}' has no output '{key}'{_did_you_mean(key, ntype.outputs)}", node_id)
+
+
+def _reachable(first: str, edges: list[Edge]) -> set[str]:
+    succ: dict[str, list[str]] = defaultdict(list)
+    for e in edges:
+        succ[e.from_].append(e.to)
+    seen, frontier = {first}, [first]
+    while frontier:
+        for m in succ[frontier.pop()]:
+            if m not in seen:
+                seen.add(m)
+                frontier.append(m)
+    return seen
+
+
+def _topological(ids: list[str], edges: list[Edge]) -> tuple[list[str], list[str]]:
+    """Kahn's order of the nodes (list order breaks ties) and, when the edges are not a DAG,
+    one cycle as a closed path (a -> b -> a). Iterative: deep workflows do not recurse."""
+    succ: dict[str, list[str]] = defaultdict(list)
+    indegree = dict.fromkeys(ids, 0)
+    for e in edges:
+        succ[e.from_].append(e.to)
+        indegree[e.to] += 1
+    ready = [n for n in ids if indegree[n] == 0]
+    order: list[str] = []
+    while ready:
+        n = ready.pop(0)
+        order.append(n)
+        for m in succ[n]:
+            indegree[m] -= 1
+            if indegree[m] == 0:
+                ready.append(m)
+    if len(order) == len(ids):
+        return order, []
+    # Every node left over has a predecessor left over: walking predecessors must loop.
+    left = {n for n in ids if indegree[n] > 0}
+    pred: dict[str, list[str]] = defaultdict(list)
+    for e in edges:
+        pred[e.to].append(e.from_)
+    path, n = [], next(n for n in ids if n in left)
+    while n not in path:
+        path.append(n)
+        n = next(m for m in pred[n] if m in left)
+    loop = path[path.index(n):][::-1]
+    k = min(range(len(loop)), key=lambda i: ids.index(loop[i]))  # start at the first listed node
+    loop = loop[k:] + loop[:k]
+    return order, loop + [loop[0]]

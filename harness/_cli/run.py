@@ -30,10 +30,6 @@ def load_servers(path: Path) -> dict[str, Any]:
         fail(str(err))
 
 
-def _uses_llm(document: Any) -> bool:
-    return "llm" in json.dumps(document) and '"type": "llm"' in json.dumps(document)
-
-
 def run(
     file: Annotated[Path, typer.Argument(help="The JSON IR workflow to run.", show_default=False)],
     input_: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="NAME=VALUE, parsed by the input's declared type (JSON for object, array, number, boolean). Repeatable.")] = None,
@@ -42,6 +38,7 @@ def run(
     trace_dir: Annotated[Path, typer.Option("--trace-dir", help="Where the run's trace JSON is written.")] = DEFAULT_TRACE_DIR,
     model: Annotated[Optional[str], typer.Option("--model", help="Default litellm model for llm nodes that name none.")] = None,
     llm_api_base: Annotated[Optional[str], typer.Option("--llm-api-base", help="Base URL of an OpenAI-compatible server for llm nodes (e.g. a local llama.cpp server).", envvar="FLOWTAPE_LLM_API_BASE")] = None,
+    llm_api_key: Annotated[Optional[str], typer.Option("--llm-api-key", help="API key for --llm-api-base (providers' own keys come from their usual env vars).", envvar="FLOWTAPE_LLM_API_KEY", show_default=False)] = None,
 ) -> None:
     """Run a workflow. Exit 0 when it succeeded, 1 when a node failed at run time, 2 for bad
     input (missing or unreadable file, invalid JSON, invalid IR, bad -i)."""
@@ -54,10 +51,9 @@ def run(
         from runner.live.mcp import LiveMCPClient
 
         runtime.mcp = LiveMCPClient(load_servers(mcp_config))
-    if _uses_llm(document):
-        from runner.live.llm import LiteLLMClient
+    from runner.live.llm import LiteLLMClient  # litellm itself is imported on the first call
 
-        runtime.llm = LiteLLMClient(api_base=llm_api_base)
+    runtime.llm = LiteLLMClient(api_base=llm_api_base, api_key=llm_api_key)
     try:
         trace = execute(document, inputs, runtime=runtime, base_dir=file.resolve().parent, source=str(file))
     except InvalidWorkflow as err:
@@ -67,6 +63,8 @@ def run(
     finally:
         if runtime.mcp is not None:
             runtime.mcp.close()
+    for warning in trace.warnings:
+        typer.echo(f"{file}: {warning}", err=True)
     path = trace.write(trace_dir)
     passed = trace.status.value == "passed"
     if format_ is OutputFormat.json:

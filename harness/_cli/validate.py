@@ -26,9 +26,10 @@ def validate(
         servers = list(load_servers(mcp_config))
     inputs = parse_inputs(document, input_ or [], str(file)) if input_ else None
     diagnostics = check(document, inputs=inputs, mcp_servers=servers)
-    if diagnostics:
-        for d in diagnostics:
-            typer.echo(f"{file}: {d}", err=True)
-        typer.echo(f"{file}: {len(diagnostics)} problem{'s' if len(diagnostics) != 1 else ''}", err=True)
+    for d in diagnostics:
+        typer.echo(f"{file}: {d}", err=True)
+    errors = sum(d.severity == "error" for d in diagnostics)
+    if errors:
+        typer.echo(f"{file}: {errors} problem{'s' if errors != 1 else ''}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
     typer.echo(f"{file}: valid ({len(document['nodes'])} nodes)")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -63,25 +65,42 @@ class ShellNode(NodeType):
         env = {**os.environ, **{str(k): templates.to_text(v) for k, v in (params.get("env") or {}).items()}}
         timeout = float(params.get("timeout") or DEFAULT_TIMEOUT)
         try:
-            proc = subprocess.run(
-                ["/bin/sh", "-c", command],
-                input=stdin if stdin is not None else "",
-                capture_output=True,
-                text=True,
-                cwd=cwd,
-                env=env,
-                timeout=timeout,
-            )
-        except subprocess.TimeoutExpired as err:
-            output = {"stdout": _text(err.stdout), "stderr": _text(err.stderr), "exit_code": -1}
-            raise NodeFailure(f"Command timed out after {timeout:g} seconds", output) from None
+            proc, timed_out = _run(command, stdin, cwd, env, timeout)
         except OSError as err:
             raise NodeFailure(f"cannot run command in {cwd}: {err.strerror}", retryable=False) from None
+        if timed_out:
+            output = {"stdout": proc.stdout, "stderr": proc.stderr, "exit_code": -1}
+            raise NodeFailure(f"Command timed out after {timeout:g} seconds", output)
         stdout = proc.stdout if params.get("strip_newline") is False else proc.stdout.rstrip("\n")
         output = {"stdout": stdout, "stderr": proc.stderr, "exit_code": proc.returncode, "stdout_is_binary": False, "stderr_is_binary": False, "command": command}
         if proc.returncode != 0 and not params.get("ignore_errors") and not _no_match(command, proc.returncode, proc.stderr):
             raise NodeFailure(f"Command failed with exit code {proc.returncode}: {proc.stderr[:500].strip()}", output)
         return NodeResult(output)
+
+
+def _run(command: str, stdin: str | None, cwd: Path, env: dict[str, str], timeout: float) -> tuple[subprocess.CompletedProcess[str], bool]:
+    """Run `sh -c command` in its own process group; on timeout kill the whole group.
+
+    A timer does the killing, so `communicate` blocks instead of polling (subprocess's own
+    timeout polls with sleeps, which costs milliseconds per command)."""
+    proc = subprocess.Popen(["/bin/sh", "-c", command], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=cwd, env=env, start_new_session=True)
+    fired = threading.Event()
+
+    def kill() -> None:
+        fired.set()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    try:
+        stdout, stderr = proc.communicate(stdin if stdin is not None else "")
+    finally:
+        timer.cancel()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr), fired.is_set()
 
 
 def _stdin_text(value: Any) -> str | None:
@@ -101,7 +120,3 @@ def _no_match(command: str, code: int, stderr: str) -> bool:
     return bool(last) and last[0] in _NO_MATCH_OK
 
 
-def _text(data: bytes | str | None) -> str:
-    if data is None:
-        return ""
-    return data.decode(errors="replace") if isinstance(data, bytes) else data

@@ -122,3 +122,32 @@ def test_console_script_runs_the_example(tmp_path):
     assert out.returncode == 0, out.stderr
     payload = json.loads(out.stdout)
     assert payload["status"] == "passed" and payload["outputs"]["summary_file"].endswith("example-changelog.txt")
+
+
+def test_warnings_are_shown_but_do_not_fail(cli, tmp_path):
+    path = tmp_path / "orphan.json"
+    path.write_text(json.dumps({"ir_version": "0.1.0", "nodes": [{"id": "a", "type": "shell", "params": {"command": "echo a"}},
+                                                                {"id": "b", "type": "shell", "params": {"command": "echo b"}}],
+                                "outputs": {"a": "${a.stdout}"}}))
+    warning = f"{path}: $.nodes[1] (node b): warning: node 'b' is never reached from start node 'a' and will not run"
+    result = cli("validate", path)
+    assert result.exit_code == 0 and result.stderr.splitlines() == [warning]
+    result = cli("run", path, "--trace-dir", tmp_path / "t")
+    assert result.exit_code == 0 and result.stdout == "a: a\n" and result.stderr.splitlines()[0] == warning
+
+
+def test_run_with_mcp_config_against_a_real_server(cli, tmp_path):
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"time": {"command": str(Path(sys.executable).with_name("mcp-server-time")), "args": ["--local-timezone", "UTC"]}}}))
+    path = tmp_path / "tz.json"
+    path.write_text(json.dumps({"ir_version": "0.1.0", "inputs": {"t": {"type": "string"}},
+                                "nodes": [{"id": "c", "type": "mcp-time-convert_time", "params": {"source_timezone": "UTC", "time": "${t}", "target_timezone": "Europe/Lisbon"}}],
+                                "outputs": {"dst": "${c.result.is_dst ?? c.result.target.is_dst}"}}))
+    assert cli("validate", path, "--mcp-config", config).exit_code == 0
+    result = cli("run", path, "-i", "t=09:30", "--mcp-config", config, "--format", "json", "--trace-dir", tmp_path / "t")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    trace = json.loads(Path(payload["trace"]).read_text())
+    assert trace["steps"][0]["tool"]["server"] == "time" and trace["steps"][0]["output"]["result"]["target"]["timezone"] == "Europe/Lisbon"
+    bad = cli("validate", path, "--mcp-config", config.with_name("absent.json"))
+    assert bad.exit_code == 2 and "absent.json" in bad.stderr

@@ -63,10 +63,11 @@ def test_cwd_is_relative_to_the_workflow_and_env_is_added(tmp_path):
 
 
 def test_timeout_kills_the_command(tmp_path):
-    step = run_one(tmp_path, {"command": "sleep 5", "timeout": 0.3})
+    # `sh` waits for `sleep` here (it cannot exec it), so the whole process group must die.
+    step = run_one(tmp_path, {"command": "sleep 5; echo late", "timeout": 0.3})
     assert step.error == "Command timed out after 0.3 seconds"
     assert step.output["exit_code"] == -1
-    assert step.duration_ms < 4000
+    assert step.duration_ms < 3000 and "late" not in step.output["stdout"]
 
 
 def test_missing_cwd_is_a_clear_failure(tmp_path):

@@ -182,3 +182,19 @@ def test_bare_path_output_source_is_a_reference():
 
 def test_empty_required_input_is_an_error():
     assert messages(wf(), inputs={"repo": ""}) == ["$.inputs.repo: required input 'repo' is empty"]
+
+
+def test_a_back_edge_with_its_own_action_is_a_loop_not_a_cycle():
+    doc = wf(edges=[{"from": "log", "to": "count"}, {"from": "count", "to": "log", "action": "error"}])
+    assert check(doc, inputs={"repo": "."}) == []
+
+
+def test_a_cycle_upstream_of_other_nodes_is_reported_as_the_cycle():
+    doc = wf(edges=[{"from": "log", "to": "count"}, {"from": "count", "to": "log"}, {"from": "count", "to": "tail"}])
+    doc["nodes"].append({"id": "tail", "type": "shell", "params": {"command": "true"}})
+    assert [m for m in messages(doc) if "cycle" in m] == ["$.edges (node log): cycle: log -> count -> log"]
+
+
+def test_a_long_chain_validates_without_recursion():
+    nodes = [{"id": f"n{i}", "type": "shell", "params": {"command": f"echo ${{n{i - 1}.stdout}}" if i else "echo"}} for i in range(3000)]
+    assert check(wf(nodes=nodes, edges=[{"from": f"n{i}", "to": f"n{i + 1}"} for i in range(2999)], inputs={}, outputs={})) == []
