@@ -65,7 +65,10 @@ def run(
             runtime.mcp.close()
     for warning in trace.warnings:
         typer.echo(f"{file}: {warning}", err=True)
-    path = trace.write(trace_dir)
+    try:
+        path = trace.write(trace_dir)
+    except OSError as err:
+        fail(f"{trace_dir}: cannot write the trace: {err.strerror or err}")
     passed = trace.status.value == "passed"
     if format_ is OutputFormat.json:
         payload = {"status": trace.status.value, "outputs": trace.outputs, "run_id": trace.run_id, "trace": str(path)}

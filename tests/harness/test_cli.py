@@ -151,3 +151,10 @@ def test_run_with_mcp_config_against_a_real_server(cli, tmp_path):
     assert trace["steps"][0]["tool"]["server"] == "time" and trace["steps"][0]["output"]["result"]["target"]["timezone"] == "Europe/Lisbon"
     bad = cli("validate", path, "--mcp-config", config.with_name("absent.json"))
     assert bad.exit_code == 2 and "absent.json" in bad.stderr
+
+
+def test_an_unwritable_trace_dir_is_bad_input_not_a_traceback(cli, workflow, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = cli("run", workflow, "-i", "who=x", "--trace-dir", blocker / "traces")
+    assert result.exit_code == 2 and result.stderr.startswith(f"flowtape: {blocker / 'traces'}: cannot write the trace")
