@@ -1,0 +1,216 @@
+"""MCP calls through a cassette, at the JSON-RPC level.
+
+`CassetteMCPClient` is the live client with its transport swapped for a small proxy: the SDK's
+`ClientSession` talks JSON-RPC to the proxy exactly as it would to a server. Each request the
+session sends is answered from the cassette when it is recorded; otherwise, when the cassette may
+record, it is forwarded to the real server (started on first need, with the handshake replayed)
+and the answer is recorded. With everything recorded, no server is started at all: its command
+need not exist on the machine.
+
+`tools/call` requests are keyed by the step that made them; session set-up (`initialize`,
+`tools/list`, ...) belongs to no step. JSON-RPC ids are not part of a recording: answers carry the
+id of the live request.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any, AsyncIterator, Mapping
+
+from harness.cassettes._secrets import REDACTED
+from harness.cassettes._store import Cassette, CassetteMiss
+from runner.clients import MCPError, ToolCallResult
+from runner.live.mcp import LiveMCPClient, ServerConfig
+
+_STEP_METHODS = frozenset({"tools/call"})
+_HANDSHAKE_ID = "flowtape-handshake"
+
+
+class CassetteMCPClient(LiveMCPClient):
+    """A `LiveMCPClient` whose servers answer from `cassette` (and record into it when allowed).
+
+    Args:
+        configs: the servers, as for `LiveMCPClient`; their env values are secrets to the cassette.
+        cassette: the open cassette; its mode decides replay and recording.
+    """
+
+    def __init__(self, configs: Mapping[str, ServerConfig], cassette: Cassette, **kwargs: Any) -> None:
+        super().__init__(configs, **kwargs)
+        self.cassette = cassette
+        self._step: str | None = None
+        self._misses: list[CassetteMiss] = []
+        self._record_lock = threading.Lock()
+        for config in configs.values():
+            if config.env:
+                cassette.secret_envs.append(dict(config.env))
+
+    def call_tool(self, server: str, tool: str, arguments: dict[str, Any], *, step_id: str | None = None) -> ToolCallResult:
+        self._step, self._misses = step_id, []
+        try:
+            return super().call_tool(server, tool, arguments, step_id=step_id)
+        except MCPError:
+            if self._misses:  # the session saw an error answer; the real reason is the miss
+                raise self._misses[0] from None
+            raise
+        finally:
+            self._step = None
+
+    def server_meta(self) -> dict[str, Any]:
+        """The servers as the cassette's meta records them: env values redacted."""
+        return {
+            name: {k: v for k, v in {"command": c.command, "args": list(c.args) or None, "url": c.url,
+                                     "env": {k: REDACTED for k in c.env} or None}.items() if v}
+            for name, c in self._configs.items()
+        }
+
+    @asynccontextmanager
+    async def _open_streams(self, config: ServerConfig) -> AsyncIterator[tuple[Any, Any]]:
+        import anyio
+
+        to_proxy_send, to_proxy_recv = anyio.create_memory_object_stream(64)
+        to_client_send, to_client_recv = anyio.create_memory_object_stream(64)
+        proxy = _Proxy(self, config, to_client_send)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(proxy.serve, to_proxy_recv)
+            try:
+                yield to_client_recv, to_proxy_send
+            finally:
+                tg.cancel_scope.cancel()
+                await proxy.close()
+
+    def _open_real_streams(self, config: ServerConfig) -> Any:
+        """The real transport (the live client's), for calls the cassette must record."""
+        return super()._open_streams(config)
+
+
+class _Proxy:
+    """Answers one session's JSON-RPC requests from the cassette or the real server."""
+
+    def __init__(self, client: CassetteMCPClient, config: ServerConfig, to_client: Any) -> None:
+        self.client, self.config, self.to_client = client, config, to_client
+        self.cassette = client.cassette
+        self.upstream: tuple[Any, Any] | None = None
+        self.stack = AsyncExitStack()
+        self.initialize_params: dict[str, Any] | None = None
+        self.pending: dict[Any, Any] = {}  # request id -> future of the upstream answer
+        self.notes: list[Any] = []  # server notifications seen while a request was pending
+
+    async def serve(self, from_client: Any) -> None:
+        from mcp_types import JSONRPCNotification, JSONRPCRequest
+
+        async for item in from_client:
+            message = item.message
+            if isinstance(message, JSONRPCRequest):
+                await self._request(message)
+            elif isinstance(message, JSONRPCNotification) and self.upstream is not None:
+                await self.upstream[1].send(item)
+
+    async def _request(self, request: Any) -> None:
+        from mcp_types import JSONRPCError, JSONRPCResponse
+        from mcp.shared.message import SessionMessage
+
+        method = request.method
+        params = _without_meta(request.params)
+        if method == "initialize":
+            self.initialize_params = params
+        step = self.client._step if method in _STEP_METHODS else None
+        found = self.cassette.lookup("mcp", self.config.name, step, method, params)
+        if found is not None:
+            answer = found.response
+            for note in found.notifications:
+                await self.to_client.send(SessionMessage(_notification(note)))
+        elif self.cassette.write_protected:
+            miss = self.cassette.miss("mcp", self.config.name, step, method, params)
+            self.client._misses.append(miss)
+            answer = {"error": {"code": -32603, "message": str(miss)}}
+        else:
+            answer, notes = await self._forward(request)
+            with self.client._record_lock:
+                self.cassette.record("mcp", self.config.name, step, method, params, answer, notes)
+        if "error" in answer:
+            reply: Any = JSONRPCError(jsonrpc="2.0", id=request.id, error=answer["error"])
+        else:
+            reply = JSONRPCResponse(jsonrpc="2.0", id=request.id, result=answer.get("result", {}))
+        await self.to_client.send(SessionMessage(reply))
+
+    async def _forward(self, request: Any) -> tuple[dict[str, Any], list[Any]]:
+        """Send `request` to the real server (started now if needed); its answer as a dict."""
+        import anyio
+        from mcp.shared.message import SessionMessage
+
+        if self.upstream is None:
+            await self._start_upstream(handshake=request.method != "initialize")
+        assert self.upstream is not None
+        self.notes = []
+        done = anyio.Event()
+        self.pending[request.id] = done
+        await self.upstream[1].send(SessionMessage(request))
+        with anyio.fail_after(self.client._call_timeout or 300):
+            await done.wait()
+        answer = self.pending.pop(request.id)
+        return answer, list(self.notes)
+
+    async def _start_upstream(self, *, handshake: bool) -> None:
+        import anyio
+        from mcp_types import JSONRPCNotification, JSONRPCRequest
+        from mcp.shared.message import SessionMessage
+
+        read, write = await self.stack.enter_async_context(self.client._open_real_streams(self.config))
+        self.upstream = (read, write)
+        group = await self.stack.enter_async_context(anyio.create_task_group())
+        self.stack.callback(group.cancel_scope.cancel)
+        group.start_soon(self._pump, read)
+        if handshake:  # the session was initialised from the cassette: do it again for real
+            done = anyio.Event()
+            self.pending[_HANDSHAKE_ID] = done
+            params = self.initialize_params or _default_initialize()
+            await write.send(SessionMessage(JSONRPCRequest(jsonrpc="2.0", id=_HANDSHAKE_ID, method="initialize", params=params)))
+            with anyio.fail_after(self.client._startup_timeout):
+                await done.wait()
+            self.pending.pop(_HANDSHAKE_ID)
+            await write.send(SessionMessage(JSONRPCNotification(jsonrpc="2.0", method="notifications/initialized")))
+
+    async def _pump(self, read: Any) -> None:
+        """Route the real server's messages: answers to their waiters, the rest to the client."""
+        from mcp_types import JSONRPCError, JSONRPCNotification, JSONRPCResponse
+
+        async for item in read:
+            if isinstance(item, Exception):
+                continue
+            message = item.message
+            if isinstance(message, (JSONRPCResponse, JSONRPCError)) and message.id in self.pending:
+                event = self.pending[message.id]
+                self.pending[message.id] = (
+                    {"result": message.result} if isinstance(message, JSONRPCResponse)
+                    else {"error": message.error.model_dump(mode="json", exclude_none=True)}
+                )
+                event.set()
+                continue
+            if isinstance(message, JSONRPCNotification):
+                self.notes.append(message.model_dump(mode="json", by_alias=True, exclude_none=True))
+            await self.to_client.send(item)
+
+    async def close(self) -> None:
+        await self.stack.aclose()
+
+
+def _without_meta(params: Any) -> Any:
+    """Request params without `_meta` (progress tokens and the like differ run to run)."""
+    if isinstance(params, dict):
+        return {k: v for k, v in params.items() if k != "_meta"}
+    if params is None:
+        return {}
+    return params
+
+
+def _notification(data: dict[str, Any]) -> Any:
+    from mcp_types import JSONRPCNotification
+
+    return JSONRPCNotification.model_validate(data)
+
+
+def _default_initialize() -> dict[str, Any]:
+    from mcp_types import LATEST_PROTOCOL_VERSION
+
+    return {"protocolVersion": LATEST_PROTOCOL_VERSION, "capabilities": {}, "clientInfo": {"name": "flowtape", "version": "0"}}

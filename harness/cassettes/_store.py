@@ -1,0 +1,300 @@
+"""The cassette file: every MCP and LLM interaction of one (case, approach), keyed for O(1) replay.
+
+On disk (YAML or JSON by extension; sorted keys, so a re-recording diffs cleanly):
+
+    version: 1
+    meta: {flowtape: 0.1.0, llm: "SmolLM2-135M-Instruct via llama.cpp, temperature 0", ...}
+    interactions:
+    - kind: mcp                 # or llm
+      server: git               # MCP server name; for llm the model the request named
+      step: log                 # the IR node id (null for session set-up: initialize, tools/list)
+      method: tools/call        # JSON-RPC method; for llm "POST /v1/chat/completions"
+      request: {...}            # normalised: placeholders for fixture paths, <timestamp>, no ids
+      response: {...}
+
+An interaction is found by (kind, server, step, method, hash of the canonical request): a dict
+lookup, so replay cost does not grow with the cassette. Identical requests replay in recorded
+order (then the last one repeats).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.cassettes._modes import RecordMode, decide_mode
+from harness.cassettes._normalize import Normalizer
+from harness.cassettes._secrets import LeakedSecretError, find_leaks, known_secrets
+from runner.trace import write_atomic
+
+CASSETTE_VERSION = 1
+Kind = Literal["mcp", "llm"]
+
+
+class CassetteError(ValueError):
+    """A cassette cannot be read or written (corrupt, truncated, wrong version, leaked secret)."""
+
+
+class CassetteMiss(LookupError):
+    """A call has no recording and the cassette may not record (mode `none`)."""
+
+
+class StoredInteraction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind
+    server: str
+    step: str | None = None
+    method: str
+    request: Any = None
+    response: Any = None
+    notifications: list[Any] = Field(default_factory=list)
+
+
+class CassetteFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = CASSETTE_VERSION
+    meta: dict[str, Any] = Field(default_factory=dict)
+    interactions: list[StoredInteraction] = Field(default_factory=list)
+
+
+def request_digest(method: str, request: Any) -> str:
+    """Hash of the canonical request: sorted keys, compact, after normalisation."""
+    canonical = json.dumps([method, request], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:20]
+
+
+@dataclass
+class Cassette:
+    """One cassette file, open for replay and/or recording as its mode says.
+
+    Use `Cassette.open(path, mode)`; look calls up with `lookup`, add them with `record`, and
+    `save()` at the end (a no-op unless something was recorded)."""
+
+    path: Path
+    mode: RecordMode
+    normalizer: Normalizer = field(default_factory=Normalizer)
+    existed: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+    interactions: list[StoredInteraction] = field(default_factory=list)
+    secret_envs: list[dict[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._index: dict[tuple[str, str, str | None, str, str], deque[int]] = defaultdict(deque)
+        self._last: dict[tuple[str, str, str | None, str, str], int] = {}
+        self._used: set[int] = set()
+        self._steps: dict[tuple[str, str | None], dict[tuple[str, str, str | None, str, str], None]] = defaultdict(dict)
+        self._new = 0
+        if self.mode is RecordMode.ALL:
+            self.interactions = []  # re-record everything: old recordings are dropped on save
+        for i, item in enumerate(self.interactions):
+            key = (item.kind, item.server, item.step, item.method, request_digest(item.method, item.request))
+            self._index[key].append(i)
+            self._steps[(item.kind, item.step)][key] = None
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, mode: RecordMode | str | None = None, *, normalizer: Normalizer | None = None, ci: bool = False) -> Cassette:
+        """Open `path` (which need not exist yet). Raises `CassetteError` naming the file when
+        it is unreadable, corrupt or of another version, and `RecordModeError` for a bad mode."""
+        path = Path(path)
+        exists = path.exists()
+        chosen = decide_mode(mode, exists=exists, ci=ci)
+        if not exists and chosen is RecordMode.NONE:
+            raise CassetteError(f"{path}: no such cassette, and record mode 'none' cannot create one (record it first)")
+        data = _read(path) if exists else CassetteFile()
+        return cls(path, chosen, normalizer or Normalizer(), exists, dict(data.meta), list(data.interactions))
+
+    # -- the mode, decided once ----------------------------------------------------------------
+
+    @property
+    def replays(self) -> bool:
+        """Recorded interactions answer calls (every mode but `all`)."""
+        return self.mode is not RecordMode.ALL
+
+    @property
+    def write_protected(self) -> bool:
+        """True when a call with no recording is an error rather than recorded."""
+        return self.mode is RecordMode.NONE or (self.mode is RecordMode.ONCE and self.existed)
+
+    # -- replay and record ---------------------------------------------------------------------
+
+    def lookup(self, kind: Kind, server: str, step: str | None, method: str, request: Any) -> StoredInteraction | None:
+        """The recording for this live request (its response in live form), or None."""
+        if not self.replays:
+            return None
+        stored = self.normalizer.to_stored(request)
+        key = (kind, server, step, method, request_digest(method, stored))
+        queue = self._index.get(key)
+        if not queue and key not in self._last:
+            return None
+        i = queue.popleft() if queue else self._last[key]
+        self._last[key] = i
+        self._used.add(i)
+        item = self.interactions[i]
+        return item.model_copy(update={"response": self.normalizer.to_live(item.response), "notifications": self.normalizer.to_live(item.notifications)})
+
+    def record(self, kind: Kind, server: str, step: str | None, method: str, request: Any, response: Any, notifications: list[Any] | None = None) -> None:
+        """Add a live interaction (normalised here). Raises `CassetteMiss` if write-protected."""
+        if self.write_protected:
+            raise self.miss(kind, server, step, method, request)
+        item = StoredInteraction(
+            kind=kind, server=server, step=step, method=method,
+            request=self.normalizer.to_stored(request), response=self.normalizer.to_stored(response),
+            notifications=sorted(self.normalizer.to_stored(notifications or []), key=lambda n: json.dumps(n, sort_keys=True)),
+        )
+        self.interactions.append(item)
+        i = len(self.interactions) - 1
+        key = (kind, server, step, method, request_digest(method, item.request))
+        self._last[key] = i
+        self._steps[(kind, step)][key] = None
+        self._used.add(i)
+        self._new += 1
+
+    def candidates(self, kind: Kind, step: str | None) -> list[StoredInteraction]:
+        """The recordings a call of `step` may replay, in the order `lookup` serves them (each
+        request's unplayed recordings in recorded order, then the one that repeats); responses
+        in live form. For replayers that match by themselves and take the first match (vcrpy
+        under the LLM client), which then `lookup` what they replayed, to mark it used."""
+        if not self.replays:
+            return []
+        keys = self._steps.get((kind, step), {})
+        pending = sorted(i for key in keys for i in self._index.get(key, ()))
+        repeats = sorted(self._last[key] for key in keys if key in self._last and not self._index.get(key))
+        return [self.interactions[i].model_copy(update={"response": self.normalizer.to_live(self.interactions[i].response)}) for i in pending + repeats]
+
+    def miss(self, kind: Kind, server: str, step: str | None, method: str, request: Any) -> CassetteMiss:
+        """The error for a request with no recording: the step, the request, the closest
+        recording and the fields that differ."""
+        stored = self.normalizer.to_stored(request)
+        where = f"step '{step}'" if step else f"{server} session set-up"
+        message = f"{self.path}: no recording for {where} ({kind} {server} {method}) in record mode '{self.mode.value}': request {_short(stored)}"
+        closest = self._closest(kind, server, step, method, stored)
+        if closest is None:
+            return CassetteMiss(message + f"; nothing of kind {kind} is recorded")
+        other, diffs = closest
+        at = f"step '{other.step}'" if other.step else "session set-up"
+        return CassetteMiss(message + f"; closest recording: {at} ({other.kind} {other.server} {other.method}), differing at {', '.join(diffs) or 'nothing visible'}")
+
+    def _closest(self, kind: str, server: str, step: str | None, method: str, stored: Any) -> tuple[StoredInteraction, list[str]] | None:
+        from deepdiff import DeepDiff
+
+        best: tuple[int, StoredInteraction, list[str]] | None = None
+        for item in self.interactions:
+            if item.kind != kind:
+                continue
+            diff = DeepDiff(item.request, stored)
+            fields = sorted(
+                _pretty_path(p) + (f" (recorded {_short(change['old_value'], 40)}, now {_short(change['new_value'], 40)})" if kind_ == "values_changed" else "")
+                for kind_, group in diff.items()
+                for p, change in (group.items() if isinstance(group, dict) else ((p, None) for p in group))
+            )
+            if item.step != step:
+                fields.insert(0, f"step ({item.step} vs {step})")
+            if item.method != method or item.server != server:
+                fields.insert(0, f"call ({item.server} {item.method} vs {server} {method})")
+            if best is None or len(fields) < best[0]:
+                best = (len(fields), item, fields)
+        return (best[1], best[2][:6]) if best else None
+
+    def unused(self) -> list[StoredInteraction]:
+        """Recordings no call used in this run (stale steps, or calls the workflow stopped making)."""
+        return [item for i, item in enumerate(self.interactions) if i not in self._used]
+
+    @property
+    def changed(self) -> bool:
+        return self._new > 0 or (self.mode is RecordMode.ALL and self.existed)
+
+    # -- saving ------------------------------------------------------------------------------
+
+    def save(self, meta: dict[str, Any] | None = None) -> bool:
+        """Write the cassette atomically if anything was recorded; returns whether it wrote.
+
+        Raises:
+            LeakedSecretError: a known secret appears anywhere in it (nothing is written).
+        """
+        if not self.changed:
+            return False
+        self.meta.update(meta or {})
+        data = CassetteFile(meta=self.meta, interactions=self.interactions).model_dump(mode="json")
+        leaks = find_leaks(data, known_secrets(*self.secret_envs))
+        if leaks:
+            raise LeakedSecretError(f"{self.path}: refusing to save: a secret appears at {', '.join(leaks[:5])}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.path, _dump(data, self.path))
+        return True
+
+
+def _short(value: Any, limit: int = 240) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _pretty_path(path: str) -> str:
+    # deepdiff's "root['arguments']['max_count']" -> "arguments.max_count"
+    return path.replace("root", "", 1).replace("']['", ".").replace("['", "").replace("']", "").replace("][", "].[").lstrip(".") or "(whole request)"
+
+
+# -- file format ---------------------------------------------------------------------------------
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings as literal blocks: tool results and prompts stay readable in review."""
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value and not value.startswith((" ", "\t")) and all(c == "\n" or c >= " " for c in value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str_representer)
+
+
+def _is_yaml(path: Path) -> bool:
+    return path.suffix.lower() in (".yaml", ".yml")
+
+
+def _dump(data: dict[str, Any], path: Path) -> str:
+    if _is_yaml(path):
+        return yaml.dump(data, Dumper=_BlockDumper, sort_keys=True, allow_unicode=True, width=120)
+    return json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def _read(path: Path) -> CassetteFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise CassetteError(f"{path}: cannot read cassette: {getattr(err, 'strerror', None) or err}") from None
+    try:
+        raw = yaml.load(text, Loader=_Loader) if _is_yaml(path) else json.loads(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise CassetteError(f"{path}{where}: corrupt cassette (invalid YAML: {getattr(err, 'problem', None) or err})") from None
+    except json.JSONDecodeError as err:
+        raise CassetteError(f"{path}:{err.lineno}:{err.colno}: corrupt cassette (invalid JSON: {err.msg})") from None
+    if not isinstance(raw, dict):
+        raise CassetteError(f"{path}: corrupt cassette: expected a mapping with 'version' and 'interactions', got {type(raw).__name__}")
+    if raw.get("version") != CASSETTE_VERSION:
+        raise CassetteError(f"{path}: cassette version {raw.get('version')!r} is not supported (expected {CASSETTE_VERSION})")
+    try:
+        return CassetteFile.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        raise CassetteError(f"{path}: corrupt cassette at ${loc}: {first['msg']}") from None
+
+
+__all__ = ["CASSETTE_VERSION", "Cassette", "CassetteError", "CassetteFile", "CassetteMiss", "LeakedSecretError", "StoredInteraction", "request_digest"]
