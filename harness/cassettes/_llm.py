@@ -1,0 +1,185 @@
+"""LLM calls recorded and replayed at the HTTP level, with vcrpy under litellm.
+
+Why HTTP rather than the `LLMResponse`: the cassette then holds the provider's exact answer, its
+`usage` block included, and a replayed call goes through litellm's own parsing and cost
+accounting just as the live one did, so it reports the recorded usage.
+
+Why vcrpy never owns a file: the `Cassette` keys, normalises, redacts and saves every MCP and LLM
+interaction in one place. A custom persister hands vcrpy only the current step's recordings and
+gives each new interaction back to the Cassette; a custom matcher compares method + path + the
+normalised body, never host or port, which change between machines and runs.
+"""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from harness.cassettes._secrets import redact_fields, redact_headers, redact_url
+from harness.cassettes._store import Cassette, CassetteMiss, StoredInteraction
+from runner.clients import LLMClient, LLMRequest, LLMResponse
+
+if TYPE_CHECKING:
+    from vcr.request import Request
+
+__all__ = ["CassetteLLMClient"]
+
+KIND = "llm"
+KEPT_HEADERS = ("content-type",)  # the openai SDK needs it to parse JSON; the rest varies per call
+
+
+class CassetteLLMClient:
+    """An `LLMClient` that answers from the cassette where it can and records where it may.
+
+    Each call runs `inner.complete` inside a fresh vcrpy cassette: vcrpy patches httpx, which
+    the openai SDK under litellm's sync `completion` uses (aiohttp is only litellm's async
+    transport). The record mode comes from the Cassette. vcrpy patches globally while a call
+    runs, so this is not for concurrent calls; the runner makes one at a time."""
+
+    def __init__(self, inner: LLMClient, cassette: Cassette) -> None:
+        if getattr(inner, "max_retries", 0):
+            # A miss surfaces as a connection error to the SDK, which would retry it with backoff.
+            raise ValueError("CassetteLLMClient needs an inner client with max_retries=0: "
+                             "retries would turn a cassette miss into seconds of backoff")
+        import vcr  # here, not at module level: importing vcrpy (and the clients it patches) takes ~0.4 s
+
+        self.inner = inner
+        self.cassette = cassette
+        self._tape = _Persister(cassette)
+        # Built once; only the record mode changes per call. A call that fails is not recorded
+        # (record_on_exception=False): a transient provider error must not replay forever.
+        self._vcr = vcr.VCR(match_on=("flowtape",), decode_compressed_response=True, record_on_exception=False)
+        self._vcr.register_persister(self._tape)
+        self._vcr.register_matcher("flowtape", self._tape.match)
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        from vcr.errors import CannotOverwriteExistingCassetteException
+
+        self._tape.step = request.step_id
+        label = f"{self.cassette.path}#llm/{request.step_id}"  # only named in vcrpy's own messages
+        try:
+            with self._vcr.use_cassette(label, record_mode=self._record_mode()) as tape:
+                response = self.inner.complete(request)
+        except Exception as exc:
+            miss = _in_chain(exc, CannotOverwriteExistingCassetteException)
+            if miss is None or miss.failed_request is None:
+                raise
+            # It arrives wrapped by httpx, openai, litellm and the inner client; say it plainly.
+            raise self._tape.miss(miss.failed_request) from None
+        for index, count in tape.play_counts.items():
+            if index < self._tape.loaded:
+                self._tape.mark_used(tape.data[index][0], count)
+        return response
+
+    def _record_mode(self) -> str:
+        # The Cassette decides; vcrpy's `once` would also refuse a step's second new request.
+        if not self.cassette.replays:
+            return "all"
+        return "none" if self.cassette.write_protected else "new_episodes"
+
+
+class _Persister:
+    """vcrpy's storage, backed by the Cassette, for one step at a time (`step` is set per call)."""
+
+    def __init__(self, cassette: Cassette) -> None:
+        self.cassette = cassette
+        self.step: str | None = None
+        self.loaded = 0
+
+    def load_cassette(self, path: Any, serializer: Any) -> tuple[list[Request], list[dict[str, Any]]]:
+        items = self.cassette.candidates(KIND, self.step)
+        self.loaded = len(items)
+        return [self._vcr_request(item) for item in items], [_vcr_response(item.response) for item in items]
+
+    def save_cassette(self, path: Any, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        # vcrpy hands back everything it holds: the loaded recordings first, then the new ones.
+        new = zip(cassette_dict["requests"][self.loaded:], cassette_dict["responses"][self.loaded:], strict=True)
+        for vcr_request, vcr_response in new:
+            server, method, body = self.describe(vcr_request)
+            self.cassette.record(KIND, server, self.step, method, body, _stored_response(vcr_response))
+
+    def match(self, live: Request, recorded: Request) -> None:
+        """vcrpy's matcher: raises AssertionError when the requests differ."""
+        (_, m1, b1), (_, m2, b2) = self.describe(live), self.describe(recorded)
+        if m1 != m2:
+            raise AssertionError(f"{m1} != {m2}")
+        if self.cassette.normalizer.to_stored(b1) != self.cassette.normalizer.to_stored(b2):
+            raise AssertionError("normalised bodies differ")
+
+    def describe(self, request: Request) -> tuple[str, str, Any]:
+        """(server, method, body) as the Cassette keys them: the model the body names, the
+        method and path (+ redacted query; no scheme, host or port), the body with secret
+        fields redacted. Request headers are never stored."""
+        raw = request.body or b""
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        try:
+            body: Any = redact_fields(json.loads(text))
+        except ValueError:
+            body = text
+        parts = urlsplit(redact_url(request.uri))
+        method = f"{request.method} {parts.path}" + (f"?{parts.query}" if parts.query else "")
+        server = body.get("model") if isinstance(body, dict) else None
+        return str(server or "unknown"), method, body
+
+    def mark_used(self, recorded: Request, count: int) -> None:
+        """Tell the Cassette which recording vcrpy replayed (its bookkeeping: order, `unused`)."""
+        server, method, body = self.describe(recorded)
+        for _ in range(count):
+            self.cassette.lookup(KIND, server, self.step, method, body)
+
+    def miss(self, request: Request) -> CassetteMiss:
+        server, method, body = self.describe(request)
+        return self.cassette.miss(KIND, server, self.step, method, body)
+
+    def _vcr_request(self, item: StoredInteraction) -> Request:
+        from vcr.request import Request
+
+        verb, _, target = item.method.partition(" ")
+        body = json.dumps(self.cassette.normalizer.to_live(item.request), ensure_ascii=False)
+        return Request(verb, target, body.encode(), {})
+
+
+def _stored_response(response: dict[str, Any]) -> dict[str, Any]:
+    """vcrpy's recorded response -> the Cassette's: status code, stable redacted headers, and
+    the body as JSON when it is a JSON document (readable and diffable in review)."""
+    headers = {k.lower(): (v[0] if isinstance(v, list) else v) for k, v in response["headers"].items()}
+    headers = redact_headers({k: headers[k] for k in KEPT_HEADERS if k in headers})
+    raw = response["body"]["string"] or b""
+    body: Any = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if "json" in str(headers.get("content-type", "")):
+        try:
+            parsed = json.loads(body)
+            body = redact_fields(parsed) if isinstance(parsed, (dict, list)) else body
+        except ValueError:
+            pass
+    return {"status": response["status"]["code"], "headers": headers, "body": body}
+
+
+def _vcr_response(stored: dict[str, Any]) -> dict[str, Any]:
+    """The Cassette's response -> what vcrpy's httpx stub plays back."""
+    code = int(stored.get("status", 200))
+    body = stored.get("body")
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+    try:
+        phrase = HTTPStatus(code).phrase
+    except ValueError:
+        phrase = ""
+    headers = {k: [str(v)] for k, v in (stored.get("headers") or {}).items()}
+    return {"status": {"code": code, "message": phrase}, "headers": headers, "body": {"string": text.encode()}}
+
+
+def _in_chain(exc: BaseException, kind: type[BaseException]) -> Any:
+    """The first `kind` among the causes and contexts of `exc` (wrappers set either)."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        cur = todo.pop(0)
+        if cur is None or any(cur is s for s in seen):
+            continue
+        if isinstance(cur, kind):
+            return cur
+        seen.append(cur)
+        todo += [cur.__cause__, cur.__context__]
+    return None
