@@ -128,7 +128,12 @@ class _Checker:
         self.used: set[str] = set()
         order = self._order(nodes, edges, start if isinstance(start, str) and start in nodes else None)
         self._references(nodes, specs, order)
-        for name, spec in outs.items():
+        names = list(outs)
+        for k, (name, spec) in enumerate(outs.items()):
+            readers = [later for later in names[k + 1:] if outs[later].source and name in {r.name for r in _safe_refs(outs[later].template)}]
+            if (name in nodes or name in specs) and readers:
+                what = "a node" if name in nodes else "an input"
+                self.add(f"$.outputs.{name}", f"output '{name}' has the name of {what}, so output '{readers[0]}' reads this output instead of it (as in pflow)", None, "warning")
             if spec.source is None:
                 self.add(f"$.outputs.{name}", "output has no 'source'")
                 continue
@@ -364,3 +369,10 @@ def _topological(ids: list[str], edges: list[Edge]) -> tuple[list[str], list[str
     k = min(range(len(loop)), key=lambda i: ids.index(loop[i]))  # start at the first listed node
     loop = loop[k:] + loop[:k]
     return order, loop + [loop[0]]
+
+
+def _safe_refs(text: str) -> list[templates.Ref]:
+    try:
+        return templates.find_refs(text)
+    except templates.TemplateSyntaxError:
+        return []

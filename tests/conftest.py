@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from local_model import LocalModelError, LocalModelServer, start_local_model
+from harness.localmodel import LocalModelError, LocalModelServer, start_local_model
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from harness._cli.record import record
 from harness._cli.run import run
 from harness._cli.validate import validate
 
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 app.command("validate")(validate)
 app.command("run")(run)
+app.command("record")(record)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -30,6 +31,48 @@ def load_servers(path: Path) -> dict[str, Any]:
         fail(str(err))
 
 
+def _open_cassette(path: Path, mode: str | None, mcp_config: Path | None, runtime: Any) -> Any:
+    """Plug cassette clients into `runtime`; with no --mcp-config the servers named in the
+    cassette are replayed (their commands are never run)."""
+    from harness.cassettes import Cassette, CassetteError, RecordModeError
+    from harness.cassettes._llm import CassetteLLMClient
+    from harness.cassettes._mcp import CassetteMCPClient
+    from runner.live.mcp import ServerConfig
+
+    try:
+        tape = Cassette.open(path, mode, ci=bool(os.environ.get("CI")))
+    except (CassetteError, RecordModeError) as err:
+        fail(str(err))
+    if mcp_config is not None:
+        servers = load_servers(mcp_config)
+    else:
+        named = tape.meta.get("servers") if isinstance(tape.meta.get("servers"), dict) else {}
+        servers = {name: ServerConfig(name=name, transport="stdio", command=str(spec.get("command") or name)) for name, spec in named.items()}
+    runtime.mcp = CassetteMCPClient(servers, tape)
+    if tape.write_protected and runtime.llm.api_key is None:
+        from harness.suite import REPLAY_KEY
+
+        runtime.llm.api_key = REPLAY_KEY  # the openai SDK sends nothing without a key; replay sends nothing anyway
+    runtime.llm = CassetteLLMClient(runtime.llm, tape)
+    return tape
+
+
+def _close_cassette(tape: Any, runtime: Any) -> list[Any]:
+    """Save what was recorded (exit 2 if a secret would be written) and report unused recordings."""
+    from harness.cassettes import LeakedSecretError
+
+    try:
+        if tape.save({"servers": runtime.mcp.server_meta()}):
+            typer.echo(f"flowtape: recorded {len(tape.interactions)} interactions in {tape.path}", err=True)
+    except LeakedSecretError as err:
+        fail(str(err))
+    unused = tape.unused()
+    if unused:
+        listed = ", ".join(f"{i.step or '(set-up)'} ({i.kind} {i.server} {i.method})" for i in unused[:8])
+        typer.echo(f"flowtape: {len(unused)} recording(s) in {tape.path} not used: {listed}", err=True)
+    return unused
+
+
 def run(
     file: Annotated[Path, typer.Argument(help="The JSON IR workflow to run.", show_default=False)],
     input_: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="NAME=VALUE, parsed by the input's declared type (JSON for object, array, number, boolean). Repeatable.")] = None,
@@ -39,6 +82,9 @@ def run(
     model: Annotated[Optional[str], typer.Option("--model", help="Default litellm model for llm nodes that name none.")] = None,
     llm_api_base: Annotated[Optional[str], typer.Option("--llm-api-base", help="Base URL of an OpenAI-compatible server for llm nodes (e.g. a local llama.cpp server).", envvar="FLOWTAPE_LLM_API_BASE")] = None,
     llm_api_key: Annotated[Optional[str], typer.Option("--llm-api-key", help="API key for --llm-api-base (providers' own keys come from their usual env vars).", envvar="FLOWTAPE_LLM_API_KEY", show_default=False)] = None,
+    cassette: Annotated[Optional[Path], typer.Option("--cassette", help="Record MCP and LLM calls into this YAML/JSON file, or replay them from it. Replay needs no server, no model and no --mcp-config.")] = None,
+    record_mode: Annotated[Optional[str], typer.Option("--record-mode", help="none (replay only; the default when the cassette exists, and always in CI), once (record if the cassette is new), new_episodes (record what is missing), all (re-record).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="With --cassette: recordings the run did not use fail it (exit 1).")] = False,
 ) -> None:
     """Run a workflow. Exit 0 when it succeeded, 1 when a node failed at run time, 2 for bad
     input (missing or unreadable file, invalid JSON, invalid IR, bad -i)."""
@@ -47,13 +93,18 @@ def run(
     document = read_json(file)
     inputs = parse_inputs(document, input_ or [], str(file))
     runtime = Runtime(default_model=model)
-    if mcp_config is not None:
+    from runner.live.llm import LiteLLMClient  # litellm itself is imported on the first call
+
+    runtime.llm = LiteLLMClient(api_base=llm_api_base, api_key=llm_api_key, max_retries=0 if cassette else 2)
+    tape = None
+    if cassette is not None:
+        tape = _open_cassette(cassette, record_mode, mcp_config, runtime)
+    elif record_mode is not None or strict:
+        fail("--record-mode and --strict need --cassette")
+    elif mcp_config is not None:
         from runner.live.mcp import LiveMCPClient
 
         runtime.mcp = LiveMCPClient(load_servers(mcp_config))
-    from runner.live.llm import LiteLLMClient  # litellm itself is imported on the first call
-
-    runtime.llm = LiteLLMClient(api_base=llm_api_base, api_key=llm_api_key)
     try:
         trace = execute(document, inputs, runtime=runtime, base_dir=file.resolve().parent, source=str(file))
     except InvalidWorkflow as err:
@@ -65,6 +116,11 @@ def run(
             runtime.mcp.close()
     for warning in trace.warnings:
         typer.echo(f"{file}: {warning}", err=True)
+    unused = _close_cassette(tape, runtime) if tape is not None else []
+    if unused and strict and trace.status.value == "passed":
+        from runner.trace import RunStatus
+
+        trace.status, trace.error = RunStatus.FAILED, f"{len(unused)} recording(s) in {cassette} were not used (--strict)"
     try:
         path = trace.write(trace_dir)
     except OSError as err:

@@ -43,24 +43,32 @@ class CassetteLLMClient:
             # A miss surfaces as a connection error to the SDK, which would retry it with backoff.
             raise ValueError("CassetteLLMClient needs an inner client with max_retries=0: "
                              "retries would turn a cassette miss into seconds of backoff")
-        import vcr  # here, not at module level: importing vcrpy (and the clients it patches) takes ~0.4 s
-
         self.inner = inner
         self.cassette = cassette
         self._tape = _Persister(cassette)
-        # Built once; only the record mode changes per call. A call that fails is not recorded
-        # (record_on_exception=False): a transient provider error must not replay forever.
-        self._vcr = vcr.VCR(match_on=("flowtape",), decode_compressed_response=True, record_on_exception=False)
-        self._vcr.register_persister(self._tape)
-        self._vcr.register_matcher("flowtape", self._tape.match)
+        self._vcr: Any = None
+
+    def _recorder(self) -> Any:
+        """The vcrpy recorder, built on the first call: importing vcrpy (and the clients it
+        patches) takes ~0.4 s, which a run with no llm node should not pay. Built once; only
+        the record mode changes per call. A call that fails is not recorded
+        (record_on_exception=False): a transient provider error must not replay forever."""
+        if self._vcr is None:
+            import vcr
+
+            self._vcr = vcr.VCR(match_on=("flowtape",), decode_compressed_response=True, record_on_exception=False)
+            self._vcr.register_persister(self._tape)
+            self._vcr.register_matcher("flowtape", self._tape.match)
+        return self._vcr
 
     def complete(self, request: LLMRequest) -> LLMResponse:
+        recorder = self._recorder()
         from vcr.errors import CannotOverwriteExistingCassetteException
 
         self._tape.step = request.step_id
         label = f"{self.cassette.path}#llm/{request.step_id}"  # only named in vcrpy's own messages
         try:
-            with self._vcr.use_cassette(label, record_mode=self._record_mode()) as tape:
+            with recorder.use_cassette(label, record_mode=self._record_mode()) as tape:
                 response = self.inner.complete(request)
         except Exception as exc:
             miss = _in_chain(exc, CannotOverwriteExistingCassetteException)

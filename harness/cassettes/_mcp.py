@@ -40,6 +40,7 @@ class CassetteMCPClient(LiveMCPClient):
         self.cassette = cassette
         self._step: str | None = None
         self._misses: list[CassetteMiss] = []
+        self.live_starts = 0  # real servers this client started (0 when everything replayed)
         self._record_lock = threading.Lock()
         for config in configs.values():
             if config.env:
@@ -58,11 +59,11 @@ class CassetteMCPClient(LiveMCPClient):
 
     def server_meta(self) -> dict[str, Any]:
         """The servers as the cassette's meta records them: env values redacted."""
-        return {
+        return self.cassette.normalizer.to_stored({
             name: {k: v for k, v in {"command": c.command, "args": list(c.args) or None, "url": c.url,
                                      "env": {k: REDACTED for k in c.env} or None}.items() if v}
             for name, c in self._configs.items()
-        }
+        })
 
     @asynccontextmanager
     async def _open_streams(self, config: ServerConfig) -> AsyncIterator[tuple[Any, Any]]:
@@ -156,6 +157,7 @@ class _Proxy:
         from mcp_types import JSONRPCNotification, JSONRPCRequest
         from mcp.shared.message import SessionMessage
 
+        self.client.live_starts += 1
         read, write = await self.stack.enter_async_context(self.client._open_real_streams(self.config))
         self.upstream = (read, write)
         group = await self.stack.enter_async_context(anyio.create_task_group())

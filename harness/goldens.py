@@ -1,0 +1,198 @@
+"""Golden tasks and cases on disk, read strictly.
+
+    goldens/<task>/task.yaml         what the task needs: MCP servers, fixtures, normalisation
+    goldens/<task>/workflow.json     the IR approach
+    goldens/<task>/cases/<case>.yaml inputs, and expectations per step and per output
+
+Values may name places that differ per machine, expanded when a case runs:
+`${FIXTURES}` (the built fixtures, `scripts/build_fixtures.py`), `${TOOLS}` (the npm servers,
+`scripts/install_tools.sh`), `${BIN}` (the folder of this Python's console scripts) and
+`${WORKDIR}` (a fresh empty folder per run, for servers that keep state).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.cassettes import Normalizer, Rule
+
+ROOT = Path(__file__).resolve().parents[1]
+PLACES = ("FIXTURES", "TOOLS", "BIN", "WORKDIR")
+_PLACE = re.compile(r"\$\{(" + "|".join(PLACES) + r")\}")
+
+
+class GoldenError(ValueError):
+    """A task or case file is missing or invalid; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RuleSpec(_Strict):
+    pattern: str
+    replace: str
+
+
+class NormalizeSpec(_Strict):
+    """How recordings of this task are normalised before matching and saving."""
+
+    timestamps: bool = False
+    rules: list[RuleSpec] = Field(default_factory=list)
+
+
+class LLMSpec(_Strict):
+    """The model llm nodes use when they name none (recorded from the local SmolLM2 server by
+    default; any litellm model works for re-recording)."""
+
+    model: str = "openai/smollm2"
+
+
+class TaskSpec(_Strict):
+    version: Literal[1] = 1
+    description: str
+    servers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    fixtures: list[str] = Field(default_factory=list)
+    normalize: NormalizeSpec = Field(default_factory=NormalizeSpec)
+    approaches: list[Literal["ir", "code", "direct"]] = Field(default_factory=lambda: ["ir"])
+    llm: LLMSpec = Field(default_factory=LLMSpec)
+
+
+class CaseSpec(_Strict):
+    version: Literal[1] = 1
+    description: str = ""
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    steps: dict[str, list[Any]] = Field(default_factory=dict)
+    outputs: dict[str, list[Any]] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    path: Path
+    spec: CaseSpec
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    folder: Path
+    spec: TaskSpec
+    cases: tuple[Case, ...]
+
+    @property
+    def workflow_path(self) -> Path:
+        return self.folder / "workflow.json"
+
+    def uses_llm(self) -> bool:
+        """Whether the IR has llm nodes (then recording needs a model)."""
+        try:
+            nodes = json.loads(self.workflow_path.read_text(encoding="utf-8")).get("nodes", [])
+        except (OSError, ValueError, AttributeError):
+            return False
+        return any(isinstance(n, dict) and n.get("type") == "llm" for n in nodes)
+
+
+@dataclass(frozen=True)
+class Places:
+    """This machine's values for the `${...}` places."""
+
+    fixtures: Path
+    tools: Path
+    bin: Path
+    workdir: Path
+
+    @classmethod
+    def here(cls, workdir: Path, fixtures: Path | None = None) -> Places:
+        return cls(
+            fixtures=Path(fixtures or os.environ.get("FLOWTAPE_FIXTURES") or ROOT / ".fixtures").resolve(),
+            tools=(ROOT / ".tools" / "node_modules").resolve(),
+            bin=Path(sys.executable).parent,
+            workdir=workdir.resolve(),
+        )
+
+    def as_dict(self) -> dict[str, str]:
+        return {"FIXTURES": str(self.fixtures), "TOOLS": str(self.tools), "BIN": str(self.bin), "WORKDIR": str(self.workdir)}
+
+    def expand(self, value: Any) -> Any:
+        values = self.as_dict()
+        if isinstance(value, str):
+            return _PLACE.sub(lambda m: values[m.group(1)], value)
+        if isinstance(value, dict):
+            return {k: self.expand(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.expand(v) for v in value]
+        return value
+
+    def normalizer(self, spec: NormalizeSpec) -> Normalizer:
+        """Fixture and work paths become placeholders in cassettes (BIN and TOOLS locate servers,
+        which replay never starts, so they stay out of recordings)."""
+        return Normalizer(
+            placeholders={"FIXTURES": str(self.fixtures), "WORKDIR": str(self.workdir)},
+            timestamps=spec.timestamps,
+            rules=[Rule(r.pattern, r.replace) for r in spec.rules],
+        )
+
+
+def _read_yaml(path: Path, model: type[BaseModel]) -> Any:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise GoldenError(f"{path}: cannot read: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise GoldenError(f"{path}{where}: invalid YAML: {getattr(err, 'problem', None) or err}") from None
+    try:
+        return model.model_validate(raw if raw is not None else {})
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise GoldenError(f"{path}: {key}: {message}") from None
+
+
+def load_task(folder: Path) -> Task:
+    """One task folder, with its cases in name order."""
+    task_file = folder / "task.yaml"
+    if not task_file.exists():
+        raise GoldenError(f"{task_file}: no such file (a task folder needs task.yaml)")
+    spec = _read_yaml(task_file, TaskSpec)
+    if not (folder / "workflow.json").exists() and "ir" in spec.approaches:
+        raise GoldenError(f"{folder / 'workflow.json'}: no such file (task '{folder.name}' lists the ir approach)")
+    cases = tuple(Case(p.stem, p, _read_yaml(p, CaseSpec)) for p in sorted((folder / "cases").glob("*.yaml")))
+    if not cases:
+        raise GoldenError(f"{folder / 'cases'}: no cases (*.yaml)")
+    return Task(folder.name, folder, spec, cases)
+
+
+def load_suite(suite: Path, *, task: str | None = None, case: str | None = None) -> list[Task]:
+    """Every task under `suite` (folders holding task.yaml), filtered by task and case name."""
+    if not suite.is_dir():
+        raise GoldenError(f"{suite}: no such suite folder")
+    folders = sorted(p.parent for p in suite.glob("*/task.yaml"))
+    if task is not None:
+        folders = [f for f in folders if f.name == task]
+        if not folders:
+            known = ", ".join(sorted(p.parent.name for p in suite.glob("*/task.yaml"))) or "none"
+            raise GoldenError(f"{suite}: no task '{task}' (tasks: {known})")
+    tasks = [load_task(f) for f in folders]
+    if case is not None:
+        tasks = [Task(t.name, t.folder, t.spec, tuple(c for c in t.cases if c.name == case)) for t in tasks]
+        tasks = [t for t in tasks if t.cases]
+        if not tasks:
+            raise GoldenError(f"{suite}: no case '{case}'" + (f" in task '{task}'" if task else ""))
+    return tasks
+
+
+def cassette_path(cassettes: Path, task: Task, case: Case, approach: str = "ir") -> Path:
+    return cassettes / task.name / f"{case.name}.{approach}.yaml"

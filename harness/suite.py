@@ -1,0 +1,102 @@
+"""Run one golden case under the IR approach through its cassette: the unit that `flowtape record`
+(and later `flowtape test`) repeats over a suite.
+
+    run = run_case(task, case, cassettes=Path("cassettes"), mode="none", ci=True)
+    run.trace.status, run.unused, run.live_starts
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.cassettes import Cassette, RecordMode, StoredInteraction
+from harness.goldens import Case, GoldenError, Places, Task, cassette_path
+from runner import Runtime, Trace, execute
+from runner.live.mcp import MCPConfigError, parse_mcp_config
+
+
+REPLAY_KEY = "flowtape-replay-needs-no-key"
+
+
+@dataclass
+class LLMSettings:
+    """Where llm calls go when they must be made live (recording). Replay needs none of it."""
+
+    api_base: str | None = None
+    api_key: str | None = None
+    model: str | None = None
+    note: str | None = None  # what the cassette's meta says the calls were recorded from
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CaseRun:
+    task: str
+    case: str
+    approach: str
+    trace: Trace
+    cassette: Cassette
+    unused: list[StoredInteraction]
+    live_starts: int  # real MCP servers started (0 on a pure replay)
+    saved: bool
+
+
+def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str | None = None, ci: bool = False,
+             llm: LLMSettings | None = None, fixtures: Path | None = None) -> CaseRun:
+    """Run `case` of `task` (IR approach) with its cassette, save what was recorded, and report.
+
+    Raises:
+        GoldenError: the task's server config or workflow file is invalid.
+        CassetteError, RecordModeError: the cassette cannot be used in this mode.
+        InvalidWorkflow: the workflow or the case's inputs are invalid.
+        LeakedSecretError: a recording would store a secret (nothing is written).
+    """
+    from harness.cassettes._llm import CassetteLLMClient
+    from harness.cassettes._mcp import CassetteMCPClient
+    from runner.live.llm import LiteLLMClient
+
+    llm = llm or LLMSettings()
+    workdir = Path(tempfile.mkdtemp(prefix="flowtape-"))
+    try:
+        places = Places.here(workdir, fixtures)
+        try:
+            servers = parse_mcp_config({"mcpServers": places.expand(task.spec.servers)}, source=str(task.folder / "task.yaml"))
+        except MCPConfigError as err:
+            raise GoldenError(str(err)) from None
+        try:
+            document = json.loads(task.workflow_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise GoldenError(f"{task.workflow_path}: {err}") from None
+        cassette = Cassette.open(cassette_path(cassettes, task, case), mode, normalizer=places.normalizer(task.spec.normalize), ci=ci)
+        model = llm.model or task.spec.llm.model
+        # The openai SDK will not send a request without a key; a replay sends none, so any will do.
+        api_key = llm.api_key or (REPLAY_KEY if cassette.write_protected else None)
+        live = LiteLLMClient(api_base=llm.api_base, api_key=api_key, max_retries=0, extra=llm.extra or None)
+        with CassetteMCPClient(servers, cassette) as mcp:
+            runtime = Runtime(llm=CassetteLLMClient(live, cassette), mcp=mcp, default_model=model)
+            trace = execute(document, places.expand(case.spec.inputs), runtime=runtime, base_dir=task.folder,
+                            source=str(task.workflow_path), task=task.name, case=case.name, approach="ir")
+            # The servers as task.yaml writes them (places unexpanded), env values redacted.
+            servers_meta = {name: {**spec, **({"env": {k: "<redacted>" for k in spec["env"]}} if spec.get("env") else {})}
+                            for name, spec in task.spec.servers.items()}
+            meta = {"flowtape": _version(), "servers": servers_meta}
+            if task.uses_llm():
+                meta["llm"] = {"model": model, "recorded_from": llm.note or f"{model} via litellm"}
+            saved = cassette.save(meta)
+            return CaseRun(task.name, case.name, "ir", trace, cassette, cassette.unused(), mcp.live_starts, saved)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("flowtape")
+    except PackageNotFoundError:
+        return "0+unknown"
