@@ -79,13 +79,7 @@ class Ref:
 
     def inner_refs(self) -> list[Ref]:
         """References inside dynamic indexes (`arr[${i}]`), depth first."""
-        out: list[Ref] = []
-        for part in self.path:
-            if isinstance(part, Expr):
-                for alt in part.alternatives:
-                    if isinstance(alt, Ref):
-                        out += [alt, *alt.inner_refs()]
-        return out
+        return [r for part in self.path if isinstance(part, Expr) for r in part.refs()]
 
 
 @dataclass(frozen=True)
@@ -93,6 +87,10 @@ class Expr:
     """`ref ?? ref ?? "literal"`: the first alternative that resolves to a non-null value."""
 
     alternatives: tuple[Ref | Literal, ...]
+
+    def refs(self) -> list[Ref]:
+        """The references among the alternatives, each followed by those in its indexes."""
+        return [r for alt in self.alternatives if isinstance(alt, Ref) for r in (alt, *alt.inner_refs())]
 
 
 @dataclass(frozen=True)
@@ -116,13 +114,7 @@ class Template:
 
     def refs(self) -> list[Ref]:
         """Every reference, including those inside dynamic indexes."""
-        out: list[Ref] = []
-        for seg in self.segments:
-            if isinstance(seg, Expr):
-                for alt in seg.alternatives:
-                    if isinstance(alt, Ref):
-                        out += [alt, *alt.inner_refs()]
-        return out
+        return [r for seg in self.segments if isinstance(seg, Expr) for r in seg.refs()]
 
 
 def parse(text: str) -> Template:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install the pinned npm MCP servers the example suite uses into .tools/ (git-ignored).
+# Install the pinned npm MCP servers the example suite uses into .tools/ (git-ignored), exactly as
+# scripts/npm/package-lock.json locks them (their dependencies included), with `npm ci`.
 # Idempotent and quiet on success: skips the install when .tools/.flowtape-pins says the same
-# pins are already installed and their entry points are present. On failure prints one line on
+# lock is already installed and the entry points are present. On failure prints one line on
 # stderr (plus npm's log) and exits non-zero.
 #
 # Each server then starts over stdio as `node .tools/node_modules/@modelcontextprotocol/<name>/dist/index.js ...`.
@@ -21,7 +22,7 @@ command -v node >/dev/null 2>&1 || fail "node not found on PATH; install Node.js
 
 tools=.tools
 stamp=$tools/.flowtape-pins
-want=$(printf '%s\n' "${PINS[@]}")
+want=$(printf '%s\n' "${PINS[@]}"; sha256sum scripts/npm/package-lock.json | cut -d' ' -f1)
 
 installed() {
     [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] || return 1
@@ -43,16 +44,12 @@ if command -v flock >/dev/null 2>&1; then
 fi
 
 rm -f "$stamp"  # from here until the stamp is rewritten, .tools/ does not count as installed
-# A private package.json, so npm installs exactly these pins here and never walks up to a parent
-# project; the stamp is written only after every entry point is verified.
-deps=""
-for pin in "${PINS[@]}"; do
-    deps+="${deps:+,}\"${pin%@*}\": \"${pin##*@}\""
-done
-printf '{"name": "flowtape-tools", "private": true, "dependencies": {%s}}\n' "$deps" > "$tools/package.json"
+# The committed package.json and lock: npm ci installs exactly the locked tree here and never
+# walks up to a parent project; the stamp is written only after every entry point is verified.
+cp scripts/npm/package.json scripts/npm/package-lock.json "$tools/"
 
 log=$tools/.install.log
-if ! npm install --prefix "$tools" --no-audit --no-fund --no-progress --loglevel=error \
+if ! npm ci --prefix "$tools" --no-audit --no-fund --no-progress --loglevel=error \
         --ignore-scripts >"$log" 2>&1; then
     cat "$log" >&2
     fail "npm install of ${PINS[*]} failed (log above, also in $log)"
