@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import textwrap
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -24,3 +30,50 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "local_model" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.local_model)
+
+
+# A real MCP server over streamable HTTP (the SDK's MCPServer), on a free loopback port.
+HTTP_SERVER = textwrap.dedent(
+    """
+    import sys
+    from mcp.server.mcpserver import MCPServer
+
+    server = MCPServer("adder", log_level="WARNING")
+
+    @server.tool(description="Add two integers")
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
+    """
+)
+
+
+@pytest.fixture
+def http_url(tmp_path: Path):
+    script = tmp_path / "adder.py"
+    script.write_text(HTTP_SERVER)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, str(script), str(port)], stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            assert proc.poll() is None, f"server exited: {(tmp_path / 'server.log').read_text()}"
+            assert time.monotonic() < deadline, "server did not start listening"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

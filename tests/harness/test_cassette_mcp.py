@@ -114,3 +114,12 @@ def test_a_secret_a_server_echoes_back_is_refused_and_nothing_is_written(tmp_pat
 
 def test_a_cassette_miss_is_an_error_type_of_its_own():
     assert issubclass(CassetteMiss, LookupError)
+
+
+def test_streamable_http_servers_record_and_replay_too(tmp_path, http_url):
+    doc = {"ir_version": "0.1.0", "nodes": [{"id": "sum", "type": "mcp-adder-add", "params": {"a": 2, "b": 40}}], "outputs": {"sum": "${sum.result.result}"}}
+    path = tmp_path / "http.yaml"
+    live, _ = run(doc, path, "once", servers={"adder": {"url": http_url}})
+    assert live.outputs == {"sum": 42}
+    replayed, cassette = run(doc, path, "none", servers={"adder": {"url": "http://127.0.0.1:9/mcp"}})
+    assert replayed.outputs == {"sum": 42} and same_steps(replayed, live) and cassette.unused() == []

@@ -9,7 +9,6 @@ import re
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -217,52 +216,6 @@ def test_wrap_streams_sees_the_traffic() -> None:
 
 
 # -- streamable HTTP -------------------------------------------------------------------------
-
-HTTP_SERVER = textwrap.dedent(
-    """
-    import sys
-    from mcp.server.mcpserver import MCPServer
-
-    server = MCPServer("adder", log_level="WARNING")
-
-    @server.tool(description="Add two integers")
-    def add(a: int, b: int) -> int:
-        return a + b
-
-    server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
-    """
-)
-
-
-@pytest.fixture
-def http_url(tmp_path: Path):
-    script = tmp_path / "adder.py"
-    script.write_text(HTTP_SERVER)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, str(script), str(port)], stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            assert proc.poll() is None, f"server exited: {(tmp_path / 'server.log').read_text()}"
-            assert time.monotonic() < deadline, "server did not start listening"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
 
 def test_streamable_http_server(http_url: str) -> None:
     servers = configs(adder={"type": "http", "url": http_url, "headers": {"X-Flowtape": "test"}})
