@@ -1,6 +1,7 @@
-"""Replay cost per interaction: flowtape's cassette against vcrpy's own cassette lookup, at 100,
-1,000 and 10,000 stored interactions, measured in one run (target: <= 0.2 ms per interaction at
-10,000, and flat: about the same at 10,000 as at 100).
+"""Replay cost per interaction, flowtape's cassette against vcrpy's, by cassette size.
+
+Measured in one run at 100, 1,000 and 10,000 stored interactions (target: <= 0.2 ms per
+interaction at 10,000, and flat: about the same at 10,000 as at 100).
 
     .venv/bin/python benchmarks/replay.py [--sizes 100,1000,10000] [--lookups 1000] [--vcr-budget 30000] [--repeat 3]
 

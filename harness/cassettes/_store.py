@@ -19,6 +19,7 @@ order (then the last one repeats).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections import defaultdict, deque
@@ -250,11 +251,11 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class _BlockDumper(yaml.SafeDumper):
+class _BlockDumper(_Dumper):  # type: ignore[misc,valid-type]
     """Multi-line strings as literal blocks: tool results and prompts stay readable in review."""
 
 
-def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+def _str_representer(dumper: Any, value: str) -> yaml.Node:
     style = "|" if "\n" in value and not value.startswith((" ", "\t")) and all(c == "\n" or c >= " " for c in value) else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
@@ -277,6 +278,8 @@ def _read(path: Path) -> CassetteFile:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise CassetteError(f"{path}: cannot read cassette: {getattr(err, 'strerror', None) or err}") from None
+    gc_was_on = gc.isenabled()
+    gc.disable()  # parsing builds many small objects; collections during it cost as much as the parse
     try:
         raw = yaml.load(text, Loader=_Loader) if _is_yaml(path) else json.loads(text)
     except yaml.YAMLError as err:
@@ -285,6 +288,9 @@ def _read(path: Path) -> CassetteFile:
         raise CassetteError(f"{path}{where}: corrupt cassette (invalid YAML: {getattr(err, 'problem', None) or err})") from None
     except json.JSONDecodeError as err:
         raise CassetteError(f"{path}:{err.lineno}:{err.colno}: corrupt cassette (invalid JSON: {err.msg})") from None
+    finally:
+        if gc_was_on:
+            gc.enable()
     if not isinstance(raw, dict):
         raise CassetteError(f"{path}: corrupt cassette: expected a mapping with 'version' and 'interactions', got {type(raw).__name__}")
     if raw.get("version") != CASSETTE_VERSION:
