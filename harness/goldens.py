@@ -16,7 +16,7 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -65,6 +65,7 @@ class TaskSpec(_Strict):
     normalize: NormalizeSpec = Field(default_factory=NormalizeSpec)
     approaches: list[Literal["ir", "code", "direct"]] = Field(default_factory=lambda: ["ir"])
     llm: LLMSpec = Field(default_factory=LLMSpec)
+    evaluators: list[str] = Field(default_factory=list, description="your own evaluators, as 'package.module:Class'")
 
 
 class CaseSpec(_Strict):
@@ -77,9 +78,13 @@ class CaseSpec(_Strict):
 
 @dataclass(frozen=True)
 class Case:
+    """A case with its evaluators built (so a bad evaluator is a load error, not a run error)."""
+
     name: str
     path: Path
     spec: CaseSpec
+    steps: dict[str, list[Any]] = field(default_factory=dict)
+    outputs: dict[str, list[Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,50 @@ def _read_yaml(path: Path, model: type[BaseModel]) -> Any:
         raise GoldenError(f"{path}: {key}: {message}") from None
 
 
+def _registry(spec: TaskSpec, task_file: Path) -> dict[str, type]:
+    from harness.evaluators import EvaluatorSpecError, load_custom, registry
+
+    try:
+        return registry(tuple(load_custom(path) for path in spec.evaluators))
+    except EvaluatorSpecError as err:
+        raise GoldenError(f"{task_file}: evaluators: {err}") from None
+
+
+def _build_case(path: Path, spec: CaseSpec, registry: dict[str, type]) -> Case:
+    from harness.evaluators import EvaluatorSpecError, parse_evaluator
+
+    built: dict[str, dict[str, list[Any]]] = {"steps": {}, "outputs": {}}
+    for section in ("steps", "outputs"):
+        for target, entries in getattr(spec, section).items():
+            built[section][target] = []
+            for i, entry in enumerate(entries):
+                try:
+                    built[section][target].append(parse_evaluator(entry, registry))
+                except EvaluatorSpecError as err:
+                    raise GoldenError(f"{path}: {section}.{target}[{i}]: {err}") from None
+    return Case(path.stem, path, spec, built["steps"], built["outputs"])
+
+
+def _check_targets(workflow: Path, cases: tuple[Case, ...]) -> None:
+    """Every step a case judges is a node of the workflow, every output a declared output."""
+    import difflib
+
+    try:
+        document = json.loads(workflow.read_text(encoding="utf-8"))
+        nodes = [n["id"] for n in document.get("nodes", []) if isinstance(n, dict) and "id" in n]
+        outputs = list(document.get("outputs", {}) or {})
+    except (OSError, ValueError, AttributeError, TypeError) as err:
+        raise GoldenError(f"{workflow}: cannot read the workflow: {err}") from None
+    for case in cases:
+        for section, known in (("steps", nodes), ("outputs", outputs)):
+            for target in getattr(case.spec, section):
+                if target not in known:
+                    close = difflib.get_close_matches(target, known, n=1)
+                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    what = "node" if section == "steps" else "declared output"
+                    raise GoldenError(f"{case.path}: {section}.{target}: the workflow has no {what} '{target}'{hint}")
+
+
 def load_task(folder: Path) -> Task:
     """One task folder, with its cases in name order."""
     task_file = folder / "task.yaml"
@@ -169,9 +218,12 @@ def load_task(folder: Path) -> Task:
     spec = _read_yaml(task_file, TaskSpec)
     if not (folder / "workflow.json").exists() and "ir" in spec.approaches:
         raise GoldenError(f"{folder / 'workflow.json'}: no such file (task '{folder.name}' lists the ir approach)")
-    cases = tuple(Case(p.stem, p, _read_yaml(p, CaseSpec)) for p in sorted((folder / "cases").glob("*.yaml")))
+    registry = _registry(spec, task_file)
+    cases = tuple(_build_case(p, _read_yaml(p, CaseSpec), registry) for p in sorted((folder / "cases").glob("*.yaml")))
     if not cases:
         raise GoldenError(f"{folder / 'cases'}: no cases (*.yaml)")
+    if "ir" in spec.approaches:
+        _check_targets(folder / "workflow.json", cases)
     return Task(folder.name, folder, spec, cases)
 
 
@@ -196,3 +248,21 @@ def load_suite(suite: Path, *, task: str | None = None, case: str | None = None)
 
 def cassette_path(cassettes: Path, task: Task, case: Case, approach: str = "ir") -> Path:
     return cassettes / task.name / f"{case.name}.{approach}.yaml"
+
+
+def golden_schema() -> dict[str, Any]:
+    """JSON schema of a case file, with the evaluator entries spelled out."""
+    from harness.evaluators import schema_entries
+
+    schema = CaseSpec.model_json_schema()
+    entries = {"type": "array", "items": schema_entries()}
+    for section in ("steps", "outputs"):
+        schema["properties"][section]["additionalProperties"] = entries
+    schema["title"] = "flowtape golden case"
+    return schema
+
+
+def task_schema() -> dict[str, Any]:
+    schema = TaskSpec.model_json_schema()
+    schema["title"] = "flowtape task"
+    return schema

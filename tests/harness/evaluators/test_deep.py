@@ -1,0 +1,86 @@
+"""DeepEquals: structural comparison with deepdiff, inline or from a JSON/YAML file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.evaluators import DeepEquals
+from tests.harness.evaluators._factories import judge, value_ctx
+
+FOUND = {"entities": [{"name": "Ada", "type": "person"}, {"name": "skylark", "type": "project"}], "count": 2}
+
+VERDICTS = [
+    pytest.param({}, FOUND, FOUND, True, id="identical"),
+    pytest.param({}, FOUND, json.dumps(FOUND), True, id="json-string-parsed"),
+    pytest.param({}, {"n": 2}, {"n": 2.0}, True, id="int-equals-float"),
+    pytest.param({}, {"n": 2}, {"n": 3}, False, id="value-changed"),
+    pytest.param({}, {"n": 2}, {"n": 2, "m": 1}, False, id="key-added"),
+    pytest.param({}, [1, 2], [2, 1], False, id="order-matters-by-default"),
+    pytest.param({"ignore_order": True}, [1, 2], [2, 1], True, id="ignore-order"),
+    pytest.param({"ignore_order": True}, FOUND, {**FOUND, "entities": FOUND["entities"][::-1]}, True, id="ignore-order-nested"),
+    pytest.param({"ignore_order": True}, [1, 1, 2], [1, 2, 2], False, id="ignore-order-counts-repeats"),
+    pytest.param({"tolerance": 0.01}, {"x": 2}, {"x": 2.004}, True, id="tolerance-within"),
+    pytest.param({"tolerance": 0.01}, {"x": 2}, {"x": 2.5}, False, id="tolerance-beyond"),
+    pytest.param({"tolerance": 0.01, "ignore_order": True}, [{"k": "a", "v": 2}, {"k": "b", "v": 5}],
+                 [{"k": "b", "v": 5.001}, {"k": "a", "v": 2.001}], True, id="tolerance-and-ignore-order-nested"),
+    pytest.param({"tolerance": 0.01, "ignore_order": True}, [{"k": "a", "v": 2}, {"k": "b", "v": 5}],
+                 [{"k": "b", "v": 5.3}, {"k": "a", "v": 2.001}], False, id="tolerance-and-ignore-order-beyond"),
+    pytest.param({"ignore_paths": ["generated_at"]}, {"a": 1, "generated_at": "t1"}, {"a": 1, "generated_at": "t2"}, True, id="ignore-path"),
+    pytest.param({"ignore_paths": ["items[*].id"]}, {"items": [{"id": 1, "v": "x"}]}, {"items": [{"id": 9, "v": "x"}]}, True, id="ignore-path-wildcard"),
+    pytest.param({"ignore_paths": ["items[0].id"]}, {"items": [{"id": 1}, {"id": 2}]}, {"items": [{"id": 5}, {"id": 3}]}, False, id="ignore-path-index-only"),
+    pytest.param({"ignore_paths": ['meta["run.id"]']}, {"meta": {"run.id": 1}}, {"meta": {"run.id": 2}}, True, id="ignore-path-quoted-key"),
+    pytest.param({"ignore_paths": ["$.a"]}, {"a": 1, "b": 1}, {"a": 2, "b": 2}, False, id="ignore-path-others-still-compared"),
+]
+
+
+@pytest.mark.parametrize(("options", "expected", "actual", "passed"), VERDICTS)
+def test_verdict(options: dict[str, Any], expected: Any, actual: Any, passed: bool) -> None:
+    result = judge(DeepEquals(expected=expected, **options), value_ctx(actual))
+    assert result.passed is passed, result.reason
+
+
+def test_the_reason_shows_the_diff() -> None:
+    reason = judge(DeepEquals(expected={"feat": 3, "fix": 2}), value_ctx({"feat": 4, "fix": 2, "docs": 1})).reason
+    assert reason.startswith("differs from expected (old = expected, new = actual): ")
+    assert "root['docs'] added" in reason
+    assert "root['feat'] changed from 3 to 4" in reason
+
+
+def test_a_long_diff_is_trimmed() -> None:
+    reason = judge(DeepEquals(expected={f"k{i}": i for i in range(50)}), value_ctx({f"k{i}": -i for i in range(1, 51)})).reason
+    assert "more)" in reason
+    assert len(reason) < 1100
+
+
+@pytest.mark.parametrize("suffix", ["json", "yaml"])
+def test_expected_file_is_read_relative_to_the_task_folder(tmp_path: Path, suffix: str) -> None:
+    (tmp_path / "expected").mkdir()
+    text = json.dumps(FOUND) if suffix == "json" else "entities:\n- {name: Ada, type: person}\n- {name: skylark, type: project}\ncount: 2\n"
+    (tmp_path / "expected" / f"found.{suffix}").write_text(text)
+    evaluator = DeepEquals(expected_file=f"expected/found.{suffix}")
+    assert judge(evaluator, value_ctx(FOUND, base_dir=tmp_path)).passed
+    failed = judge(evaluator, value_ctx({**FOUND, "count": 3}, base_dir=tmp_path))
+    assert not failed.passed
+    assert failed.reason.startswith(f"differs from expected/found.{suffix}")
+
+
+def test_a_missing_expected_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="expected_file 'expected/nope.json' not found in"):
+        DeepEquals(expected_file="expected/nope.json").evaluate(value_ctx(1, base_dir=tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param({"expected": 1, "expected_file": "x.json"}, "not both", id="both-expectations"),
+        pytest.param({"tolerance": -1}, "tolerance must be >= 0", id="negative-tolerance"),
+        pytest.param({"ignore_paths": ["a..b"]}, "cannot read 'a..b'", id="bad-path"),
+    ],
+)
+def test_bad_arguments_are_refused_when_built(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        DeepEquals(**options)
