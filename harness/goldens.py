@@ -50,11 +50,21 @@ class NormalizeSpec(_Strict):
     rules: list[RuleSpec] = Field(default_factory=list)
 
 
+class PriceSpec(_Strict):
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+
+
 class LLMSpec(_Strict):
     """The model llm nodes use when they name none (recorded from the local SmolLM2 server by
-    default; any litellm model works for re-recording)."""
+    default; any litellm model works for re-recording), and prices (USD per million tokens)
+    for models litellm's price map does not know, by the name the provider reports."""
 
     model: str = "openai/smollm2"
+    prices: dict[str, PriceSpec] = Field(default_factory=lambda: {"smollm2": PriceSpec(input_per_mtok=0, output_per_mtok=0)})
+
+    def price_map(self) -> dict[str, dict[str, float]]:
+        return {name: p.model_dump() for name, p in self.prices.items()}
 
 
 class TaskSpec(_Strict):

@@ -44,11 +44,19 @@ class CaseRun:
     unused: list[StoredInteraction]
     live_starts: int  # real MCP servers started (0 on a pure replay)
     saved: bool
+    evaluations: list[Any] = field(default_factory=list)  # EvaluationResult, when asked for
+
+    @property
+    def passed(self) -> bool:
+        return self.trace.status.value == "passed" and all(r.passed for r in self.evaluations)
 
 
 def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str | None = None, ci: bool = False,
-             llm: LLMSettings | None = None, fixtures: Path | None = None) -> CaseRun:
-    """Run `case` of `task` (IR approach) with its cassette, save what was recorded, and report.
+             llm: LLMSettings | None = None, fixtures: Path | None = None, evaluate: bool = False,
+             tokenizer: str = "o200k_base") -> CaseRun:
+    """Run `case` of `task` (IR approach) with its cassette, judge it when `evaluate` (model-judged
+    evaluators call through the same cassette, so judging records and replays too), save what was
+    recorded, and report.
 
     Raises:
         GoldenError: the task's server config or workflow file is invalid.
@@ -81,6 +89,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             runtime = Runtime(llm=CassetteLLMClient(live, cassette), mcp=mcp, default_model=model)
             trace = execute(document, places.expand(case.spec.inputs), runtime=runtime, base_dir=task.folder,
                             source=str(task.workflow_path), task=task.name, case=case.name, approach="ir")
+            results = judge(task, case, trace, llm=runtime.llm, judge_model=model, tokenizer=tokenizer) if evaluate else []
             # The servers as task.yaml writes them (places unexpanded), env values redacted.
             servers_meta = {name: {**spec, **({"env": {k: "<redacted>" for k in spec["env"]}} if spec.get("env") else {})}
                             for name, spec in task.spec.servers.items()}
@@ -88,9 +97,18 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             if task.uses_llm():
                 meta["llm"] = {"model": model, "recorded_from": llm.note or f"{model} via litellm"}
             saved = cassette.save(meta)
-            return CaseRun(task.name, case.name, "ir", trace, cassette, cassette.unused(), mcp.live_starts, saved)
+            return CaseRun(task.name, case.name, "ir", trace, cassette, cassette.unused(), mcp.live_starts, saved, results)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def judge(task: Task, case: Case, trace: Trace, *, llm: Any = None, judge_model: str | None = None, tokenizer: str = "o200k_base") -> list[Any]:
+    """Every evaluator of `case` on `trace` (also used by rescore, on stored traces)."""
+    from harness.accounting import count_tokens
+    from harness.evaluators import evaluate_case
+
+    return evaluate_case(trace, case.steps, case.outputs, base_dir=task.folder, count_tokens=lambda text: count_tokens(text, tokenizer),
+                         tokenizer=tokenizer, llm=llm, judge_model=judge_model or task.spec.llm.model)
 
 
 def _version() -> str:

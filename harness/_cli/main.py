@@ -6,7 +6,11 @@ from __future__ import annotations
 import typer
 
 from harness._cli.record import record
+from harness._cli.ledger import app as ledger_app
+from harness._cli.rescore import rescore
 from harness._cli.run import run
+from harness._cli.schema import schema
+from harness._cli.test import test
 from harness._cli.validate import validate
 
 app = typer.Typer(
@@ -19,6 +23,10 @@ app = typer.Typer(
 app.command("validate")(validate)
 app.command("run")(run)
 app.command("record")(record)
+app.command("test")(test)
+app.command("rescore")(rescore)
+app.command("schema")(schema)
+app.add_typer(ledger_app, name="ledger")
 
 
 def main() -> None:

@@ -1,0 +1,84 @@
+"""`flowtape test [SUITE]`: replay every case offline, judge every step, write the ledger."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from harness._cli._common import EXIT_FAILED, fail
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def test(
+    suite: Annotated[Path, typer.Argument(help="The golden suite folder (tasks with task.yaml).")] = Path("goldens"),
+    task: Annotated[Optional[str], typer.Option("--task", help="Only this task.")] = None,
+    case: Annotated[Optional[str], typer.Option("--case", help="Only this case.")] = None,
+    approach: Annotated[Optional[str], typer.Option("--approach", help="Only this approach (ir, code, direct).")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Cases run in parallel in this many processes.")] = 1,
+    ledger: Annotated[Path, typer.Option("--ledger", help="The DuckDB ledger the run is added to.")] = Path("reports/ledger.duckdb"),
+    cassettes: Annotated[Path, typer.Option("--cassettes", help="Where the recordings are.")] = Path("cassettes"),
+    traces: Annotated[Path, typer.Option("--trace-dir", help="Traces are written to <DIR>/<run_id>/.")] = Path("reports/traces"),
+    strict: Annotated[bool, typer.Option("--strict", help="A case that leaves recordings unused fails.")] = False,
+    tokenizer: Annotated[str, typer.Option("--tokenizer", help="tiktoken encoding for token counts.")] = "o200k_base",
+    format_: Annotated[Format, typer.Option("--format", help="table: for people; json: one object per run.")] = Format.table,
+) -> None:
+    """Replay every (case, approach) of the suite from its cassettes (offline: no server, no
+    model, no key), judge each step and output against the golden case, add the run to the
+    ledger, and print case x approach x status with the failing steps and why. Exit 0 when all
+    pass, 1 when any fails, 2 for bad input."""
+    from harness.accounting import LedgerError
+    from harness.goldens import GoldenError
+    from harness.suiterun import SuiteOptions, run_suite
+
+    options = SuiteOptions(suite=suite, task=task, case=case, approach=approach, workers=workers, ledger=ledger,
+                           cassettes=cassettes, traces=traces, tokenizer=tokenizer, strict=strict)
+    try:
+        result = run_suite(options, progress=_progress())
+    except (GoldenError, LedgerError) as err:
+        fail(str(err))
+    if format_ is Format.json:
+        typer.echo(json.dumps({"run_id": result.run_id, "exit_code": result.exit_code, "ledger": str(result.ledger),
+                               "units": [vars(u) for u in result.units], "skipped": result.skipped}, default=str))
+    else:
+        _print_table(result)
+    if result.exit_code:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _progress() -> Any:
+    """One line per finished case on stderr (readable in CI logs), with a count."""
+    def report(unit: Any, done: int, total: int) -> None:
+        note = f" ({unit.error})" if unit.error else ""
+        print(f"[{done}/{total}] {unit.task}/{unit.case} [{unit.approach}] {unit.status} {unit.duration_ms:.0f} ms{note}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _print_table(result: Any) -> None:
+    from tabulate import tabulate
+
+    rows = [(u.task, u.case, u.approach, u.status, len(u.failures) or "") for u in result.units]
+    typer.echo(tabulate(rows, headers=["task", "case", "approach", "status", "failed checks"], tablefmt="simple"))
+    failing = [u for u in result.units if u.status != "passed"]
+    if failing:
+        typer.echo("")
+    for u in failing:
+        where = f"{u.task}/{u.case} [{u.approach}]"
+        if u.error:
+            typer.echo(f"{where}: {u.error}")
+        for target, evaluator, reason in u.failures:
+            typer.echo(f"{where} {target} {evaluator}: {reason}")
+    for note in result.skipped:
+        typer.echo(f"skipped: {note}")
+    passed = sum(u.status == "passed" for u in result.units)
+    typer.echo(f"\n{len(result.units)} cases: {passed} passed, {len(result.units) - passed} failed · run {result.run_id} · "
+               f"ledger {result.ledger} · {result.seconds:.1f} s")

@@ -1,0 +1,57 @@
+"""Token accounting and the DuckDB ledger: every call of every case, counted and priced.
+
+    from harness.accounting import Ledger, LedgerPart, case_rows, part_path, query
+
+    ledger = Ledger("reports/ledger.duckdb")
+    ledger.start_run(run_id, "goldens", {"workers": 2})
+    with LedgerPart(part_path(ledger.path, run_id)) as part:   # in each worker
+        part.add_case(case_rows(run_id, trace, results))
+    ledger.merge_parts(run_id)
+    ledger.finish_run(run_id, "completed")
+    query(ledger.path, 'SELECT "case", sum(result_tokens) FROM tool_calls GROUP BY 1')
+
+Figures are labelled: `llm_calls.usage_source` says whether tokens were reported by the provider
+or counted; `tool_calls.tokenizer` names the encoding and what it counted (`o200k_base:text`).
+"""
+
+from harness.accounting._ledger import (
+    DEFAULT_LEDGER,
+    Ledger,
+    RecoveredRun,
+    RunState,
+    export_parquet,
+    git_commit,
+    part_path,
+    parts_dir,
+    query,
+)
+from harness.accounting._part import LedgerPart
+from harness.accounting._prices import Prices, cost_usd
+from harness.accounting._rows import CaseRows, case_rows
+from harness.accounting._schema import CASE_TABLES, COLUMNS, SCHEMA_VERSION, LedgerError
+from harness.accounting._tokens import DEFAULT_ENCODING, count_tokens, tool_result_text, tool_result_tokens
+
+__all__ = [
+    "CASE_TABLES",
+    "COLUMNS",
+    "CaseRows",
+    "DEFAULT_ENCODING",
+    "DEFAULT_LEDGER",
+    "Ledger",
+    "LedgerError",
+    "LedgerPart",
+    "Prices",
+    "RecoveredRun",
+    "RunState",
+    "SCHEMA_VERSION",
+    "case_rows",
+    "cost_usd",
+    "count_tokens",
+    "export_parquet",
+    "git_commit",
+    "part_path",
+    "parts_dir",
+    "query",
+    "tool_result_text",
+    "tool_result_tokens",
+]

@@ -1,0 +1,117 @@
+"""A worker's ledger part: each case is one row, written in its own transaction.
+
+DuckDB's cost is per statement (about half a millisecond each, plus about a millisecond per
+commit), so writing a case's rows to five tables took ~3 ms a case, most of a replayed case's
+budget. A part therefore stores each case as one row in `case_rows`: the case's key plus its rows
+for every ledger table as one JSON document of arrays in column order. That is one appender flush
+and one commit a case (~1 ms). The ledger turns parts back into typed rows when it merges
+(`unpack_sql`). Values are type-checked here, so a bad row fails its own `add_case`, never the
+merge of a whole run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from harness.accounting._schema import CASE_TABLES, COLUMNS, PART_FORMAT, column_types, connect, quoted, utc
+
+__all__ = ["LedgerPart", "unpack_sql"]
+
+# Python values each column type takes (bool is an int to Python, never to the ledger).
+_PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "VARCHAR": str, "JSON": str, "INTEGER": int, "BIGINT": int, "DOUBLE": (int, float), "BOOLEAN": bool, "TIMESTAMP": datetime,
+}
+_KEY_WIDTH = 4  # run_id, task, case, approach lead every case table
+
+
+def _encode_row(table: str, row: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
+    columns = column_types(table)
+    if isinstance(row, Mapping):
+        unknown = set(row) - set(COLUMNS[table])
+        if unknown:
+            raise ValueError(f"{table} has no column {', '.join(sorted(unknown))}")
+        row = [row.get(name) for name, _ in columns]
+    elif len(row) != len(columns):
+        raise ValueError(f"a {table} row needs {len(columns)} values ({', '.join(COLUMNS[table])}), got {len(row)}")
+    encoded = []
+    for value, (name, kind) in zip(row, columns):
+        if value is not None:
+            expected = _PYTHON_TYPES[kind]
+            if not isinstance(value, expected) or (isinstance(value, bool) and kind != "BOOLEAN"):
+                raise ValueError(f"{table}.{name} takes {kind}, not {value!r}")
+            if kind == "TIMESTAMP":
+                value = utc(value).isoformat(sep=" ")
+            elif kind == "DOUBLE" and not math.isfinite(value):
+                value = repr(float(value))  # 'nan', 'inf': not JSON numbers, but DuckDB casts them
+        encoded.append(value)
+    return encoded
+
+
+def encode_case(rows: Mapping[str, Iterable[Sequence[Any] | Mapping[str, Any]]]) -> tuple[list[Any], str]:
+    """(key, JSON) of one case's rows. Raises ValueError unless the rows are one case's
+    (exactly one `cases` row, every row under its key) and every value fits its column."""
+    unknown = set(rows) - set(CASE_TABLES)
+    if unknown:
+        raise ValueError(f"a case has no rows for table {', '.join(sorted(unknown))} (only {', '.join(CASE_TABLES)})")
+    encoded = {table: [_encode_row(table, row) for row in rows.get(table, ())] for table in CASE_TABLES}
+    if len(encoded["cases"]) != 1:
+        raise ValueError(f"a case has exactly one cases row, not {len(encoded['cases'])}")
+    key = encoded["cases"][0][:_KEY_WIDTH]
+    if key[0] is None:
+        raise ValueError("cases.run_id is required")
+    for table, table_rows in encoded.items():
+        if any(row[:_KEY_WIDTH] != key for row in table_rows):
+            raise ValueError(f"every row of a case has its key {key}; a {table} row does not")
+    return key, json.dumps(encoded, ensure_ascii=False, separators=(",", ":"))
+
+
+def unpack_sql(table: str, source: str) -> str:
+    """A SELECT of `table`'s typed rows out of the `rows` JSON of `source` (a table of part rows)."""
+    values = ", ".join(f"CAST(r->>{i} AS {kind}) AS {quoted(name)}" for i, (name, kind) in enumerate(column_types(table)))
+    return f"SELECT {values} FROM (SELECT unnest(CAST(rows->'{table}' AS JSON[])) AS r FROM {source})"
+
+
+class LedgerPart:
+    """One worker's ledger file. Each `add_case` is one transaction: once it returns the case is
+    on disk (DuckDB's write-ahead log), even if the process is killed the next instant.
+
+    Raises:
+        LedgerError: the file is not a part, or another process has it open.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._conn = connect(self.path, PART_FORMAT)
+        self._conn.execute("SET threads TO 1")  # a part takes one row at a time; workers own the cores
+        self._appender: Any = None
+
+    def add_case(self, rows: Mapping[str, Iterable[Sequence[Any] | Mapping[str, Any]]]) -> None:
+        """Write one case's rows (as `case_rows` returns them: table → tuples or dicts in column
+        order) in one transaction, with DuckDB's appender. Nothing is written if a row is bad."""
+        key, document = encode_case(rows)
+        if self._appender is None:
+            self._appender = self._conn.appender("case_rows")
+        self._conn.begin()
+        try:
+            self._appender.append_row(*key, document)
+            self._appender.flush()
+            self._conn.commit()
+        except BaseException:
+            self._appender = None  # a failed flush leaves its buffer; start clean
+            self._conn.rollback()
+            raise
+
+    def close(self) -> None:
+        self._appender = None
+        self._conn.close()
+
+    def __enter__(self) -> LedgerPart:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,120 @@
+"""Token counts of recorded bytes, offline.
+
+tiktoken fetches its BPE files over the network unless they are in `TIKTOKEN_CACHE_DIR`; litellm
+ships cl100k_base, o200k_base and p50k_base under `litellm/litellm_core_utils/tokenizers/`, so the
+cache dir is pointed there (found without importing litellm, which takes seconds) before tiktoken
+loads an encoding. An explicit `TIKTOKEN_CACHE_DIR` is respected.
+
+    count_tokens("Hello, world! flowtape counts tokens.")  # 10 with o200k_base
+    tool_result_tokens({"result": {"a": 1}})               # (9, "o200k_base:json")
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT_ENCODING", "bundled_tokenizers_dir", "count_tokens", "tool_result_text", "tool_result_tokens"]
+
+DEFAULT_ENCODING = "o200k_base"
+
+
+def bundled_tokenizers_dir() -> Path | None:
+    """litellm's folder of tiktoken BPE files (named as tiktoken's cache names them), or None."""
+    spec = importlib.util.find_spec("litellm")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "litellm_core_utils" / "tokenizers"
+    return folder if folder.is_dir() else None
+
+
+@lru_cache(maxsize=None)
+def _encoder(encoding: str) -> Any:
+    bundled = bundled_tokenizers_dir()
+    if bundled is not None:
+        os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(bundled))
+    import tiktoken
+
+    return tiktoken.get_encoding(encoding)
+
+
+def count_tokens(text: str, encoding: str = DEFAULT_ENCODING) -> int:
+    """How many tokens `text` is under the tiktoken `encoding`. Special-token markers in the text
+    (`<|endoftext|>`) are counted as ordinary text: recorded data is never a control sequence."""
+    return len(_encoder(encoding).encode(text, disallowed_special=()))
+
+
+def _block_text(block: Any) -> tuple[str, bool]:
+    """(text, is_text) of one MCP content block; a non-text block counts as its JSON."""
+    if isinstance(block, str):
+        return block, True
+    if isinstance(block, dict):
+        if block.get("type") == "text" and isinstance(block.get("text"), str):
+            return block["text"], True
+        resource = block.get("resource")
+        if block.get("type") == "resource" and isinstance(resource, dict) and isinstance(resource.get("text"), str):
+            return resource["text"], True
+    return _as_json(block), False
+
+
+def _as_json(value: Any) -> str:
+    # The layout MCP servers use for the text copy of a structured result (the SDK writes
+    # pydantic's to_json with indent=2, keys in order, non-ASCII as is).
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+def _blocks(blocks: list[Any]) -> tuple[str, str]:
+    parts = [_block_text(b) for b in blocks]
+    return "\n".join(text for text, _ in parts), "text" if all(is_text for _, is_text in parts) else "json"
+
+
+def _text_and_form(output: Any) -> tuple[str, str]:
+    if output is None:
+        return "", "text"
+    if isinstance(output, str):
+        return output, "text"
+    if not isinstance(output, dict) and hasattr(output, "content"):  # runner.clients.ToolCallResult
+        output = {"content": output.content, "structured_content": getattr(output, "structured_content", None)}
+    if isinstance(output, dict):
+        content = output.get("content")
+        structured = output.get("structuredContent", output.get("structured_content"))
+        if isinstance(content, list) and (content or structured is None):
+            return _blocks(content)  # a raw tools/call result: its text, never also the structured copy
+        if structured is not None:
+            return _as_json(structured), "json"
+        if "result" in output:  # a step's output: the node kept the structured value or the text
+            result = output["result"]
+            if isinstance(result, str):
+                return result, "text"
+            if isinstance(result, list):
+                return _blocks(result)
+            return _as_json(result), "json"
+        if isinstance(output.get("error"), str):
+            return output["error"], "text"
+    if isinstance(output, list):
+        return _blocks(output)
+    return _as_json(output), "json"
+
+
+def tool_result_text(output: Any) -> str:
+    """What is counted for one MCP tool result: the text the model would read.
+
+    Accepts a raw `tools/call` result (`content` blocks, `structuredContent`), a
+    `ToolCallResult`, or a step's output (`{"result": ...}` or `{"error": ...}`). Servers often
+    send the same data twice, as text blocks and as structured content; only the text is counted.
+    When only a structured value survives (a step output keeps the structured content), it is
+    counted as the indented JSON servers send as its text copy.
+    """
+    return _text_and_form(output)[0]
+
+
+def tool_result_tokens(output: Any, encoding: str = DEFAULT_ENCODING) -> tuple[int, str]:
+    """(tokens, tokenizer label) of `tool_result_text(output)`. The label names the encoding and
+    what was counted: `o200k_base:text` (the server's text) or `o200k_base:json` (a structured
+    value serialised here, because its text copy was not in the record)."""
+    text, form = _text_and_form(output)
+    return count_tokens(text, encoding), f"{encoding}:{form}"

@@ -1,0 +1,252 @@
+"""`flowtape test`: replay every (case, approach) of a suite, judge every step, write the ledger.
+
+Cases are independent, so the unit of work is one (case, approach). Units run in a process pool;
+each worker process writes its own ledger part (one transaction per case, so every completed case
+is durable) and the parts are merged into the one DuckDB file at the end. A suite killed half-way
+leaves its parts; the next run against the same ledger merges them and marks that run
+`interrupted`, so the ledger still says which cases completed.
+
+    result = run_suite(SuiteOptions(suite=Path("goldens"), workers=2))
+    result.exit_code  # 0 all passed, 1 any failed
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from harness.goldens import Case, Task, load_suite
+
+_PART: Any = None  # this worker process's ledger part
+
+
+@dataclass
+class SuiteOptions:
+    suite: Path
+    task: str | None = None
+    case: str | None = None
+    approach: str | None = None
+    workers: int = 1
+    ledger: Path = Path("reports/ledger.duckdb")
+    cassettes: Path = Path("cassettes")
+    traces: Path = Path("reports/traces")
+    tokenizer: str = "o200k_base"
+    strict: bool = False
+    fixtures: Path | None = None
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class UnitResult:
+    """What one (case, approach) came to; small and picklable, sent back from the worker."""
+
+    task: str
+    case: str
+    approach: str
+    status: str  # passed | failed | error
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # (target, evaluator, reason)
+    error: str | None = None
+    unused: int = 0
+    duration_ms: float = 0.0
+
+
+@dataclass
+class SuiteResult:
+    run_id: str
+    units: list[UnitResult]
+    skipped: list[str]
+    ledger: Path
+    seconds: float
+    ledger_seconds: float
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if all(u.status == "passed" for u in self.units) else 1
+
+
+def plan(options: SuiteOptions) -> tuple[list[tuple[Task, Case, str]], list[str]]:
+    """The units to run, and the (task, approach) pairs that cannot run yet, with the reason."""
+    units, skipped = [], []
+    for task in load_suite(options.suite, task=options.task, case=options.case):
+        for approach in task.spec.approaches:
+            if options.approach and approach != options.approach:
+                continue
+            if approach != "ir":
+                skipped.append(f"{task.name} [{approach}]: the {approach} approach is not implemented yet")
+                continue
+            units += [(task, case, approach) for case in task.cases]
+    return units, skipped
+
+
+def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], None] | None = None) -> SuiteResult:
+    """Run the suite. Raises GoldenError (bad suite) and LedgerError (ledger unusable) before any
+    case runs."""
+    from harness.accounting import Ledger, git_commit
+    from runner import new_run_id
+
+    units, skipped = plan(options)
+    started = time.perf_counter()
+    ledger = Ledger(options.ledger)
+    ledger.recover()
+    run_id = new_run_id()
+    parts_dir = ledger.parts_dir(run_id)
+    settings = {"workers": options.workers, "tokenizer": options.tokenizer, "task": options.task, "case": options.case,
+                "approach": options.approach, "cassettes": str(options.cassettes)}
+    ledger.start_run(run_id, str(options.suite), settings, git_commit=git_commit(), flowtape_version=_version())
+    results: list[UnitResult] = []
+    args = [(task, case, approach, run_id, options) for task, case, approach in units]
+    try:
+        if options.workers <= 1:
+            _init_worker(parts_dir)
+            for a in args:
+                results.append(_run_unit(*a))
+                if progress:
+                    progress(results[-1], len(results), len(args))
+            _close_worker()
+        else:
+            # forkserver, not fork: this process holds the ledger's DuckDB connection (and its
+            # threads); workers start from a clean server that has already imported flowtape.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["harness.suite", "harness.evaluators", "harness.accounting", "harness.cassettes._mcp", "harness.cassettes._llm"])
+            with ProcessPoolExecutor(max_workers=options.workers, mp_context=context, initializer=_init_worker, initargs=(parts_dir,)) as pool:
+                futures = [pool.submit(_run_unit, *a) for a in args]
+                for future in as_completed(futures):
+                    results.append(future.result())
+                    if progress:
+                        progress(results[-1], len(results), len(args))
+        merge_started = time.perf_counter()
+        ledger.merge_parts(run_id, sorted(parts_dir.glob("*.duckdb")) if parts_dir.exists() else [])
+        ledger.finish_run(run_id, "completed")
+    except BaseException:
+        ledger.finish_run(run_id, "interrupted")  # the parts stay: the next run's recover() merges them
+        raise
+    finally:
+        ledger.close()
+    ledger_seconds = time.perf_counter() - merge_started + sum(getattr(r, "ledger_ms", 0.0) for r in results) / 1000
+    order = {(t.name, c.name, a): i for i, (t, c, a) in enumerate(units)}
+    results.sort(key=lambda r: order[(r.task, r.case, r.approach)])
+    return SuiteResult(run_id, results, skipped, options.ledger, time.perf_counter() - started, ledger_seconds)
+
+
+def _init_worker(parts_dir: Path) -> None:
+    global _PART
+    from harness.accounting import LedgerPart
+
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    _PART = LedgerPart(parts_dir / f"worker-{os.getpid()}.duckdb")
+    import atexit
+
+    atexit.register(_close_worker)
+
+
+def _close_worker() -> None:
+    global _PART
+    if _PART is not None:
+        _PART.close()
+        _PART = None
+
+
+def _run_unit(task: Task, case: Case, approach: str, run_id: str, options: SuiteOptions) -> UnitResult:
+    """One (case, approach): replay, judge, write the trace and the ledger rows."""
+    from harness.accounting import case_rows
+    from harness.cassettes import CassetteError, CassetteMiss, RecordModeError
+    from harness.suite import run_case
+    from runner import InvalidWorkflow
+
+    started = time.perf_counter()
+    try:
+        run = run_case(task, case, cassettes=options.cassettes, mode="none", ci=True, evaluate=True,
+                       tokenizer=options.tokenizer, fixtures=options.fixtures)
+    except (CassetteError, CassetteMiss, RecordModeError, InvalidWorkflow) as err:
+        return UnitResult(task.name, case.name, approach, "error", error=str(err).splitlines()[0], duration_ms=(time.perf_counter() - started) * 1000)
+    trace = run.trace
+    trace_path = trace.write(options.traces / run_id)
+    failures = [(r.target, r.evaluator, r.reason) for r in run.evaluations if not r.passed]
+    status = "passed" if run.passed else "failed"
+    error = trace.error
+    if run.unused and options.strict and status == "passed":
+        status, error = "failed", f"{len(run.unused)} recording(s) not used (--strict)"
+    ledger_started = time.perf_counter()
+    prices = {**task.spec.llm.price_map(), **options.prices}
+    rows = case_rows(run_id, trace, run.evaluations, tokenizer=options.tokenizer, prices=prices or None, trace_path=str(trace_path))
+    assert _PART is not None, "worker not initialised"
+    _PART.add_case(rows)
+    result = UnitResult(task.name, case.name, approach, status, failures, error, len(run.unused), (time.perf_counter() - started) * 1000)
+    result.ledger_ms = (time.perf_counter() - ledger_started) * 1000  # type: ignore[attr-defined]
+    return result
+
+
+def _version() -> str:
+    from harness.suite import _version as version
+
+    return version()
+
+
+def rescore(options: SuiteOptions, run_id: str | None = None) -> SuiteResult:
+    """Judge the stored traces of a past run with the current golden cases, running nothing.
+
+    Model-judged evaluators replay their calls from the case's cassette. The verdicts are added
+    to the ledger as a new run whose settings name the run it rescored."""
+    import tempfile
+
+    from harness.accounting import Ledger, case_rows, git_commit, query
+    from harness.cassettes import Cassette
+    from harness.cassettes._llm import CassetteLLMClient
+    from harness.goldens import GoldenError, Places, cassette_path
+    from harness.suite import REPLAY_KEY, judge
+    from runner import Trace, new_run_id
+    from runner.live.llm import LiteLLMClient
+
+    if run_id is None:
+        if not options.ledger.exists():
+            raise GoldenError(f"{options.ledger}: no ledger yet (run flowtape test first)")
+        _, rows = query(options.ledger, "SELECT run_id FROM runs WHERE settings NOT LIKE '%rescore_of%' ORDER BY started_at DESC LIMIT 1")
+        if not rows:
+            raise GoldenError(f"{options.ledger}: no run to rescore")
+        run_id = rows[0][0]
+    folder = options.traces / run_id
+    paths = sorted(folder.glob("*.json"))
+    if not paths:
+        raise GoldenError(f"{folder}: no stored traces for run {run_id}")
+    tasks = {t.name: t for t in load_suite(options.suite, task=options.task, case=options.case)}
+    started = time.perf_counter()
+    ledger = Ledger(options.ledger)
+    new_id = new_run_id()
+    ledger.start_run(new_id, str(options.suite), {"rescore_of": run_id, "tokenizer": options.tokenizer}, git_commit=git_commit(), flowtape_version=_version())
+    part_dir = ledger.parts_dir(new_id)
+    part_dir.mkdir(parents=True, exist_ok=True)
+    from harness.accounting import LedgerPart
+
+    part = LedgerPart(part_dir / "rescore.duckdb")
+    results: list[UnitResult] = []
+    with tempfile.TemporaryDirectory() as work:
+        places = Places.here(Path(work), options.fixtures)
+        for path in paths:
+            try:
+                trace = Trace.model_validate_json(path.read_text(encoding="utf-8"))
+            except ValueError as err:
+                raise GoldenError(f"{path}: not a flowtape trace: {str(err).splitlines()[0]}") from None
+            task = tasks.get(trace.task or "")
+            case = next((c for c in task.cases if c.name == trace.case), None) if task else None
+            if task is None or case is None:
+                continue  # filtered out, or no longer in the suite
+            tape = cassette_path(options.cassettes, task, case, trace.approach)
+            llm = None
+            if tape.exists():
+                llm = CassetteLLMClient(LiteLLMClient(api_key=REPLAY_KEY, max_retries=0), Cassette.open(tape, "none", normalizer=places.normalizer(task.spec.normalize), ci=True))
+            evaluations = judge(task, case, trace, llm=llm, tokenizer=options.tokenizer)
+            prices = {**task.spec.llm.price_map(), **options.prices}
+            part.add_case(case_rows(new_id, trace, evaluations, tokenizer=options.tokenizer, prices=prices or None, trace_path=str(path)))
+            failures = [(r.target, r.evaluator, r.reason) for r in evaluations if not r.passed]
+            ok = trace.status.value == "passed" and not failures
+            results.append(UnitResult(task.name, case.name, trace.approach, "passed" if ok else "failed", failures, trace.error))
+    part.close()
+    ledger.merge_parts(new_id, [part_dir / "rescore.duckdb"])
+    ledger.finish_run(new_id, "completed")
+    ledger.close()
+    return SuiteResult(new_id, results, [], options.ledger, time.perf_counter() - started, 0.0)

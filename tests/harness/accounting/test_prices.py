@@ -1,0 +1,52 @@
+"""Prices: litellm's local cost map for models it knows, configured prices for the rest, else None."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from harness.accounting import cost_usd
+
+LOCAL = {"openai/smollm2": {"input_per_mtok": 0.1, "output_per_mtok": 0.2}}
+
+
+@pytest.fixture(scope="module")
+def cost_map() -> dict:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    return litellm.model_cost
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "openai/gpt-4o-mini"])
+def test_a_model_litellm_knows_is_priced_from_its_local_map(model: str, cost_map: dict) -> None:
+    entry = cost_map["gpt-4o-mini"]
+    expected = 1000 * entry["input_cost_per_token"] + 500 * entry["output_cost_per_token"]
+    assert cost_usd(model, 1000, 500) == pytest.approx(expected)
+    assert expected == pytest.approx(0.00045)  # 0.15 and 0.60 USD per million, as of this litellm
+
+
+def test_an_unknown_model_is_priced_from_config() -> None:
+    assert cost_usd("openai/smollm2", 1000, 500, LOCAL) == pytest.approx((1000 * 0.1 + 500 * 0.2) / 1e6)
+
+
+def test_a_model_nobody_knows_costs_none_without_noise(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cost_usd("openai/smollm2", 1000, 500) is None
+    assert cost_usd("no-such-model-anywhere", 1000, 500, LOCAL) is None
+    assert capsys.readouterr() == ("", "")
+
+
+def test_configured_price_overrides_litellm() -> None:
+    prices = {"gpt-4o-mini": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}
+    assert cost_usd("gpt-4o-mini", 1_000_000, 1_000_000, prices) == pytest.approx(3.0)
+
+
+def test_no_token_counts_no_cost() -> None:
+    assert cost_usd("gpt-4o-mini", None, None) is None
+    assert cost_usd("openai/smollm2", None, 500, LOCAL) == pytest.approx(500 * 0.2 / 1e6)
+
+
+def test_an_incomplete_configured_price_is_an_error() -> None:
+    with pytest.raises(ValueError, match="output_per_mtok"):
+        cost_usd("openai/smollm2", 10, 10, {"openai/smollm2": {"input_per_mtok": 0.1}})

@@ -1,0 +1,98 @@
+"""`flowtape test`, `rescore`, `schema` and `ledger` on the shipped suite, as CI runs them."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from harness._cli.main import app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def suite(tmp_path):
+    """A copy of the shipped suite and its cassettes, free to break."""
+    shutil.copytree(ROOT / "goldens", tmp_path / "goldens")
+    shutil.copytree(ROOT / "cassettes", tmp_path / "cassettes")
+    return tmp_path
+
+
+def run_test(cli, suite, *args):
+    return cli("test", suite / "goldens", "--cassettes", suite / "cassettes", "--ledger", suite / "ledger.duckdb",
+               "--trace-dir", suite / "traces", *args)
+
+
+def test_the_shipped_suite_passes_offline_and_lands_in_the_ledger(cli, suite):
+    result = run_test(cli, suite, "--workers", "2")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["task", "case", "approach", "status", "failed", "checks"]
+    assert sum(line.split()[3:4] == ["passed"] for line in lines[2:]) == 6
+    assert "6 cases: 6 passed, 0 failed" in lines[-1]
+    assert "[6/6]" in result.stderr  # progress, one line per case
+    query = cli("ledger", "query", "SELECT count(*) AS n, sum(passed::int) AS ok FROM evaluations", "--ledger", suite / "ledger.duckdb")
+    n, ok = query.stdout.splitlines()[-1].split()
+    assert int(n) == int(ok) > 30
+
+
+def test_a_planted_regression_fails_naming_task_case_approach_step_and_evaluator(cli, suite):
+    # The model's reply for the headline step now "used" 500 completion tokens: over its budget.
+    path = suite / "cassettes/git-release-digest/full-history.ir.yaml"
+    tape = yaml.safe_load(path.read_text())
+    llm = next(i for i in tape["interactions"] if i["kind"] == "llm")
+    llm["response"]["body"]["usage"]["completion_tokens"] = 500
+    path.write_text(yaml.safe_dump(tape, sort_keys=True))
+    result = run_test(cli, suite, "--task", "git-release-digest")
+    assert result.exit_code == 1
+    assert "git-release-digest/full-history [ir] steps.headline MaxCompletionTokens: " in result.stdout
+    assert "500" in result.stdout and "120" in result.stdout
+    assert "2 cases: 1 passed, 1 failed" in result.stdout
+
+
+def test_rescore_judges_stored_traces_with_the_current_goldens(cli, suite):
+    assert run_test(cli, suite, "--task", "meeting-times").exit_code == 0
+    case = suite / "goldens/meeting-times/cases/lisbon-tokyo.yaml"
+    case.write_text(case.read_text().replace('difference: [{Equals: "+9.0h"}]', 'difference: [{Equals: "+8.0h"}]'))
+    result = cli("rescore", suite / "goldens", "--ledger", suite / "ledger.duckdb", "--trace-dir", suite / "traces", "--cassettes", suite / "cassettes")
+    assert result.exit_code == 1, result.output
+    assert "meeting-times/lisbon-tokyo [ir] outputs.difference Equals: " in result.stdout
+    runs = cli("ledger", "query", "SELECT count(*) FROM runs", "--ledger", suite / "ledger.duckdb")
+    assert runs.stdout.splitlines()[-1].strip() == "2"
+
+
+def test_bad_goldens_are_exit_2_naming_file_and_key(cli, suite):
+    case = suite / "goldens/meeting-times/cases/lisbon-tokyo.yaml"
+    case.write_text(case.read_text().replace("convert:", "convret:"))
+    result = run_test(cli, suite)
+    assert result.exit_code == 2
+    assert result.stderr == f"flowtape: {case}: steps.convret: the workflow has no node 'convret'; did you mean 'convert'?\n"
+    case.write_text(case.read_text().replace("convret:", "convert:").replace("StepRan", "StepRun"))
+    result = run_test(cli, suite)
+    assert result.exit_code == 2 and f"flowtape: {case}: steps.now[0]: " in result.stderr and "StepRan" in result.stderr
+
+
+def test_schema_golden_is_a_json_schema_editors_can_use(cli):
+    schema = json.loads(cli("schema", "golden").stdout)
+    assert schema["title"] == "flowtape golden case" and schema["additionalProperties"] is False
+    entries = schema["properties"]["steps"]["additionalProperties"]["items"]
+    assert "MaxResultTokens" in json.dumps(entries) and "LLMJudge" in json.dumps(entries)
+    assert json.loads(cli("schema", "task").stdout)["title"] == "flowtape task"
+
+
+def test_ledger_export_writes_parquet(cli, suite):
+    run_test(cli, suite, "--task", "team-memory")
+    result = cli("ledger", "export", "--parquet", suite / "pq", "--ledger", suite / "ledger.duckdb")
+    assert result.exit_code == 0
+    assert {p.name for p in (suite / "pq").glob("*.parquet")} >= {"runs.parquet", "cases.parquet", "tool_calls.parquet", "evaluations.parquet"}
+    assert cli("ledger", "query", "SELECT 1", "--ledger", suite / "none.duckdb").exit_code == 2
