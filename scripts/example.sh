@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Set up (if needed) and run the example workflow: validate it, run it, show where the trace went.
+# Set up (if needed), then replay the shipped golden suite offline from its committed cassettes:
+# every step judged, the run added to reports/ledger.duckdb, the report printed. Extra arguments
+# go to `flowtape test` (e.g. --workers 2, --task git-release-digest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/flowtape validate examples/changelog.json
-exec .venv/bin/flowtape run examples/changelog.json -i repo=. -i limit=20 "$@"
+.venv/bin/flowtape test goldens "$@"
+echo
+echo "Tokens each tool call returned, from the ledger:"
+exec .venv/bin/flowtape ledger query "
+  SELECT task, step_id, server || '.' || tool AS tool, result_bytes, result_tokens
+  FROM tool_calls WHERE run_id = (SELECT run_id FROM runs ORDER BY started_at DESC LIMIT 1)
+  ORDER BY result_tokens DESC LIMIT 8"
