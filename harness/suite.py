@@ -69,7 +69,10 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
     from runner.live.llm import LiteLLMClient
 
     llm = llm or LLMSettings()
-    workdir = Path(tempfile.mkdtemp(prefix="flowtape-"))
+    # A fresh folder for servers that keep state, made only for tasks that use one (making and
+    # removing it costs milliseconds per case).
+    needs_workdir = "${WORKDIR}" in json.dumps([task.spec.servers, case.spec.inputs])
+    workdir = Path(tempfile.mkdtemp(prefix="flowtape-")) if needs_workdir else Path(tempfile.gettempdir()) / "flowtape-no-workdir"
     try:
         places = Places.here(workdir, fixtures)
         try:
@@ -99,7 +102,8 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             saved = cassette.save(meta)
             return CaseRun(task.name, case.name, "ir", trace, cassette, cassette.unused(), mcp.live_starts, saved, results)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if needs_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def judge(task: Task, case: Case, trace: Trace, *, llm: Any = None, judge_model: str | None = None, tokenizer: str = "o200k_base") -> list[Any]:

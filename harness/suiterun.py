@@ -15,14 +15,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from harness.goldens import Case, Task, load_suite
 
-_PART: Any = None  # this worker process's ledger part
+COMMIT_EVERY = 0.5  # seconds between a worker's ledger commits
 
 
 @dataclass
@@ -53,6 +52,7 @@ class UnitResult:
     error: str | None = None
     unused: int = 0
     duration_ms: float = 0.0
+    ledger_ms: float = 0.0
 
 
 @dataclass
@@ -99,26 +99,24 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
                 "approach": options.approach, "cassettes": str(options.cassettes)}
     ledger.start_run(run_id, str(options.suite), settings, git_commit=git_commit(), flowtape_version=_version())
     results: list[UnitResult] = []
-    args = [(task, case, approach, run_id, options) for task, case, approach in units]
+    # Each unit carries its task with only its own case: pickling the whole task (all its cases)
+    # for every unit would make a large suite quadratic.
+    args = [(Task(task.name, task.folder, task.spec, (case,)), case, approach, run_id, options) for task, case, approach in units]
     try:
-        if options.workers <= 1:
-            _init_worker(parts_dir)
-            for a in args:
-                results.append(_run_unit(*a))
-                if progress:
-                    progress(results[-1], len(results), len(args))
-            _close_worker()
-        else:
-            # forkserver, not fork: this process holds the ledger's DuckDB connection (and its
-            # threads); workers start from a clean server that has already imported flowtape.
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["harness.suite", "harness.evaluators", "harness.accounting", "harness.cassettes._mcp", "harness.cassettes._llm"])
-            with ProcessPoolExecutor(max_workers=options.workers, mp_context=context, initializer=_init_worker, initargs=(parts_dir,)) as pool:
-                futures = [pool.submit(_run_unit, *a) for a in args]
-                for future in as_completed(futures):
-                    results.append(future.result())
+        if options.workers <= 1 or len(args) <= 1:
+            part = _open_part(parts_dir)
+            try:
+                for a in args:
+                    results.append(_run_unit(part, *a))
                     if progress:
                         progress(results[-1], len(results), len(args))
+            finally:
+                part.close()
+        else:
+            for unit in _pool(args, parts_dir, min(options.workers, len(args))):
+                results.append(unit)
+                if progress:
+                    progress(unit, len(results), len(args))
         merge_started = time.perf_counter()
         ledger.merge_parts(run_id, sorted(parts_dir.glob("*.duckdb")) if parts_dir.exists() else [])
         ledger.finish_run(run_id, "completed")
@@ -127,31 +125,72 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
         raise
     finally:
         ledger.close()
-    ledger_seconds = time.perf_counter() - merge_started + sum(getattr(r, "ledger_ms", 0.0) for r in results) / 1000
+    ledger_seconds = time.perf_counter() - merge_started + sum(r.ledger_ms for r in results) / 1000
     order = {(t.name, c.name, a): i for i, (t, c, a) in enumerate(units)}
     results.sort(key=lambda r: order[(r.task, r.case, r.approach)])
     return SuiteResult(run_id, results, skipped, options.ledger, time.perf_counter() - started, ledger_seconds)
 
 
-def _init_worker(parts_dir: Path) -> None:
-    global _PART
+def _open_part(parts_dir: Path) -> Any:
     from harness.accounting import LedgerPart
 
     parts_dir.mkdir(parents=True, exist_ok=True)
-    _PART = LedgerPart(parts_dir / f"worker-{os.getpid()}.duckdb")
-    import atexit
-
-    atexit.register(_close_worker)
+    # Group commits: a commit costs milliseconds, a replayed case not many more.
+    return LedgerPart(parts_dir / f"worker-{os.getpid()}.duckdb", commit_every=COMMIT_EVERY)
 
 
-def _close_worker() -> None:
-    global _PART
-    if _PART is not None:
-        _PART.close()
-        _PART = None
+def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
+    """Run units in `workers` processes, yielding results as they finish. Each worker owns a
+    ledger part for its whole life and closes (commits) it when the queue runs dry.
+
+    The processes come from a forkserver that has already imported flowtape, not from fork: this
+    process holds the ledger's DuckDB connection and its threads."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["harness.suite", "harness.evaluators", "harness.accounting", "harness.cassettes._mcp", "harness.cassettes._llm"])
+    todo: Any = context.Queue()
+    done: Any = context.Queue()
+    for i, a in enumerate(args):
+        todo.put((i, a))
+    for _ in range(workers):
+        todo.put(None)
+    procs = [context.Process(target=_worker, args=(todo, done, parts_dir), daemon=True) for _ in range(workers)]
+    for p in procs:
+        p.start()
+    try:
+        remaining = len(args)
+        while remaining:
+            kind, payload = done.get()
+            if kind == "result":
+                remaining -= 1
+                yield payload
+            elif kind == "error":
+                raise RuntimeError(f"a flowtape test worker failed: {payload}")
+        for p in procs:
+            p.join()
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+                p.join()
 
 
-def _run_unit(task: Task, case: Case, approach: str, run_id: str, options: SuiteOptions) -> UnitResult:
+def _worker(todo: Any, done: Any, parts_dir: Path) -> None:
+    part = _open_part(parts_dir)
+    try:
+        while (item := todo.get()) is not None:
+            _, a = item
+            done.put(("result", _run_unit(part, *a)))
+    except BaseException as err:  # a bug, not a failing case: surface it in the parent
+        import traceback
+
+        done.put(("error", "".join(traceback.format_exception_only(type(err), err)).strip()))
+        raise
+    finally:
+        part.close()
+        done.put(("exit", os.getpid()))
+
+
+def _run_unit(part: Any, task: Task, case: Case, approach: str, run_id: str, options: SuiteOptions) -> UnitResult:
     """One (case, approach): replay, judge, write the trace and the ledger rows."""
     from harness.accounting import case_rows
     from harness.cassettes import CassetteError, CassetteMiss, RecordModeError
@@ -174,11 +213,9 @@ def _run_unit(task: Task, case: Case, approach: str, run_id: str, options: Suite
     ledger_started = time.perf_counter()
     prices = {**task.spec.llm.price_map(), **options.prices}
     rows = case_rows(run_id, trace, run.evaluations, tokenizer=options.tokenizer, prices=prices or None, trace_path=str(trace_path))
-    assert _PART is not None, "worker not initialised"
-    _PART.add_case(rows)
-    result = UnitResult(task.name, case.name, approach, status, failures, error, len(run.unused), (time.perf_counter() - started) * 1000)
-    result.ledger_ms = (time.perf_counter() - ledger_started) * 1000  # type: ignore[attr-defined]
-    return result
+    part.add_case(rows)
+    return UnitResult(task.name, case.name, approach, status, failures, error, len(run.unused), (time.perf_counter() - started) * 1000,
+                      ledger_ms=(time.perf_counter() - ledger_started) * 1000)
 
 
 def _version() -> str:

@@ -10,6 +10,12 @@ need not exist on the machine.
 `tools/call` requests are keyed by the step that made them; session set-up (`initialize`,
 `tools/list`, ...) belongs to no step. JSON-RPC ids are not part of a recording: answers carry the
 id of the live request.
+
+A recorded `tools/call` whose server has no session open yet is answered without one: the
+recorded JSON-RPC result is validated as the SDK's `CallToolResult` and returned exactly as the
+session would return it (same content, same byte counts). That skips a session handshake and
+three cross-thread hops per call, most of a replayed case's cost. Anything not recorded goes
+through the session, which records it or reports the miss.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from harness.cassettes._secrets import REDACTED
 from harness.cassettes._store import Cassette, CassetteMiss
 from runner.clients import MCPError, ToolCallResult
 from runner.live.mcp import LiveMCPClient, ServerConfig
+from runner.live.mcp import as_tool_call_result as _as_tool_call_result
 
 _STEP_METHODS = frozenset({"tools/call"})
 _HANDSHAKE_ID = "flowtape-handshake"
@@ -47,6 +54,10 @@ class CassetteMCPClient(LiveMCPClient):
                 cassette.secret_envs.append(dict(config.env))
 
     def call_tool(self, server: str, tool: str, arguments: dict[str, Any], *, step_id: str | None = None) -> ToolCallResult:
+        if server in self._configs and server not in self._connections:
+            replayed = self._replay_without_session(server, tool, arguments, step_id)
+            if replayed is not None:
+                return replayed
         self._step, self._misses = step_id, []
         try:
             return super().call_tool(server, tool, arguments, step_id=step_id)
@@ -56,6 +67,16 @@ class CassetteMCPClient(LiveMCPClient):
             raise
         finally:
             self._step = None
+
+    def _replay_without_session(self, server: str, tool: str, arguments: dict[str, Any], step_id: str | None) -> ToolCallResult | None:
+        found = self.cassette.lookup("mcp", server, step_id, "tools/call", {"name": tool, "arguments": arguments})
+        if found is None or "result" not in (found.response or {}):
+            return None  # not recorded, or an error answer: let the session handle it as live
+        from mcp_types import CallToolResult
+
+        self.cassette.use_setup("mcp", server)
+        result = CallToolResult.model_validate(found.response["result"])
+        return _as_tool_call_result(tool, arguments, result)
 
     def server_meta(self) -> dict[str, Any]:
         """The servers as the cassette's meta records them: env values redacted."""

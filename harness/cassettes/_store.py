@@ -173,6 +173,13 @@ class Cassette:
         repeats = sorted(self._last[key] for key in keys if key in self._last and not self._index.get(key))
         return [self.interactions[i].model_copy(update={"response": self.normalizer.to_live(self.interactions[i].response)}) for i in pending + repeats]
 
+    def use_setup(self, kind: Kind, server: str) -> None:
+        """Mark `server`'s session set-up recordings (no step: initialize, tools/list, ...) used:
+        a replayer that answers calls without opening a session still replayed that session."""
+        for i, item in enumerate(self.interactions):
+            if item.kind == kind and item.server == server and item.step is None:
+                self._used.add(i)
+
     def miss(self, kind: Kind, server: str, step: str | None, method: str, request: Any) -> CassetteMiss:
         """The error for a request with no recording: the step, the request, the closest
         recording and the fields that differ."""

@@ -132,6 +132,17 @@ def _json_size(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
+def as_tool_call_result(tool: str, arguments: dict[str, Any], result: Any) -> ToolCallResult:
+    """The runner's view of an SDK `CallToolResult`, with the wire sizes of request and result."""
+    return ToolCallResult(
+        content=[block.model_dump(mode="json", by_alias=True, exclude_none=True) for block in result.content],
+        structured_content=result.structured_content,
+        is_error=bool(result.is_error),
+        request_bytes=_json_size({"name": tool, "arguments": arguments}),
+        result_bytes=_json_size(result.model_dump(mode="json", by_alias=True, exclude_none=True)),
+    )
+
+
 @dataclass
 class _Connection:
     session: Any
@@ -181,13 +192,7 @@ class LiveMCPClient:
                   step_id: str | None = None) -> ToolCallResult:
         session = self._session(server)
         result = self._call(server, f"tools/call {tool}", session.call_tool(tool, arguments))
-        return ToolCallResult(
-            content=[block.model_dump(mode="json", by_alias=True, exclude_none=True) for block in result.content],
-            structured_content=result.structured_content,
-            is_error=bool(result.is_error),
-            request_bytes=_json_size({"name": tool, "arguments": arguments}),
-            result_bytes=_json_size(result.model_dump(mode="json", by_alias=True, exclude_none=True)),
-        )
+        return as_tool_call_result(tool, arguments, result)
 
     def wrap_streams(self, server: str, read: Any, write: Any) -> tuple[Any, Any]:
         """Hook for subclasses (recording) to wrap the transport streams; identity here.
