@@ -96,3 +96,14 @@ def test_ledger_export_writes_parquet(cli, suite):
     assert result.exit_code == 0
     assert {p.name for p in (suite / "pq").glob("*.parquet")} >= {"runs.parquet", "cases.parquet", "tool_calls.parquet", "evaluations.parquet"}
     assert cli("ledger", "query", "SELECT 1", "--ledger", suite / "none.duckdb").exit_code == 2
+
+
+def test_four_workers_lose_nothing(cli, suite):
+    result = run_test(cli, suite, "--workers", "4")
+    assert result.exit_code == 0, result.output
+    ledger = suite / "ledger.duckdb"
+    counts = cli("ledger", "query", "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM steps), (SELECT count(*) FROM tool_calls), "
+                 "(SELECT count(*) FROM llm_calls), (SELECT count(*) FROM evaluations)", "--ledger", ledger)
+    # Counted from the suite's files: 6 cases; 3+3+3+3+5+4 steps; 13 MCP and 4 llm steps;
+    # 8+6+5+3+9+4 evaluator entries.
+    assert [int(n) for n in counts.stdout.splitlines()[-1].split()] == [6, 21, 13, 4, 35]
