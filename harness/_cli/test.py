@@ -55,7 +55,25 @@ def test(
 
 
 def _progress() -> Any:
-    """One line per finished case on stderr (readable in CI logs), with a count."""
+    """A rich progress bar on a terminal; one line per finished case elsewhere (CI logs)."""
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        bar = Progress(TextColumn("[bold]flowtape test"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                       TextColumn("{task.description}"), console=Console(stderr=True), transient=True)
+        state: dict[str, Any] = {}
+
+        def live(unit: Any, done: int, total: int) -> None:
+            if "task" not in state:
+                bar.start()
+                state["task"] = bar.add_task("", total=total)
+            bar.update(state["task"], completed=done, description=f"{unit.task}/{unit.case} {unit.status}")
+            if done == total:
+                bar.stop()
+
+        return live
+
     def report(unit: Any, done: int, total: int) -> None:
         note = f" ({unit.error})" if unit.error else ""
         print(f"[{done}/{total}] {unit.task}/{unit.case} [{unit.approach}] {unit.status} {unit.duration_ms:.0f} ms{note}", file=sys.stderr, flush=True)
