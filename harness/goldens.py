@@ -108,6 +108,10 @@ class Task:
     def workflow_path(self) -> Path:
         return self.folder / "workflow.json"
 
+    @property
+    def baseline_path(self) -> Path:
+        return self.folder / "baseline.py"
+
     def uses_llm(self) -> bool:
         """Whether the IR has llm nodes (then recording needs a model)."""
         try:
@@ -229,6 +233,8 @@ def load_task(folder: Path) -> Task:
     if not (folder / "workflow.json").exists() and "ir" in spec.approaches:
         raise GoldenError(f"{folder / 'workflow.json'}: no such file (task '{folder.name}' lists the ir approach)")
     registry = _registry(spec, task_file)
+    if "code" in spec.approaches and not (folder / "baseline.py").exists():
+        raise GoldenError(f"{folder / 'baseline.py'}: no such file (task '{folder.name}' lists the code approach)")
     cases = tuple(_build_case(p, _read_yaml(p, CaseSpec), registry) for p in sorted((folder / "cases").glob("*.yaml")))
     if not cases:
         raise GoldenError(f"{folder / 'cases'}: no cases (*.yaml)")

@@ -53,11 +53,11 @@ class GoldenItem(pytest.Item):
     def runtest(self) -> None:
         from harness.suite import run_case
 
-        if self.approach != "ir":
-            pytest.skip(f"the {self.approach} approach is not implemented yet")
+        if self.approach == "direct":
+            pytest.skip("direct tool calling is modelled from the recorded calls (flowtape compare), not run")
         option = self.config.getoption("flowtape_cassettes")
         cassettes = Path(option) if option else Path(self.config.rootpath) / "cassettes"
-        run = run_case(self.task, self.case, cassettes=cassettes, mode="none", ci=True, evaluate=True)
+        run = run_case(self.task, self.case, cassettes=cassettes, mode="none", ci=True, evaluate=True, approach=self.approach)
         if not run.passed:
             lines = [f"run failed: {run.trace.error}"] if run.trace.error else []
             lines += [f"{r.target}  {r.evaluator}: {r.reason}" for r in run.evaluations if not r.passed]

@@ -53,8 +53,9 @@ class CaseRun:
 
 def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str | None = None, ci: bool = False,
              llm: LLMSettings | None = None, fixtures: Path | None = None, evaluate: bool = False,
-             tokenizer: str = "o200k_base") -> CaseRun:
-    """Run `case` of `task` (IR approach) with its cassette, judge it when `evaluate` (model-judged
+             tokenizer: str = "o200k_base", approach: str = "ir") -> CaseRun:
+    """Run `case` of `task` under `approach` (`ir`: the workflow; `code`: the task's baseline.py
+    in the sandbox) with its cassette, judge it when `evaluate` (model-judged
     evaluators call through the same cassette, so judging records and replays too), save what was
     recorded, and report.
 
@@ -79,19 +80,27 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             servers = parse_mcp_config({"mcpServers": places.expand(task.spec.servers)}, source=str(task.folder / "task.yaml"))
         except MCPConfigError as err:
             raise GoldenError(str(err)) from None
-        try:
-            document = json.loads(task.workflow_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise GoldenError(f"{task.workflow_path}: {err}") from None
-        cassette = Cassette.open(cassette_path(cassettes, task, case), mode, normalizer=places.normalizer(task.spec.normalize), ci=ci)
+        document = None
+        if approach == "ir":
+            try:
+                document = json.loads(task.workflow_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as err:
+                raise GoldenError(f"{task.workflow_path}: {err}") from None
+        cassette = Cassette.open(cassette_path(cassettes, task, case, approach), mode, normalizer=places.normalizer(task.spec.normalize), ci=ci)
         model = llm.model or task.spec.llm.model
         # The openai SDK will not send a request without a key; a replay sends none, so any will do.
         api_key = llm.api_key or (REPLAY_KEY if cassette.write_protected else None)
         live = LiteLLMClient(api_base=llm.api_base, api_key=api_key, max_retries=0, extra=llm.extra or None)
         with CassetteMCPClient(servers, cassette) as mcp:
             runtime = Runtime(llm=CassetteLLMClient(live, cassette), mcp=mcp, default_model=model)
-            trace = execute(document, places.expand(case.spec.inputs), runtime=runtime, base_dir=task.folder,
-                            source=str(task.workflow_path), task=task.name, case=case.name, approach="ir")
+            inputs = places.expand(case.spec.inputs)
+            if approach == "ir":
+                trace = execute(document, inputs, runtime=runtime, base_dir=task.folder,
+                                source=str(task.workflow_path), task=task.name, case=case.name, approach="ir")
+            else:
+                from harness.codeexec import run_code
+
+                trace = run_code(task.baseline_path, inputs, runtime, task=task.name, case=case.name, base_dir=task.folder)
             results = judge(task, case, trace, llm=runtime.llm, judge_model=model, tokenizer=tokenizer) if evaluate else []
             # The servers as task.yaml writes them (places unexpanded), env values redacted.
             servers_meta = {name: {**spec, **({"env": {k: "<redacted>" for k in spec["env"]}} if spec.get("env") else {})}
@@ -100,7 +109,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             if task.uses_llm():
                 meta["llm"] = {"model": model, "recorded_from": llm.note or f"{model} via litellm"}
             saved = cassette.save(meta)
-            return CaseRun(task.name, case.name, "ir", trace, cassette, cassette.unused(), mcp.live_starts, saved, results)
+            return CaseRun(task.name, case.name, approach, trace, cassette, cassette.unused(), mcp.live_starts, saved, results)
     finally:
         if needs_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -111,7 +120,9 @@ def judge(task: Task, case: Case, trace: Trace, *, llm: Any = None, judge_model:
     from harness.accounting import count_tokens
     from harness.evaluators import evaluate_case
 
-    return evaluate_case(trace, case.steps, case.outputs, base_dir=task.folder, count_tokens=lambda text: count_tokens(text, tokenizer),
+    # Step evaluators name IR nodes; other approaches are judged on their outputs.
+    steps = case.steps if trace.approach == "ir" else {}
+    return evaluate_case(trace, steps, case.outputs, base_dir=task.folder, count_tokens=lambda text: count_tokens(text, tokenizer),
                          tokenizer=tokenizer, llm=llm, judge_model=judge_model or task.spec.llm.model)
 
 

@@ -76,8 +76,8 @@ def plan(options: SuiteOptions) -> tuple[list[tuple[Task, Case, str]], list[str]
         for approach in task.spec.approaches:
             if options.approach and approach != options.approach:
                 continue
-            if approach != "ir":
-                skipped.append(f"{task.name} [{approach}]: the {approach} approach is not implemented yet")
+            if approach == "direct":
+                skipped.append(f"{task.name} [direct]: direct tool calling is modelled from the recorded calls (flowtape compare), not run")
                 continue
             units += [(task, case, approach) for case in task.cases]
     return units, skipped
@@ -200,7 +200,7 @@ def _run_unit(part: Any, task: Task, case: Case, approach: str, run_id: str, opt
     started = time.perf_counter()
     try:
         run = run_case(task, case, cassettes=options.cassettes, mode="none", ci=True, evaluate=True,
-                       tokenizer=options.tokenizer, fixtures=options.fixtures)
+                       tokenizer=options.tokenizer, fixtures=options.fixtures, approach=approach)
     except (CassetteError, CassetteMiss, RecordModeError, InvalidWorkflow) as err:
         return UnitResult(task.name, case.name, approach, "error", error=str(err).splitlines()[0], duration_ms=(time.perf_counter() - started) * 1000)
     trace = run.trace

@@ -16,6 +16,7 @@ def record(
     suite: Annotated[Path, typer.Argument(help="The golden suite folder (tasks with task.yaml).")] = Path("goldens"),
     task: Annotated[Optional[str], typer.Option("--task", help="Record only this task.")] = None,
     case: Annotated[Optional[str], typer.Option("--case", help="Record only this case.")] = None,
+    approach: Annotated[Optional[str], typer.Option("--approach", help="Record only this approach (ir or code; direct is modelled, never run).")] = None,
     cassettes: Annotated[Path, typer.Option("--cassettes", help="Where cassettes are written: <task>/<case>.<approach>.yaml.")] = Path("cassettes"),
     record_mode: Annotated[str, typer.Option("--record-mode", help="all (re-record everything), new_episodes (keep what is recorded, add the rest), once (only cases with no cassette).")] = "all",
     fixtures: Annotated[Optional[Path], typer.Option("--fixtures", help="Built fixtures (default .fixtures, or FLOWTAPE_FIXTURES).")] = None,
@@ -50,22 +51,24 @@ def record(
             except localmodel.LocalModelError as err:
                 fail(str(err))
             llm = LLMSettings(api_base=server.api_base, api_key=server.api_key, note=localmodel.describe())
-        total = sum(len(t.cases) for t in tasks)
+        units = [(t, c, a) for t in tasks for a in t.spec.approaches if a != "direct" and approach in (None, a) for c in t.cases]
+        total = len(units)
         done = 0
-        for t in tasks:
-            for c in t.cases:
-                done += 1
-                try:
-                    run = run_case(t, c, cassettes=cassettes, mode=record_mode, llm=llm, fixtures=fixtures)
-                except (GoldenError, CassetteError, RecordModeError, LeakedSecretError) as err:
-                    fail(str(err))
-                except InvalidWorkflow as err:
-                    fail(str(err))
-                status = run.trace.status.value
-                failed += status != "passed"
-                what = f"recorded {len(run.cassette.interactions)} interactions" if run.saved else "nothing new to record"
-                typer.echo(f"[{done}/{total}] {t.name}/{c.name}: {status}, {what} -> {run.cassette.path}"
-                           + (f" ({run.trace.error})" if run.trace.error else ""))
+        for t, c, a in units:
+            done += 1
+            try:
+                run = run_case(t, c, cassettes=cassettes, mode=record_mode, llm=llm, fixtures=fixtures, evaluate=True, approach=a)
+            except (GoldenError, CassetteError, RecordModeError, LeakedSecretError) as err:
+                fail(str(err))
+            except InvalidWorkflow as err:
+                fail(str(err))
+            status = run.trace.status.value
+            failed += not run.passed
+            what = f"recorded {len(run.cassette.interactions)} interactions" if run.saved else "nothing new to record"
+            failing = [f"{r.target} {r.evaluator}" for r in run.evaluations if not r.passed]
+            typer.echo(f"[{done}/{total}] {t.name}/{c.name} [{a}]: {status}, {what} -> {run.cassette.path}"
+                       + (f" ({run.trace.error})" if run.trace.error else "")
+                       + (f"; failing checks: {', '.join(failing)}" if failing else ""))
     if failed:
         raise typer.Exit(EXIT_FAILED)
 

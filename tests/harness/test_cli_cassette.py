@@ -101,7 +101,7 @@ def test_record_command_records_a_suite_and_refuses_ci(cli, files, tmp_path, mon
     out = tmp_path / "cassettes"
     result = cli("record", suite, "--cassettes", out)
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"[1/1] tz/ten: passed, recorded 3 interactions -> {out / 'tz' / 'ten.ir.yaml'}\n"
+    assert result.stdout == f"[1/1] tz/ten [ir]: passed, recorded 3 interactions -> {out / 'tz' / 'ten.ir.yaml'}\n"
     assert cli("record", suite, "--task", "nope").stderr.startswith(f"flowtape: {suite}: no task 'nope' (tasks: tz)")
     (suite / "tz" / "cases" / "bad.yaml").write_text("version: 1\ninputz: {}\n")
     assert cli("record", suite, "--cassettes", out).stderr == f"flowtape: {suite / 'tz' / 'cases' / 'bad.yaml'}: inputz: unknown key\n"
