@@ -1,7 +1,8 @@
 """pytest plugin (entry point `flowtape`): golden cases are test items, so `pytest goldens/` works
 in any CI that runs pytest.
 
-Each `goldens/<task>/cases/<case>.yaml` becomes one item per approach of its task, named
+Each `goldens/<task>/cases/<case>.yaml` becomes one item per run approach of its task (ir, code;
+direct is modelled, not run), named
 `<task>/<case>[<approach>]`. An item replays its cassette (offline, mode none), judges every
 step and output, and fails with one line per failing check:
 
@@ -42,6 +43,8 @@ class GoldenFile(pytest.File):
             raise self.CollectError(str(err)) from None
         case = next(c for c in task.cases if c.path == self.path)
         for approach in task.spec.approaches:
+            if approach == "direct":
+                continue  # modelled from the recorded calls (flowtape compare), never run
             yield GoldenItem.from_parent(self, name=f"{task.name}/{case.name}[{approach}]", task=task, case=case, approach=approach)
 
 
@@ -53,8 +56,6 @@ class GoldenItem(pytest.Item):
     def runtest(self) -> None:
         from harness.suite import run_case
 
-        if self.approach == "direct":
-            pytest.skip("direct tool calling is modelled from the recorded calls (flowtape compare), not run")
         option = self.config.getoption("flowtape_cassettes")
         cassettes = Path(option) if option else Path(self.config.rootpath) / "cassettes"
         run = run_case(self.task, self.case, cassettes=cassettes, mode="none", ci=True, evaluate=True, approach=self.approach)

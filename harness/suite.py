@@ -100,7 +100,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             else:
                 from harness.codeexec import run_code
 
-                trace = run_code(task.baseline_path, inputs, runtime, task=task.name, case=case.name, base_dir=task.folder)
+                trace = run_code(task.baseline_path.resolve(), inputs, runtime, task=task.name, case=case.name, base_dir=task.folder.resolve())
             results = judge(task, case, trace, llm=runtime.llm, judge_model=model, tokenizer=tokenizer) if evaluate else []
             # The servers as task.yaml writes them (places unexpanded), env values redacted.
             servers_meta = {name: {**spec, **({"env": {k: "<redacted>" for k in spec["env"]}} if spec.get("env") else {})}

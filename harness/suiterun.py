@@ -73,13 +73,9 @@ def plan(options: SuiteOptions) -> tuple[list[tuple[Task, Case, str]], list[str]
     """The units to run, and the (task, approach) pairs that cannot run yet, with the reason."""
     units, skipped = [], []
     for task in load_suite(options.suite, task=options.task, case=options.case):
-        for approach in task.spec.approaches:
-            if options.approach and approach != options.approach:
-                continue
-            if approach == "direct":
-                skipped.append(f"{task.name} [direct]: direct tool calling is modelled from the recorded calls (flowtape compare), not run")
-                continue
-            units += [(task, case, approach) for case in task.cases]
+        approaches = [a for a in task.spec.approaches if options.approach in (None, a)]
+        # direct tool calling is modelled from the recorded calls (flowtape compare), never run.
+        units += [(task, case, a) for case in task.cases for a in approaches if a != "direct"]
     return units, skipped
 
 

@@ -38,9 +38,9 @@ def test_the_shipped_suite_passes_offline_and_lands_in_the_ledger(cli, suite):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["task", "case", "approach", "status", "failed", "checks"]
-    assert sum(line.split()[3:4] == ["passed"] for line in lines[2:]) == 6
-    assert "6 cases: 6 passed, 0 failed" in lines[-1]
-    assert "[6/6]" in result.stderr  # progress, one line per case
+    assert sum(line.split()[3:4] == ["passed"] for line in lines[2:]) == 12  # 6 cases x (ir, code)
+    assert "12 cases: 12 passed, 0 failed" in lines[-1]
+    assert "[12/12]" in result.stderr  # progress, one line per case
     query = cli("ledger", "query", "SELECT count(*) AS n, sum(passed::int) AS ok FROM evaluations", "--ledger", suite / "ledger.duckdb")
     n, ok = query.stdout.splitlines()[-1].split()
     assert int(n) == int(ok) > 30
@@ -57,7 +57,7 @@ def test_a_planted_regression_fails_naming_task_case_approach_step_and_evaluator
     assert result.exit_code == 1
     assert "git-release-digest/full-history [ir] steps.headline MaxCompletionTokens: " in result.stdout
     assert "500" in result.stdout and "120" in result.stdout
-    assert "2 cases: 1 passed, 1 failed" in result.stdout
+    assert "4 cases: 3 passed, 1 failed" in result.stdout
 
 
 def test_rescore_judges_stored_traces_with_the_current_goldens(cli, suite):
@@ -104,6 +104,7 @@ def test_four_workers_lose_nothing(cli, suite):
     ledger = suite / "ledger.duckdb"
     counts = cli("ledger", "query", "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM steps), (SELECT count(*) FROM tool_calls), "
                  "(SELECT count(*) FROM llm_calls), (SELECT count(*) FROM evaluations)", "--ledger", ledger)
-    # Counted from the suite's files: 6 cases; 3+3+3+3+5+4 steps; 13 MCP and 4 llm steps;
-    # 8+6+5+3+9+4 evaluator entries.
-    assert [int(n) for n in counts.stdout.splitlines()[-1].split()] == [6, 21, 13, 4, 35]
+    # Counted from the suite's files. 6 cases x 2 approaches. Steps: ir 3+3+3+3+5+4 = 21; code (its
+    # tool and model calls plus a stdout step) 3+3+3+3+6+5 = 23. MCP calls 13 per approach; llm
+    # calls 4 per approach. Evaluator entries: ir 8+6+5+3+9+4 = 35; code, outputs only, 1+1+2+2+2+2 = 10.
+    assert [int(n) for n in counts.stdout.splitlines()[-1].split()] == [12, 44, 26, 8, 45]

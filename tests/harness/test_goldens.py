@@ -31,7 +31,7 @@ def test_the_shipped_suite_loads_with_its_evaluators_built():
         ("task.yaml", "normalize:", "normalise:", "task.yaml: normalise: unknown key"),
         ("task.yaml", "version: 1", "version: 2", "task.yaml: version: Input should be 1"),
         ("task.yaml", "description: >", "summary: >", "task.yaml: description: Field required"),
-        ("task.yaml", "approaches: [ir]", "approaches: [ir, sql]", "task.yaml: approaches.1: Input should be 'ir', 'code' or 'direct'"),
+        ("task.yaml", "approaches: [ir, code, direct]", "approaches: [ir, sql]", "task.yaml: approaches.1: Input should be 'ir', 'code' or 'direct'"),
         ("cases/lisbon-tokyo.yaml", "inputs:", "input:", "lisbon-tokyo.yaml: input: unknown key"),
         ("cases/lisbon-tokyo.yaml", "StepRan", "StepRun", "lisbon-tokyo.yaml: steps.now[0]: "),
         ("cases/lisbon-tokyo.yaml", "{MaxDuration: 5}", "{MaxDuration: soon}", "lisbon-tokyo.yaml: steps.now[1]: MaxDuration: argument 'seconds'"),
@@ -62,4 +62,10 @@ def test_custom_evaluators_by_import_path_are_checked(task):
     path = task / "task.yaml"
     path.write_text(path.read_text() + "evaluators: ['no.such.module:Thing']\n")
     with pytest.raises(GoldenError, match=r"task\.yaml: evaluators: .*no\.such\.module"):
+        load_task(task)
+
+
+def test_the_code_approach_needs_a_baseline(task):
+    (task / "baseline.py").unlink()
+    with pytest.raises(GoldenError, match=r"baseline\.py: no such file \(task 'meeting-times' lists the code approach\)"):
         load_task(task)

@@ -18,8 +18,8 @@ def copy_suite(pytester):
 def test_golden_cases_are_collected_and_pass(pytester):
     copy_suite(pytester)
     result = pytester.runpytest_subprocess("goldens", "-v", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*meeting-times/lisbon-tokyo?ir? PASSED*", "*meeting-times/new-york-berlin?ir? PASSED*"])
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*meeting-times/lisbon-tokyo?ir? PASSED*", "*meeting-times/lisbon-tokyo?code? PASSED*"])
 
 
 def test_a_failing_case_reports_each_failing_step(pytester):
@@ -28,7 +28,7 @@ def test_a_failing_case_reports_each_failing_step(pytester):
     spec["outputs"]["difference"] = [{"Equals": "+1.0h"}]
     case.write_text(yaml.safe_dump(spec))
     result = pytester.runpytest_subprocess("goldens", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=2)  # the output is judged under both approaches
     result.stdout.fnmatch_lines(["*outputs.difference  Equals: *+1.0h*"])
 
 

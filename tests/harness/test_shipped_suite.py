@@ -12,6 +12,7 @@ from harness.suite import run_case
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = load_suite(ROOT / "goldens")
 CASES = [pytest.param(t, c, id=f"{t.name}/{c.name}") for t in SUITE for c in t.cases]
+RUNS = [pytest.param(t, c, a, id=f"{t.name}/{c.name}[{a}]") for t in SUITE for c in t.cases for a in ("ir", "code")]
 
 
 def test_the_suite_has_what_the_issue_asks_for():
@@ -20,13 +21,15 @@ def test_the_suite_has_what_the_issue_asks_for():
     assert sum(t.uses_llm() for t in SUITE) >= 2
 
 
-@pytest.mark.parametrize(("task", "case"), CASES)
-def test_every_case_replays_offline_with_nothing_left_over(task, case, monkeypatch):
+@pytest.mark.parametrize(("task", "case", "approach"), RUNS)
+def test_every_case_replays_offline_with_nothing_left_over(task, case, approach, monkeypatch):
     # Every server command points nowhere, and no model server runs: replay must not need them.
     gone = task.spec.model_copy(update={"servers": {name: {"command": f"/nonexistent/{name}"} for name in task.spec.servers}})
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    run = run_case(Task(task.name, task.folder, gone, task.cases), case, cassettes=ROOT / "cassettes", mode="none", ci=True)
+    run = run_case(Task(task.name, task.folder, gone, task.cases), case, cassettes=ROOT / "cassettes", mode="none", ci=True,
+                   evaluate=True, approach=approach)
     assert run.trace.status.value == "passed", run.trace.error
+    assert run.passed, [(r.target, r.evaluator, r.reason) for r in run.evaluations if not r.passed]
     assert run.live_starts == 0 and run.unused == [] and not run.saved
 
 
@@ -36,9 +39,9 @@ def test_the_large_payload_is_really_large():
     assert len(log["response"]["result"]["content"][0]["text"]) > 100_000
 
 
-@pytest.mark.parametrize(("task", "case"), CASES)
-def test_recordings_are_portable_and_say_where_llm_calls_came_from(task, case):
-    path = cassette_path(ROOT / "cassettes", task, case)
+@pytest.mark.parametrize(("task", "case", "approach"), RUNS)
+def test_recordings_are_portable_and_say_where_llm_calls_came_from(task, case, approach):
+    path = cassette_path(ROOT / "cassettes", task, case, approach)
     text = path.read_text()
     assert str(ROOT) not in text and "/tmp/" not in text  # fixture and work paths are placeholders
     meta = yaml.safe_load(text)["meta"]
