@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from harness._cli.record import record
+from harness._cli.compare import compare
 from harness._cli.ledger import app as ledger_app
 from harness._cli.rescore import rescore
 from harness._cli.run import run
@@ -25,6 +26,7 @@ app.command("run")(run)
 app.command("record")(record)
 app.command("test")(test)
 app.command("rescore")(rescore)
+app.command("compare")(compare)
 app.command("schema")(schema)
 app.add_typer(ledger_app, name="ledger")
 

@@ -1,0 +1,50 @@
+"""`flowtape compare [SUITE]`: the same tasks three ways -- direct tool calling (modelled), code
+execution and the IR workflow -- on the same recorded calls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from harness._cli._common import fail
+
+
+def compare(
+    suite: Annotated[Path, typer.Argument(help="The golden suite folder.")] = Path("goldens"),
+    format_: Annotated[str, typer.Option("--format", help="table, json or markdown.")] = "table",
+    run: Annotated[Optional[str], typer.Option("--run", help="Compare this run of the ledger instead of replaying the suite now.")] = None,
+    task: Annotated[Optional[str], typer.Option("--task", help="Only this task.")] = None,
+    ledger: Annotated[Path, typer.Option("--ledger", help="The DuckDB ledger.")] = Path("reports/ledger.duckdb"),
+    cassettes: Annotated[Path, typer.Option("--cassettes", help="Where the recordings are.")] = Path("cassettes"),
+    traces: Annotated[Path, typer.Option("--trace-dir", help="Where runs' traces are stored.")] = Path("reports/traces"),
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes for the replay.")] = 1,
+    model: Annotated[str, typer.Option("--model", help="The orchestrator model the context is priced at (litellm's local price map).")] = "gpt-4o-mini",
+    system_tokens: Annotated[int, typer.Option("--system-tokens", help="The orchestrator's system prompt, carried by every turn (modelled).")] = 400,
+) -> None:
+    """Replay the suite offline (every approach from its cassettes), account the orchestrator's
+    context per (case, approach) -- direct modelled from the same recorded calls -- into the
+    ledger (context_tokens, savings_per_tool_call), and report per task and overall: pass rate,
+    tokens and cost per run, authoring tokens and payback, savings per tool call, a paired
+    bootstrap interval of token differences and an exact McNemar test on pass/fail. Rows where an
+    approach does not win are marked as plainly as wins."""
+    from harness.accounting import LedgerError
+    from harness.accounting.context import Settings
+    from harness.compare import account_run, compare as build, render
+    from harness.goldens import GoldenError
+
+    if format_ not in ("table", "json", "markdown"):
+        fail(f"--format {format_!r}: choose table, json or markdown")
+    try:
+        if run is None:
+            from harness._cli.test import _progress
+            from harness.suiterun import SuiteOptions, run_suite
+
+            result = run_suite(SuiteOptions(suite=suite, task=task, workers=workers, ledger=ledger, cassettes=cassettes, traces=traces), progress=_progress())
+            run = result.run_id
+        account_run(ledger, run, suite=suite, cassettes=cassettes, settings=Settings(model=model, system_prompt_tokens=system_tokens))
+        report = build(ledger, run)
+    except (GoldenError, LedgerError, FileNotFoundError) as err:
+        fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
+    typer.echo(render(report, format_))

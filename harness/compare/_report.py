@@ -1,0 +1,361 @@
+"""Compare approaches on the same cases from the ledger: pass rates, context tokens and cost per
+run, authoring, savings per tool call, and paired tests between every two approaches.
+
+    report = compare("reports/ledger.duckdb")           # the latest run with cases or context rows
+    print(render(report, "markdown"))
+
+A case passes when its run passed and no evaluator failed (the ledger's `cases.status` is the
+run's own status; `evaluations` holds the verdicts). Per-run and authoring figures come from
+`context_tokens` (see `harness.accounting.context`), savings from `savings_per_tool_call`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from harness.accounting import query
+from harness.accounting.context import runs_to_pay_back
+from harness.compare._stats import DEFAULT_RESAMPLES, DEFAULT_SEED, BootstrapInterval, mcnemar_exact, paired_bootstrap
+
+__all__ = ["ApproachSummary", "CaseFigures", "PairComparison", "Report", "compare"]
+
+_ORDER = ("direct", "code", "ir")
+
+
+@dataclass(frozen=True)
+class CaseFigures:
+    """One (case, approach) as the ledger has it; None where the ledger has nothing."""
+
+    task: str
+    case: str
+    approach: str
+    passed: bool | None = None
+    per_run_tokens: int | None = None
+    per_run_cost_usd: float | None = None
+    authoring_tokens: int | None = None
+    authoring_cost_usd: float | None = None
+    saved: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApproachSummary:
+    """One approach on one task (`task` None: every task).
+
+    `per_run_*` are means over cases. `authoring_*` are per artefact: for a task the mean over its
+    cases (one IR or script serves every case of a task); over every task, the sum of the tasks'.
+    `payback_runs*` compare with `direct` on the cases both have figures for (None: never, or no
+    direct to compare with: see `vs_direct`). `not_winning` says why this approach does not win
+    here, one reason each; empty when it does.
+    """
+
+    task: str | None
+    approach: str
+    cases: int
+    judged: int = 0
+    passed: int = 0
+    pass_rate: float | None = None
+    per_run_tokens: float | None = None
+    per_run_cost_usd: float | None = None
+    authoring_tokens: float | None = None
+    authoring_cost_usd: float | None = None
+    vs_direct: bool = False
+    payback_runs: int | None = None
+    payback_runs_cost: int | None = None
+    tool_calls: int = 0
+    saved_median: float | None = None
+    saved_total: int | None = None
+    not_winning: tuple[str, ...] = ()
+
+    @property
+    def wins(self) -> bool:
+        return not self.not_winning
+
+
+@dataclass(frozen=True)
+class PairComparison:
+    """Two approaches on the cases both ran (`task` None: every task).
+
+    `tokens`: the per-run token difference first - second, its mean and bootstrap interval.
+    McNemar: `b` cases the first passed and the second failed, `c` the reverse, among `verdicts`
+    cases judged under both; `p_value` None when there are none.
+    """
+
+    task: str | None
+    first: str
+    second: str
+    tokens: BootstrapInterval | None
+    verdicts: int
+    b: int
+    c: int
+    p_value: float | None
+
+
+@dataclass(frozen=True)
+class Report:
+    ledger: str
+    run_id: str | None
+    approaches: tuple[str, ...]
+    tasks: tuple[str, ...]
+    summaries: tuple[ApproachSummary, ...]
+    pairs: tuple[PairComparison, ...]
+    notes: tuple[str, ...]
+    resamples: int = DEFAULT_RESAMPLES
+    seed: int = DEFAULT_SEED
+    cases: tuple[CaseFigures, ...] = field(default=(), repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for row, summary in zip(data["summaries"], self.summaries):
+            row["wins"] = summary.wins
+        return data
+
+
+def _tables(path: Path) -> set[str]:
+    _, rows = query(path, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")
+    return {r[0] for r in rows}
+
+
+def _latest_run(path: Path, tables: set[str]) -> str | None:
+    sources = ["SELECT run_id FROM cases"] + (["SELECT run_id FROM context_tokens"] if "context_tokens" in tables else [])
+    _, rows = query(path, f"""SELECT k.run_id FROM ({' UNION '.join(sources)}) k LEFT JOIN runs r USING (run_id)
+                              ORDER BY r.started_at DESC NULLS LAST, k.run_id DESC LIMIT 1""")
+    return rows[0][0] if rows else None
+
+
+def _load(path: Path, run_id: str, tables: set[str]) -> list[CaseFigures]:
+    found: dict[tuple[str, str, str], dict[str, Any]] = defaultdict(dict)
+    _, verdicts = query(path, """
+        SELECT c.task, c."case", c.approach, c.status = 'passed' AND NOT EXISTS (
+            SELECT 1 FROM evaluations e WHERE e.run_id = c.run_id AND e.task IS NOT DISTINCT FROM c.task
+              AND e."case" IS NOT DISTINCT FROM c."case" AND e.approach = c.approach AND NOT coalesce(e.passed, false))
+        FROM cases c WHERE c.run_id = ?""", [run_id])
+    for task, case, approach, passed in verdicts:
+        found[(task, case, approach)]["passed"] = bool(passed)
+    if "context_tokens" in tables:
+        _, sums = query(path, """
+            SELECT task, "case", approach, phase, sum(tokens), CASE WHEN count(cost_usd) = count(*) THEN sum(cost_usd) END
+            FROM context_tokens WHERE run_id = ? GROUP BY ALL""", [run_id])
+        for task, case, approach, phase, tokens, cost in sums:
+            found[(task, case, approach)].update({f"{phase}_tokens": int(tokens), f"{phase}_cost_usd": cost})
+    if "tool_call_savings" in tables:
+        _, saved = query(path, """SELECT task, "case", approach, list(direct_tokens - approach_tokens ORDER BY seq)
+                                  FROM tool_call_savings WHERE run_id = ? GROUP BY ALL""", [run_id])
+        for task, case, approach, values in saved:
+            found[(task, case, approach)]["saved"] = tuple(int(v) for v in values)
+    return [CaseFigures(task or "", case or "", approach, **values) for (task, case, approach), values in sorted(found.items(), key=str)]
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    return None if not values or any(v is None for v in values) else statistics.fmean(values)  # type: ignore[arg-type]
+
+
+def _total(values: Sequence[float | None]) -> float | None:
+    return None if not values or None in values else float(sum(values))  # type: ignore[arg-type]
+
+
+def _tokens(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _usd(value: float) -> str:
+    return f"${value:.6f}"
+
+
+_UNITS = (("tokens", "per_run_tokens"), ("cost", "per_run_cost_usd"))
+
+
+def _authoring(f: CaseFigures, unit: str) -> float | None:
+    if f.authoring_tokens is None:  # no authoring rows: nothing to write (direct)
+        return 0.0
+    return float(f.authoring_tokens) if unit == "tokens" else f.authoring_cost_usd
+
+
+@dataclass
+class _Payback:
+    """Whether an approach pays back against direct: per unit, [authoring, per run, direct per
+    run], each the mean over a task's paired cases, summed over the tasks added (None once a
+    figure is unknown)."""
+
+    paired: int = 0
+    totals: dict[str, list[float] | None] = field(default_factory=lambda: {"tokens": [0.0, 0.0, 0.0], "cost": [0.0, 0.0, 0.0]})
+
+    def add(self, mine: list[CaseFigures], direct: dict[str, CaseFigures]) -> None:
+        both = [(f, direct[f.case]) for f in mine
+                if f.case in direct and f.per_run_tokens is not None and direct[f.case].per_run_tokens is not None]
+        if not both:
+            return
+        self.paired += len(both)
+        for unit, run in _UNITS:
+            means = (_mean([_authoring(f, unit) for f, _ in both]), _mean([_authoring(d, unit) for _, d in both]),
+                     _mean([getattr(f, run) for f, _ in both]), _mean([getattr(d, run) for _, d in both]))
+            totals = self.totals[unit]
+            if totals is None or None in means:
+                self.totals[unit] = None
+                continue
+            authoring, direct_authoring, per_run, direct_per_run = means
+            self.totals[unit] = [totals[0] + authoring - direct_authoring, totals[1] + per_run, totals[2] + direct_per_run]  # type: ignore[operator]
+
+    def figures(self, unit: str) -> list[float] | None:
+        return self.totals[unit] if self.paired else None
+
+    def runs(self, unit: str) -> int | None:
+        figures = self.figures(unit)
+        return None if figures is None else runs_to_pay_back(figures[0], figures[2] - figures[1])
+
+    def reasons(self) -> list[str]:
+        """Why direct beats the approach here: per run (never pays back), or on a single run
+        (pays back after n). Tokens and cost are one reason when they agree, two otherwise."""
+        found = {}
+        for unit, _ in _UNITS:
+            figures, runs = self.figures(unit), self.runs(unit)
+            if figures is not None and (runs is None or runs > 1):
+                found[unit] = (runs, figures)
+        if not found:
+            return []
+
+        def said(unit: str) -> str:
+            runs, (authoring, per_run, direct) = found[unit]
+            if unit == "tokens":
+                return f"{_tokens(direct)} tokens vs {_tokens(per_run)}" if runs is None else \
+                    f"{_tokens(direct)} tokens vs {_tokens(authoring)} to author + {_tokens(per_run)} per run"
+            return f"{_usd(direct)} vs {_usd(per_run)}" if runs is None else \
+                f"{_usd(direct)} vs {_usd(authoring)} to author + {_usd(per_run)} per run"
+
+        def reason(runs: int | None, text: str, on: str = "") -> str:
+            if runs is None:
+                return f"direct is cheaper per run{on}: {text}"
+            return f"direct is cheaper{on} for a single run: {text}; pays back after {runs} runs"
+
+        if len(found) == 2 and found["tokens"][0] == found["cost"][0]:
+            return [reason(found["tokens"][0], f"{said('tokens')} ({said('cost')})")]
+        return [reason(found[u][0], said(u), "" if u == "tokens" else " on cost") for u in found]
+
+
+def _summary(task: str | None, approach: str, figures: list[CaseFigures], payback: _Payback | None) -> ApproachSummary:
+    judged = [f.passed for f in figures if f.passed is not None]
+    with_context = [f for f in figures if f.per_run_tokens is not None]
+    saved = [s for f in figures for s in f.saved]
+    by_task: dict[str, list[CaseFigures]] = defaultdict(list)
+    for f in with_context:
+        by_task[f.task].append(f)
+    # one artefact per task: the mean over its cases, summed over tasks
+    authoring = {unit: [_mean([_authoring(f, unit) for f in group]) for group in by_task.values()] for unit, _ in _UNITS}
+    return ApproachSummary(
+        task=task, approach=approach, cases=len(figures), judged=len(judged), passed=sum(judged),
+        pass_rate=sum(judged) / len(judged) if judged else None,
+        per_run_tokens=_mean([f.per_run_tokens for f in with_context]),
+        per_run_cost_usd=_mean([f.per_run_cost_usd for f in with_context]),
+        authoring_tokens=_total(authoring["tokens"]),
+        authoring_cost_usd=_total(authoring["cost"]),
+        vs_direct=payback is not None and payback.paired > 0,
+        payback_runs=payback.runs("tokens") if payback else None,
+        payback_runs_cost=payback.runs("cost") if payback else None,
+        tool_calls=len(saved),
+        saved_median=statistics.median(saved) if saved and approach != "direct" else None,
+        saved_total=sum(saved) if saved and approach != "direct" else None,
+        not_winning=tuple(payback.reasons()) if payback else (),
+    )
+
+
+def _with_pass_reasons(rows: list[ApproachSummary]) -> list[ApproachSummary]:
+    judged = [r for r in rows if r.pass_rate is not None]
+    out = []
+    for row in rows:
+        reasons = list(row.not_winning)
+        if row.pass_rate is not None:
+            better = max((r for r in judged if r.approach != row.approach), key=lambda r: r.pass_rate or 0.0, default=None)
+            if better is not None and (better.pass_rate or 0.0) > row.pass_rate:
+                reasons.append(f"lower pass rate than {better.approach}: {row.pass_rate:.0%} vs {better.pass_rate:.0%}")
+        out.append(replace(row, not_winning=tuple(reasons)))
+    return out
+
+
+def _pairs(task: str | None, approaches: Sequence[str], figures: dict[str, dict[tuple[str, str], CaseFigures]],
+           resamples: int, seed: int) -> list[PairComparison]:
+    out = []
+    for i, first in enumerate(approaches):
+        for second in approaches[i + 1:]:
+            a, b = figures.get(first, {}), figures.get(second, {})
+            keys = sorted(k for k in a.keys() & b.keys() if task is None or k[0] == task)
+            tokens = [(a[k].per_run_tokens, b[k].per_run_tokens) for k in keys if a[k].per_run_tokens is not None and b[k].per_run_tokens is not None]
+            verdicts = [(a[k].passed, b[k].passed) for k in keys if a[k].passed is not None and b[k].passed is not None]
+            if not tokens and not verdicts:
+                continue
+            interval = paired_bootstrap([x for x, _ in tokens], [y for _, y in tokens], resamples=resamples, seed=seed) if tokens else None
+            only_first = sum(1 for x, y in verdicts if x and not y)
+            only_second = sum(1 for x, y in verdicts if y and not x)
+            out.append(PairComparison(task, first, second, interval, len(verdicts), only_first, only_second,
+                                      mcnemar_exact(only_first, only_second) if verdicts else None))
+    return out
+
+
+def _order(approaches: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(approaches), key=lambda a: (_ORDER.index(a) if a in _ORDER else len(_ORDER), a)))
+
+
+def compare(
+    ledger_path: Path | str,
+    run_id: str | None = None,
+    approaches: Sequence[str] | None = None,
+    *,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> Report:
+    """Compare the approaches of one run of the ledger, per task and over every task.
+
+    Args:
+        ledger_path: the DuckDB ledger.
+        run_id: the run (default: the latest with cases or context rows).
+        approaches: which to compare (default: every one the run has), in this order.
+        resamples, seed: of the paired bootstrap (10,000 resamples, seed 0).
+
+    Raises:
+        FileNotFoundError: no ledger at `ledger_path`.
+        LedgerError: not a ledger, or a writer has it open.
+    """
+    path = Path(ledger_path)
+    tables = _tables(path)
+    run_id = run_id or _latest_run(path, tables)
+    loaded = _load(path, run_id, tables) if run_id else []
+    chosen = tuple(approaches) if approaches is not None else _order(f.approach for f in loaded)
+    loaded = [f for f in loaded if f.approach in chosen]
+    tasks = tuple(sorted({f.task for f in loaded}))
+    by_approach: dict[str, dict[tuple[str, str], CaseFigures]] = defaultdict(dict)
+    for f in loaded:
+        by_approach[f.approach][(f.task, f.case)] = f
+
+    summaries: list[ApproachSummary] = []
+    pairs: list[PairComparison] = []
+    notes: list[str] = []
+    overall_payback = {a: _Payback() for a in chosen}
+    for task in (*tasks, None):
+        rows = []
+        for approach in chosen:
+            mine = [f for (t, _), f in sorted(by_approach[approach].items()) if task is None or t == task]
+            if not mine:
+                continue
+            payback = None
+            if approach != "direct" and "direct" in chosen:
+                if task is None:
+                    payback = overall_payback[approach]
+                else:
+                    direct = {f.case: f for (t, _), f in by_approach["direct"].items() if t == task}
+                    payback = _Payback()
+                    payback.add(mine, direct)
+                    overall_payback[approach].add(mine, direct)
+            rows.append(_summary(task, approach, mine, payback))
+        rows = _with_pass_reasons(rows)
+        summaries += rows
+        pairs += _pairs(task, chosen, by_approach, resamples, seed)
+        losing = [f"{r.approach} does not win: {'; '.join(r.not_winning)}" for r in rows if r.not_winning]
+        if losing:
+            notes.append(f"{task or 'all tasks'}: " + " | ".join(losing))
+    direct_rows = [s for s in summaries if s.approach == "direct" and s.task is None]
+    if direct_rows and direct_rows[0].judged == 0:
+        notes.append("direct: modelled from the recorded calls of the other approaches; it has no pass/fail of its own")
+    return Report(str(path), run_id, chosen, tasks, tuple(summaries), tuple(pairs), tuple(notes), resamples, seed, tuple(loaded))
