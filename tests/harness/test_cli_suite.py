@@ -105,9 +105,10 @@ def test_four_workers_lose_nothing(cli, suite):
     counts = cli("ledger", "query", "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM steps), (SELECT count(*) FROM tool_calls), "
                  "(SELECT count(*) FROM llm_calls), (SELECT count(*) FROM evaluations)", "--ledger", ledger)
     # Counted from the suite's files. 6 cases x 2 approaches. Steps: ir 3+3+3+3+5+4 = 21; code (its
-    # tool and model calls plus a stdout step) 3+3+3+3+6+5 = 23. MCP calls 13 per approach; llm
-    # calls 4 per approach. Evaluator entries: ir 8+6+5+3+9+4 = 35; code, outputs only, 1+1+2+2+2+2 = 10.
-    assert [int(n) for n in counts.stdout.splitlines()[-1].split()] == [12, 44, 26, 8, 45]
+    # tool and model calls, meeting-times' two discovery reads, and a stdout step) 3+3+5+5+6+5 = 27.
+    # MCP calls 13 per approach; llm calls 4 per approach. Evaluator entries: ir 8+6+5+3+9+4 = 35;
+    # code, outputs only, 1+1+2+2+2+2 = 10.
+    assert [int(n) for n in counts.stdout.splitlines()[-1].split()] == [12, 48, 26, 8, 45]
 
 
 def test_compare_runs_offline_on_the_committed_cassettes(cli, suite):
