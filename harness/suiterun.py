@@ -198,7 +198,13 @@ def _run_unit(part: Any, task: Task, case: Case, approach: str, run_id: str, opt
         run = run_case(task, case, cassettes=options.cassettes, mode="none", ci=True, evaluate=True,
                        tokenizer=options.tokenizer, fixtures=options.fixtures, approach=approach)
     except (CassetteError, CassetteMiss, RecordModeError, InvalidWorkflow) as err:
-        return UnitResult(task.name, case.name, approach, "error", error=str(err).splitlines()[0], duration_ms=(time.perf_counter() - started) * 1000)
+        # The unit could not run at all; the ledger still records it, as an error.
+        from runner import RunStatus, Trace, new_run_id
+
+        message = str(err).splitlines()[0]
+        stub = Trace(run_id=new_run_id(), task=task.name, case=case.name, approach=approach, workflow_hash="", status=RunStatus.ERROR, error=message)
+        part.add_case(case_rows(run_id, stub, [], tokenizer=options.tokenizer))
+        return UnitResult(task.name, case.name, approach, "error", error=message, duration_ms=(time.perf_counter() - started) * 1000)
     trace = run.trace
     trace_path = trace.write(options.traces / run_id)
     failures = [(r.target, r.evaluator, r.reason) for r in run.evaluations if not r.passed]

@@ -124,3 +124,12 @@ def test_compare_runs_offline_on_the_committed_cassettes(cli, suite):
     assert markdown.exit_code == 0 and markdown.stdout.startswith("## Approaches") and "| git-release-digest | ir " in markdown.stdout
     savings = cli("ledger", "query", "SELECT count(*) FROM savings_per_tool_call WHERE approach = 'ir'", "--ledger", suite / "ledger.duckdb")
     assert int(savings.stdout.splitlines()[-1]) == 13  # every recorded MCP call of the ir approach
+
+
+def test_a_unit_that_cannot_run_is_an_error_in_the_table_and_the_ledger(cli, suite):
+    (suite / "cassettes/team-memory/skylark.code.yaml").write_text("version: 1\ninteractions: [\n")
+    result = run_test(cli, suite, "--task", "team-memory")
+    assert result.exit_code == 1
+    assert "team-memory/skylark [code]: " in result.stdout and "corrupt cassette" in result.stdout
+    rows = cli("ledger", "query", "SELECT approach, status FROM cases ORDER BY approach", "--ledger", suite / "ledger.duckdb")
+    assert [line.split() for line in rows.stdout.splitlines()[2:]] == [["code", "error"], ["ir", "passed"]]

@@ -1,0 +1,48 @@
+"""`flowtape gate`: judge the latest run of the ledger by the policy, against a baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from harness._cli._common import EXIT_FAILED, fail
+
+
+def gate(
+    policy: Annotated[Optional[Path], typer.Option("--policy", help="A TOML policy file ([gate], or [tool.flowtape.gate]); default: flowtape.toml [gate] or pyproject.toml [tool.flowtape.gate] of the project.")] = None,
+    ledger: Annotated[Path, typer.Option("--ledger", help="The DuckDB ledger.")] = Path("reports/ledger.duckdb"),
+    run: Annotated[Optional[str], typer.Option("--run", help="The run to judge (default: the latest run with cases).")] = None,
+    baseline: Annotated[Optional[str], typer.Option("--baseline", help="A run id of the ledger, another ledger file (its latest run), or git:<commit> (the latest run at that commit); default: the one --update-baseline recorded.")] = None,
+    junit: Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here: a test case per case x approach, a failure per violated rule.")] = None,
+    summary: Annotated[Optional[Path], typer.Option("--summary", help="Write a markdown summary here (e.g. $GITHUB_STEP_SUMMARY).")] = None,
+    update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Record the run as the ledger's baseline and exit 0 (nothing is judged).")] = False,
+    cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Where the run's recordings are, for schema tokens (default: the folder the run replayed from).")] = None,
+) -> None:
+    """Judge a run by the gate policy -- pass rates, tokens and cost per case and per step,
+    regressions against a baseline, required savings between approaches, MCP schema sizes --
+    and print every failure naming task, case, approach, step, metric, value, threshold and
+    baseline. Exit 0 when the gate passes, 1 when it fails, 2 for bad input."""
+    from harness import gate as lib
+
+    try:
+        if update_baseline:
+            run_id = lib.update_baseline(ledger, run, cassettes=cassettes)
+            typer.echo(f"flowtape gate: baseline of {ledger} is now run {run_id}")
+            return
+        loaded = lib.load_policy(policy) if policy is not None else lib.find_policy()
+        result = lib.gate(ledger, loaded, run_id=run, baseline=baseline, cassettes=cassettes)
+    except lib.GateError as err:
+        fail(str(err))
+    typer.echo(lib.render_text(result))
+    try:
+        if junit is not None:
+            lib.write_junit(result, junit)
+        if summary is not None:
+            summary.parent.mkdir(parents=True, exist_ok=True)
+            summary.write_text(lib.render_markdown(result), encoding="utf-8")
+    except OSError as err:
+        fail(f"cannot write the report: {err}")
+    if result.exit_code:
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,194 @@
+"""The figures the gate judges, read from the ledger for one run.
+
+Definitions (each labelled so a threshold means one thing):
+
+- a step's **tokens**: its model calls' prompt + completion tokens as the provider reported them
+  (`llm_calls`; cached tokens are part of the prompt, not added) plus its MCP results' tokens
+  (`tool_calls.result_tokens`). A step that ran more than once (a loop) is summed.
+- a case's **tokens**: the sum over its steps, i.e. every measured model and tool-result token
+  of the (task, case, approach).
+- **cost**: USD of the model calls (`llm_calls.cost_usd`); None when any call's price is unknown.
+- **duration**: milliseconds, `cases.duration_ms` and `steps.duration_ms`.
+- a case **passes** when its run passed and none of its golden evaluations failed (as
+  `flowtape compare` counts it).
+- **context tokens per run**: the orchestrator context of the `per_run` phase, from
+  `context_tokens` (see `harness.accounting.context`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from harness.accounting import LedgerError, query
+from harness.gate._policy import GateError
+
+__all__ = ["CaseFigures", "RunFigures", "StepFigures", "fetch", "latest_run", "load_run", "reading", "tables"]
+
+CaseKey = tuple[str, str, str]  # (task, case, approach)
+
+
+@dataclass
+class StepFigures:
+    step_id: str
+    tokens: int = 0
+    cost_usd: float | None = 0.0
+    duration_ms: float = 0.0
+    has_llm: bool = False
+
+
+@dataclass
+class CaseFigures:
+    task: str
+    case: str
+    approach: str
+    status: str
+    error: str | None
+    duration_ms: float
+    failed_checks: list[tuple[str, str, str]] = field(default_factory=list)  # (target, evaluator, reason)
+    steps: dict[str, StepFigures] = field(default_factory=dict)
+
+    @property
+    def key(self) -> CaseKey:
+        return (self.task, self.case, self.approach)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed" and not self.failed_checks
+
+    @property
+    def tokens(self) -> int:
+        return sum(s.tokens for s in self.steps.values())
+
+    @property
+    def cost_usd(self) -> float | None:
+        costs = [s.cost_usd for s in self.steps.values()]
+        return None if any(c is None for c in costs) else float(sum(costs))  # type: ignore[arg-type]
+
+
+@dataclass
+class RunFigures:
+    ledger: Path
+    run_id: str
+    status: str
+    git_commit: str | None
+    suite: str | None
+    settings: dict[str, Any]
+    cases: dict[CaseKey, CaseFigures]
+    context: dict[CaseKey, int]  # per_run orchestrator context tokens; includes modelled `direct`
+
+    def approaches(self) -> list[str]:
+        order = {"direct": 0, "code": 1, "ir": 2}
+        return sorted({k[2] for k in self.cases}, key=lambda a: (order.get(a, 3), a))
+
+    def pass_rate(self, approach: str, keys: set[tuple[str, str]] | None = None) -> float | None:
+        cases = [c for c in self.cases.values() if c.approach == approach and (keys is None or (c.task, c.case) in keys)]
+        return sum(c.passed for c in cases) / len(cases) if cases else None
+
+    def mean(self, approach: str, attribute: str) -> float | None:
+        values = [getattr(c, attribute) for c in self.cases.values() if c.approach == approach]
+        return None if not values or any(v is None for v in values) else sum(values) / len(values)
+
+
+def fetch(path: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    try:
+        return query(path, sql, params)[1]
+    except FileNotFoundError:
+        raise GateError(f"{path}: no such ledger (flowtape test writes it)") from None
+    except LedgerError as err:
+        raise GateError(str(err)) from None
+
+
+def tables(path: Path) -> set[str]:
+    return {r[0] for r in fetch(path, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")}
+
+
+Rows = Callable[..., list[tuple[Any, ...]]]
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[tuple[Rows, set[str]]]:
+    """(a function running one read-only query, the ledger's tables) on one connection: a
+    ledger is opened once for all of a run's queries (an open costs more than a query)."""
+    names = tables(path)  # checks the file is a ledger
+    try:
+        conn = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as err:
+        raise GateError(f"cannot read {path}: {str(err).splitlines()[0]}") from None
+
+    def rows(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        return conn.execute(sql, params).fetchall() if params is not None else conn.execute(sql).fetchall()
+
+    try:
+        yield rows, names
+    finally:
+        conn.close()
+
+
+def latest_run(path: Path, exclude: str | None = None) -> str | None:
+    """The latest run (by start time) that has cases, other than `exclude`."""
+    rows = fetch(path, """SELECT r.run_id FROM runs r WHERE EXISTS (SELECT 1 FROM cases c WHERE c.run_id = r.run_id)
+                           AND r.run_id IS DISTINCT FROM ? ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1""", [exclude])
+    return rows[0][0] if rows else None
+
+
+def load_run(path: Path | str, run_id: str) -> RunFigures:
+    """Every figure of `run_id` the gate judges. Raises GateError: no ledger, or no such run."""
+    path = Path(path)
+    with reading(path) as (rows, names):
+        return _load(path, run_id, rows, names)
+
+
+def _load(path: Path, run_id: str, rows: Rows, names: set[str]) -> RunFigures:
+    found = rows("SELECT status, git_commit, suite, settings FROM runs WHERE run_id = ?", [run_id])
+    if not found:
+        raise GateError(f"{path}: no run {run_id}")
+    status, commit, suite, settings = found[0]
+    cases: dict[CaseKey, CaseFigures] = {}
+    for task, case, approach, case_status, error, duration in rows(
+            'SELECT task, "case", approach, status, error, duration_ms FROM cases WHERE run_id = ? ORDER BY ALL', [run_id]):
+        cases[(task, case, approach)] = CaseFigures(task, case, approach, case_status, error, float(duration or 0.0))
+
+    def step(key: CaseKey, step_id: str) -> StepFigures | None:
+        figures = cases.get(key)
+        if figures is None:
+            return None
+        return figures.steps.setdefault(step_id, StepFigures(step_id))
+
+    for task, case, approach, step_id, duration in rows(
+            'SELECT task, "case", approach, step_id, duration_ms FROM steps WHERE run_id = ? ORDER BY seq', [run_id]):
+        if (s := step((task, case, approach), step_id)) is not None:
+            s.duration_ms += float(duration or 0.0)
+    for task, case, approach, step_id, tokens, cost in rows(
+            """SELECT task, "case", approach, step_id, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0), cost_usd
+               FROM llm_calls WHERE run_id = ? ORDER BY seq""", [run_id]):
+        if (s := step((task, case, approach), step_id)) is not None:
+            s.tokens += int(tokens)
+            s.cost_usd = None if cost is None or s.cost_usd is None else s.cost_usd + float(cost)
+            s.has_llm = True
+    for task, case, approach, step_id, tokens in rows(
+            'SELECT task, "case", approach, step_id, coalesce(result_tokens, 0) FROM tool_calls WHERE run_id = ? ORDER BY seq', [run_id]):
+        if (s := step((task, case, approach), step_id)) is not None:
+            s.tokens += int(tokens)
+    for task, case, approach, target, evaluator, reason in rows(
+            """SELECT task, "case", approach, target, evaluator, reason FROM evaluations
+               WHERE run_id = ? AND NOT coalesce(passed, false) ORDER BY ALL""", [run_id]):
+        if (task, case, approach) in cases:
+            cases[(task, case, approach)].failed_checks.append((target or "", evaluator or "", reason or ""))
+    context: dict[CaseKey, int] = {}
+    if "context_tokens" in names:
+        for task, case, approach, tokens in rows(
+                """SELECT task, "case", approach, sum(tokens) FROM context_tokens
+                   WHERE run_id = ? AND phase = 'per_run' GROUP BY ALL""", [run_id]):
+            context[(task, case, approach)] = int(tokens)
+    try:
+        parsed = json.loads(settings) if isinstance(settings, str) else dict(settings or {})
+    except ValueError:
+        parsed = {}
+    return RunFigures(path, run_id, status, commit, suite, parsed, cases, context)

@@ -1,0 +1,274 @@
+"""The gate policy: thresholds read strictly from `pyproject.toml`, `flowtape.toml` or a file.
+
+    [tool.flowtape.gate]                      # or [gate] in flowtape.toml
+    min_pass_rate = {ir = 1.0, code = 0.9}
+    max_tokens_per_case = {"*" = 60000}
+    max_tokens_per_step = {"*" = 45000, headline = 300}
+    max_schema_tokens = {git = 1200}
+    required_savings = [{approach = "ir", over = "direct", at_least = 0.5}]
+    max_regression = {tokens = {relative = 0.10}, pass_rate = {absolute = 0.0}}
+
+Every rule is optional. A per-approach or per-server rule takes a number (every one) or a table
+whose `"*"` entry is the default; a per-step rule takes a number or a table of step id patterns
+(fnmatch), the most specific matching pattern applying. Unknown keys, wrong types and
+out-of-range values are errors naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = ["APPROACHES", "GateError", "Limit", "LoadedPolicy", "MaxRegression", "Policy", "PolicyError", "Savings",
+           "find_policy", "load_policy", "lookup", "lookup_pattern"]
+
+APPROACHES = ("ir", "code", "direct")
+ANY = "*"
+T = TypeVar("T")
+
+
+class GateError(ValueError):
+    """Bad input to the gate (no ledger, no such run or baseline, unreadable cassettes): exit 2."""
+
+
+class PolicyError(GateError):
+    """The policy file is malformed; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+Rate = Annotated[float, Field(ge=0, le=1)]
+Tokens = Annotated[int, Field(ge=0)]
+Usd = Annotated[float, Field(ge=0)]
+
+
+def _table(value: Any, what: str) -> Any:
+    """A bare number stands for `{"*" = number}`."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {ANY: value}
+    if isinstance(value, dict):
+        return value
+    raise ValueError(f"expected a number or a table of {what} = number")
+
+
+def _approach_keys(value: dict[str, Any]) -> dict[str, Any]:
+    for key in value:
+        if key != ANY and key not in APPROACHES:
+            close = difflib.get_close_matches(key, APPROACHES, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (approaches: {', '.join(APPROACHES)}, or \"*\" for any)"
+            raise ValueError(f"unknown approach '{key}'{hint}")
+    return value
+
+
+class Limit(_Strict):
+    """How far a figure may grow over its baseline: `absolute` (tokens, USD, milliseconds, or a
+    pass-rate fraction) and/or `relative` (a fraction of the baseline). With both, the larger
+    allowance applies: allowed = max(absolute, relative x baseline)."""
+
+    absolute: float | None = Field(default=None, ge=0)
+    relative: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_given(self) -> Limit:
+        if self.absolute is None and self.relative is None:
+            raise ValueError("give absolute and/or relative")
+        return self
+
+    def allowed(self, baseline: float) -> float:
+        return max(self.absolute or 0.0, (self.relative or 0.0) * abs(baseline))
+
+    def describe(self) -> str:
+        parts = [f"{name} {value:g}" for name, value in (("absolute", self.absolute), ("relative", self.relative)) if value is not None]
+        return ", ".join(parts)
+
+
+class MaxRegression(_Strict):
+    """Against the baseline, per (task, case, approach) and per step for tokens, cost and
+    duration (milliseconds); per approach for pass_rate (a drop, over the cases both runs have)."""
+
+    tokens: Limit | None = None
+    cost: Limit | None = None
+    duration: Limit | None = None
+    pass_rate: Limit | None = None
+
+
+class Savings(_Strict):
+    """`approach` must use at least `at_least` (a fraction) fewer orchestrator context tokens
+    per run than `over`, in every case both have figures for."""
+
+    approach: str
+    over: str
+    at_least: float = Field(le=1)
+
+    @field_validator("approach", "over")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        _approach_keys({value: None})
+        return value
+
+    @model_validator(mode="after")
+    def _different(self) -> Savings:
+        if self.approach == self.over:
+            raise ValueError(f"approach and over are both '{self.approach}'")
+        return self
+
+
+class Policy(_Strict):
+    """The gate's thresholds; every one optional. See the module docstring for the format."""
+
+    min_pass_rate: dict[str, Rate] = Field(default_factory=dict)
+    max_tokens_per_case: dict[str, Tokens] = Field(default_factory=dict)
+    max_cost_per_case: dict[str, Usd] = Field(default_factory=dict)
+    max_tokens_per_step: dict[str, Tokens] = Field(default_factory=dict)
+    max_cost_per_step: dict[str, Usd] = Field(default_factory=dict)
+    max_regression: MaxRegression | None = None
+    required_savings: list[Savings] = Field(default_factory=list)
+    max_schema_tokens: dict[str, Tokens] = Field(default_factory=dict)
+
+    @field_validator("min_pass_rate", "max_tokens_per_case", "max_cost_per_case", mode="before")
+    @classmethod
+    def _per_approach(cls, value: Any) -> Any:
+        return _approach_keys(_table(value, "approach"))
+
+    @field_validator("max_tokens_per_step", "max_cost_per_step", mode="before")
+    @classmethod
+    def _per_step(cls, value: Any) -> Any:
+        return _table(value, "step id pattern")
+
+    @field_validator("max_schema_tokens", mode="before")
+    @classmethod
+    def _per_server(cls, value: Any) -> Any:
+        return _table(value, "server")
+
+
+def lookup(table: dict[str, T], key: str) -> tuple[str, T] | None:
+    """(the entry's key, its value) for `key`, else the `"*"` entry, else None."""
+    if key in table:
+        return key, table[key]
+    if ANY in table:
+        return ANY, table[ANY]
+    return None
+
+
+def lookup_pattern(table: dict[str, T], step_id: str) -> tuple[str, T] | None:
+    """The most specific pattern matching `step_id`: the exact id, else the matching pattern
+    with the most literal (non-wildcard) characters, the earlier on a tie."""
+    if step_id in table:
+        return step_id, table[step_id]
+    matching = [p for p in table if fnmatchcase(step_id, p)]
+    if not matching:
+        return None
+    best = max(matching, key=lambda p: (len(p) - sum(p.count(c) for c in "*?["), -list(table).index(p)))
+    return best, table[best]
+
+
+# -- reading the file -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """A policy and where it came from (`source` None: no policy found, the defaults apply)."""
+
+    policy: Policy
+    source: Path | None = None
+    section: str | None = None
+
+    def describe(self) -> str:
+        return f"{self.source} [{self.section}]" if self.source else "none found (defaults: every case must pass its golden checks)"
+
+
+_KNOWN_KEYS = sorted({*Policy.model_fields, *MaxRegression.model_fields, *Limit.model_fields, *Savings.model_fields})
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(str(error["loc"][-1]), _KNOWN_KEYS, n=1)
+        return "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+    message = error["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def _sections(document: dict[str, Any]) -> list[tuple[str, Any]]:
+    found = []
+    tool = document.get("tool")
+    if isinstance(tool, dict) and isinstance(tool.get("flowtape"), dict) and "gate" in tool["flowtape"]:
+        found.append(("tool.flowtape.gate", tool["flowtape"]["gate"]))
+    if "gate" in document:
+        found.append(("gate", document["gate"]))
+    return found
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(f"{path}: no such policy file") from None
+    except IsADirectoryError:
+        raise PolicyError(f"{path}: is a directory, expected a TOML policy file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PolicyError(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise PolicyError(f"{path}: invalid TOML: {err}") from None
+
+
+def _validate(path: Path, section: str, data: Any) -> LoadedPolicy:
+    if not isinstance(data, dict):
+        raise PolicyError(f"{path}: {section}: expected a table")
+    try:
+        return LoadedPolicy(Policy.model_validate(data), path, section)
+    except ValidationError as err:
+        errors = err.errors()
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise PolicyError(f"{path}: {section}.{_where(first['loc'])}: {_message(first)}{more}") from None
+
+
+def load_policy(path: Path | str) -> LoadedPolicy:
+    """Read the policy in `path`: its `[tool.flowtape.gate]` table, or its `[gate]` table.
+
+    Raises:
+        PolicyError: no such file, invalid TOML, no gate table, or an invalid rule (the message
+            names the file and the key, with a did-you-mean for a misspelt key).
+    """
+    path = Path(path)
+    sections = _sections(_read_toml(path))
+    if not sections:
+        raise PolicyError(f"{path}: no [gate] or [tool.flowtape.gate] table")
+    if len(sections) > 1:
+        raise PolicyError(f"{path}: both [gate] and [tool.flowtape.gate] are given; keep one")
+    return _validate(path, *sections[0])
+
+
+def find_policy(start: Path | str | None = None) -> LoadedPolicy:
+    """The project's policy: from `start` (default: the current directory) up, the first folder
+    holding a `flowtape.toml` or `pyproject.toml` is the project; its `flowtape.toml [gate]` or
+    `pyproject.toml [tool.flowtape.gate]` is the policy (both: an error). None there: the
+    defaults, `Policy()`."""
+    folder = Path(start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        files = [candidate / name for name in ("flowtape.toml", "pyproject.toml") if (candidate / name).is_file()]
+        if not files:
+            continue
+        found = []
+        for file in files:
+            for section, data in _sections(_read_toml(file)):
+                if (file.name == "pyproject.toml") == (section == "tool.flowtape.gate"):
+                    found.append((file, section, data))
+        if len(found) > 1:
+            raise PolicyError(f"{found[0][0]} [{found[0][1]}] and {found[1][0]} [{found[1][1]}] both define a gate policy; keep one, or pass --policy")
+        return _validate(*found[0]) if found else LoadedPolicy(Policy())
+    return LoadedPolicy(Policy())
