@@ -11,7 +11,7 @@ from harness._cli._common import EXIT_FAILED, fail
 
 
 def gate(
-    policy: Annotated[Optional[Path], typer.Option("--policy", help="A TOML policy file ([gate], or [tool.flowtape.gate]); default: flowtape.toml [gate] or pyproject.toml [tool.flowtape.gate] of the project.")] = None,
+    policy: Annotated[Optional[Path], typer.Option("--policy", help="A TOML policy file with a gate (or tool.flowtape.gate) table; default: the project's flowtape.toml gate table or pyproject.toml tool.flowtape.gate table.")] = None,
     ledger: Annotated[Path, typer.Option("--ledger", help="The DuckDB ledger.")] = Path("reports/ledger.duckdb"),
     run: Annotated[Optional[str], typer.Option("--run", help="The run to judge (default: the latest run with cases).")] = None,
     baseline: Annotated[Optional[str], typer.Option("--baseline", help="A run id of the ledger, another ledger file (its latest run), or git:<commit> (the latest run at that commit); default: the one --update-baseline recorded.")] = None,
@@ -26,6 +26,8 @@ def gate(
     baseline. Exit 0 when the gate passes, 1 when it fails, 2 for bad input."""
     from harness import gate as lib
 
+    if update_baseline and baseline is not None:
+        fail("--update-baseline records the judged run as the baseline; it takes no --baseline")
     try:
         if update_baseline:
             run_id = lib.update_baseline(ledger, run, cassettes=cassettes)

@@ -7,6 +7,7 @@ import typer
 
 from harness._cli.record import record
 from harness._cli.compare import compare
+from harness._cli.gate import gate
 from harness._cli.ledger import app as ledger_app
 from harness._cli.rescore import rescore
 from harness._cli.run import run
@@ -27,6 +28,7 @@ app.command("record")(record)
 app.command("test")(test)
 app.command("rescore")(rescore)
 app.command("compare")(compare)
+app.command("gate")(gate)
 app.command("schema")(schema)
 app.add_typer(ledger_app, name="ledger")
 

@@ -148,7 +148,7 @@ def _golden(policy: Policy, run: RunFigures, base: RunFigures | None, out: Verdi
     for approach in run.approaches():
         rate = run.pass_rate(approach)
         entry = lookup(policy.min_pass_rate, approach)
-        rule, minimum = (_rule("min_pass_rate", entry[0]), entry[1]) if entry else ("min_pass_rate (default 1.0)", 1.0)
+        rule, minimum = (_rule("min_pass_rate", entry[0]), entry[1]) if entry else ("default min_pass_rate", 1.0)
         failing = [c for c in run.cases.values() if c.approach == approach and not c.passed]
         if not failing or rate is None:
             continue

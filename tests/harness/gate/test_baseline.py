@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.accounting import query
-from harness.gate import GateError, gate, recorded_baseline, update_baseline
+from harness.gate import GateError, Policy, gate, recorded_baseline, update_baseline
 from tests.harness.gate._ledgers import ROOT, specs, write_run
 
 REGRESSION = {"max_regression": {"tokens": {"relative": 0.1}}}
@@ -48,7 +48,6 @@ def test_baseline_by_run_id(ledger: Path) -> None:
     write_run(ledger, "now", specs(**BIGGER))
     result = gate(ledger, None, baseline="base")
     assert result.baseline_ref and result.baseline_ref.how == "run base"
-    from harness.gate import Policy
     assert len(gate(ledger, Policy.model_validate(REGRESSION), baseline="base").failures) == 2
 
 
@@ -56,7 +55,6 @@ def test_baseline_from_another_ledger_file(ledger: Path, tmp_path: Path) -> None
     main = tmp_path / "main.duckdb"
     shutil.copy(ledger, main)  # main's ledger, e.g. a CI artifact: its latest run is the baseline
     write_run(ledger, "now", specs(**BIGGER))
-    from harness.gate import Policy
     result = gate(ledger, Policy.model_validate(REGRESSION), baseline=str(main))
     assert result.baseline_ref and (result.baseline_ref.ledger, result.baseline_ref.run_id) == (main, "base")
     assert [f.step for f in result.failures] == ["convert", None]
@@ -79,7 +77,6 @@ def test_baseline_by_git_commit(ledger: Path, tmp_path: Path, monkeypatch: pytes
     write_run(ledger, "at-first", specs(), commit=first)
     write_run(ledger, "at-second", specs(**BIGGER), commit=second)
     monkeypatch.chdir(repo)
-    from harness.gate import Policy
     rules = Policy.model_validate(REGRESSION)
     for ref in ("HEAD~1", first, first[:8]):
         result = gate(ledger, rules, baseline=f"git:{ref}")
@@ -107,6 +104,7 @@ def test_bad_ledgers_and_runs_are_exit_2(cli, ledger: Path, tmp_path: Path) -> N
     assert cli("gate", "--ledger", none).stderr == f"flowtape: {none}: no such ledger (flowtape test writes it)\n"
     assert cli("gate", "--ledger", ledger, "--run", "nope").stderr == f"flowtape: {ledger}: no run nope\n"
     assert cli("gate", "--ledger", none, "--update-baseline").exit_code == 2
+    assert cli("gate", "--ledger", ledger, "--update-baseline", "--baseline", "base").exit_code == 2
     write_run(ledger, "broken", specs()[:1], status="interrupted")
     result = cli("gate", "--ledger", ledger, "--update-baseline")
     assert result.exit_code == 2 and "run broken is interrupted; a baseline must be a completed run" in result.stderr

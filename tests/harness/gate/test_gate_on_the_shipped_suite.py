@@ -5,6 +5,7 @@ an MCP server whose schemas bloat fails it naming the server."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -71,7 +72,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replayed]:
         def replay() -> str:
             result = cli("test", "goldens", "--cassettes", "cassettes", "--ledger", ledger, "--trace-dir", "traces", "--format", "json")
             assert result.exit_code == 0, result.output  # the goldens pass both times
-            return yaml.safe_load(result.stdout)["run_id"]
+            return json.loads(result.stdout)["run_id"]
 
         first = replay()
         assert cli("gate", "--ledger", ledger, "--update-baseline").exit_code == 0

@@ -32,8 +32,8 @@ def test_a_failed_golden_check_fails_the_gate_by_default_naming_the_step(tmp_pat
     write_run(path, "r", specs(**{"lisbon-tokyo/ir": {"failed": ("steps.summary",)}}))
     [failure] = judge(path, {})
     assert (failure.task, failure.case, failure.approach, failure.step) == ("meeting-times", "lisbon-tokyo", "ir", "summary")
-    assert (failure.rule, failure.metric, failure.value, failure.threshold) == ("min_pass_rate (default 1.0)", "pass_rate", 0.5, 1.0)
-    assert failure.message == ("meeting-times/lisbon-tokyo [ir] step summary: pass_rate 50.0% < 100.0% (min_pass_rate (default 1.0)); "
+    assert (failure.rule, failure.metric, failure.value, failure.threshold) == ("default min_pass_rate", "pass_rate", 0.5, 1.0)
+    assert failure.message == ("meeting-times/lisbon-tokyo [ir] step summary: pass_rate 50.0% < 100.0% (default min_pass_rate); "
                                "baseline n/a -- golden check failed: steps.summary JsonSchema: planted failure")
 
 
