@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Debian's Chromium, for the test that opens the HTML report headless (needs root or sudo).
+bash scripts/install_browser.sh
 exec .venv/bin/python -m pytest "$@"

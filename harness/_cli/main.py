@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from harness._cli.record import record
+from harness._cli.report import report
 from harness._cli.compare import compare
 from harness._cli.gate import gate
 from harness._cli.ledger import app as ledger_app
@@ -29,6 +30,7 @@ app.command("test")(test)
 app.command("rescore")(rescore)
 app.command("compare")(compare)
 app.command("gate")(gate)
+app.command("report")(report)
 app.command("schema")(schema)
 app.add_typer(ledger_app, name="ledger")
 

@@ -1,0 +1,162 @@
+"""Read one run's report from the ledger: SQL over the ledger's tables and nothing else, so a
+past run's report can be rebuilt when its traces and cassettes are long gone."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from harness.accounting import query
+from harness.reports._data import (
+    CaseRow,
+    FailedCheck,
+    ReportData,
+    RunCost,
+    RunHeader,
+    StepPassRate,
+    TaskTokens,
+    ToolCallSaving,
+    UnknownRunError,
+)
+
+__all__ = ["DEFAULT_LAST_RUNS", "build_report"]
+
+DEFAULT_LAST_RUNS = 10
+_APPROACH_ORDER = "CASE approach WHEN 'direct' THEN 0 WHEN 'code' THEN 1 WHEN 'ir' THEN 2 ELSE 3 END"
+
+
+def build_report(ledger_path: Path | str, run_id: str | None = None, *, last_runs: int = DEFAULT_LAST_RUNS) -> ReportData:
+    """The report of `run_id` (default: the latest run), from the ledger alone.
+
+        data = build_report("reports/ledger.duckdb")
+        print(to_terminal(data))
+
+    Context figures (`context_tokens`, `savings_per_tool_call`) are used when `flowtape compare`
+    has accounted the run; otherwise tokens are what the run measured (tool results + model
+    tokens) and the savings section is empty. Cost history is the `last_runs` runs up to and
+    including this one, so a past run's report stays the same when later runs are added.
+
+    Raises:
+        FileNotFoundError: no file at `ledger_path`.
+        LedgerError: the file is not a ledger, or a writer has it open.
+        UnknownRunError: the ledger has no run `run_id` (or no run at all).
+    """
+    path = Path(ledger_path)
+    tables = {r[0] for r in query(path, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")[1]}
+    run = _run(path, run_id)
+    has_context = "context_tokens" in tables and bool(query(path, "SELECT 1 FROM context_tokens WHERE run_id = ? LIMIT 1", [run.run_id])[1])
+    return ReportData(
+        run=run,
+        cases=_cases(path, run.run_id),
+        tokens=_context_tokens(path, run.run_id) if has_context else _measured_tokens(path, run.run_id),
+        tokens_source="context" if has_context else "measured",
+        savings=_savings(path, run.run_id) if "savings_per_tool_call" in tables else (),
+        costs=_costs(path, run.run_id, last_runs, "context_tokens" in tables),
+        pass_rates=_pass_rates(path, run.run_id),
+    )
+
+
+def _when(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _run(path: Path, run_id: str | None) -> RunHeader:
+    columns = "run_id, started_at, finished_at, status, git_commit, suite, flowtape_version"
+    if run_id is None:
+        rows = query(path, f"SELECT {columns} FROM runs ORDER BY started_at DESC NULLS LAST, run_id DESC LIMIT 1")[1]
+        if not rows:
+            raise UnknownRunError(f"{path} has no runs yet (flowtape test adds one)")
+    else:
+        rows = query(path, f"SELECT {columns} FROM runs WHERE run_id = ?", [run_id])[1]
+        if not rows:
+            known = tuple(r[0] for r in query(path, "SELECT run_id FROM runs ORDER BY started_at DESC NULLS LAST LIMIT 3")[1])
+            hint = f"; latest: {', '.join(known)}" if known else "; it has no runs"
+            raise UnknownRunError(f"{path} has no run {run_id!r}{hint}", known)
+    rid, started, finished, status, commit, suite, version = rows[0]
+    return RunHeader(rid, _when(started), _when(finished), status, commit, suite, version)
+
+
+def _cases(path: Path, run_id: str) -> tuple[CaseRow, ...]:
+    checks: dict[tuple[str, str, str], int] = defaultdict(int)
+    failed: dict[tuple[str, str, str], list[FailedCheck]] = defaultdict(list)
+    _, verdicts = query(path, """SELECT task, "case", approach, target, evaluator, coalesce(passed, false), reason, coalesce(error, false)
+                                 FROM evaluations WHERE run_id = ? ORDER BY task, "case", approach, rowid""", [run_id])
+    for task, case, approach, target, evaluator, passed, reason, crashed in verdicts:
+        key = (task, case, approach)
+        checks[key] += 1
+        if not passed:
+            reason = reason or ""
+            failed[key].append(FailedCheck(target, evaluator, f"evaluator crashed: {reason}" if crashed else reason))
+    _, cases = query(path, f'SELECT task, "case", approach, status, error FROM cases WHERE run_id = ? ORDER BY task, "case", {_APPROACH_ORDER}, approach', [run_id])
+    rows = []
+    for task, case, approach, status, error in cases:
+        key = (task, case, approach)
+        verdict = "failed" if failed[key] and status == "passed" else status
+        rows.append(CaseRow(task, case, approach, verdict, checks[key], tuple(failed[key]), error))
+    return tuple(rows)
+
+
+def _context_tokens(path: Path, run_id: str) -> tuple[TaskTokens, ...]:
+    _, rows = query(path, f"""
+        SELECT task, approach, count(*), avg(coalesce(per_run, 0)), avg(authoring) FROM (
+            SELECT task, "case", approach, sum(tokens) FILTER (WHERE phase = 'per_run') AS per_run,
+                   sum(tokens) FILTER (WHERE phase = 'authoring') AS authoring
+            FROM context_tokens WHERE run_id = ? GROUP BY task, "case", approach)
+        GROUP BY task, approach ORDER BY task, {_APPROACH_ORDER}, approach""", [run_id])
+    return tuple(TaskTokens(task, approach, n, float(per_run), None if authoring is None else float(authoring))
+                 for task, approach, n, per_run, authoring in rows)
+
+
+def _measured_tokens(path: Path, run_id: str) -> tuple[TaskTokens, ...]:
+    _, rows = query(path, f"""
+        SELECT c.task, c.approach, count(*), avg(coalesce(t.tokens, 0) + coalesce(m.tokens, 0)) FROM cases c
+        LEFT JOIN (SELECT task, "case", approach, sum(result_tokens) AS tokens FROM tool_calls WHERE run_id = $run
+                   GROUP BY task, "case", approach) t USING (task, "case", approach)
+        LEFT JOIN (SELECT task, "case", approach, sum(coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)) AS tokens
+                   FROM llm_calls WHERE run_id = $run GROUP BY task, "case", approach) m USING (task, "case", approach)
+        WHERE c.run_id = $run GROUP BY c.task, c.approach ORDER BY c.task, {_APPROACH_ORDER.replace('approach', 'c.approach')}, c.approach""",
+                    {"run": run_id})
+    return tuple(TaskTokens(task, approach, n, float(tokens)) for task, approach, n, tokens in rows)
+
+
+def _savings(path: Path, run_id: str) -> tuple[ToolCallSaving, ...]:
+    _, rows = query(path, """SELECT task, "case", approach, step_id, server, tool, direct_tokens, approach_tokens, saved_tokens
+                             FROM savings_per_tool_call WHERE run_id = ?
+                             ORDER BY saved_tokens DESC, task, "case", approach, step_id""", [run_id])
+    return tuple(ToolCallSaving(*row) for row in rows)
+
+
+def _costs(path: Path, run_id: str, last_runs: int, has_context: bool) -> tuple[RunCost, ...]:
+    context = ("""(SELECT sum(cost_usd) FROM context_tokens x WHERE x.run_id = l.run_id AND x.phase = 'per_run'
+                   AND x.approach <> 'direct' AND x.component <> 'llm_calls')""" if has_context else "NULL")
+    _, rows = query(path, f"""
+        WITH this AS (SELECT started_at FROM runs WHERE run_id = $run),
+        l AS (SELECT runs.run_id, runs.started_at, runs.git_commit FROM runs, this
+              WHERE runs.started_at < this.started_at OR runs.run_id = $run
+                 OR (runs.started_at = this.started_at AND runs.run_id < $run)
+              ORDER BY runs.started_at DESC NULLS LAST, runs.run_id DESC LIMIT $n)
+        SELECT l.run_id, l.started_at, l.git_commit,
+               (SELECT count(*) FROM cases c WHERE c.run_id = l.run_id),
+               (SELECT CASE WHEN count(*) = 0 THEN 0 ELSE sum(cost_usd) END FROM llm_calls m WHERE m.run_id = l.run_id),
+               {context}
+        FROM l ORDER BY l.started_at NULLS FIRST, l.run_id""", {"run": run_id, "n": max(1, last_runs)})
+    return tuple(RunCost(rid, _when(started), commit, n, _float(llm), _float(ctx)) for rid, started, commit, n, llm, ctx in rows)
+
+
+def _pass_rates(path: Path, run_id: str) -> tuple[StepPassRate, ...]:
+    # Steps in the order they ran (their first position in any trace of the task), then outputs.
+    _, rows = query(path, """
+        SELECT e.task, e.target, count(*) FILTER (WHERE coalesce(e.passed, false)), count(*),
+               min(s.seq) AS seq
+        FROM evaluations e
+        LEFT JOIN (SELECT task, step_id, min(seq) AS seq FROM steps WHERE run_id = $run GROUP BY task, step_id) s
+               ON s.task = e.task AND 'steps.' || s.step_id = e.target
+        WHERE e.run_id = $run GROUP BY e.task, e.target
+        ORDER BY e.task, e.target NOT LIKE 'steps.%', seq NULLS LAST, e.target""", {"run": run_id})
+    return tuple(StepPassRate(task, target, passed, total) for task, target, passed, total, _ in rows)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)

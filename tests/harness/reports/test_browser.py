@@ -1,0 +1,66 @@
+"""The HTML report in a real browser: headless Chromium builds the DOM with the four charts and
+the tables, and a screenshot of the page is a picture, not a blank. Chromium missing fails the
+test (CI installs it with scripts/install_browser.sh); it never skips."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from harness.reports import build_report, to_html
+from harness.reports._charts import APPROACH_COLOURS
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium dials out and this closed network refuses it.
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync")
+
+
+@pytest.fixture(scope="module")
+def page(replayed, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("browser") / "report.html"
+    path.write_text(to_html(build_report(replayed.ledger, replayed.run)), encoding="utf-8")
+    return path
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/install_browser.sh (CI installs it)", pytrace=False)
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    done = subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def test_the_dom_has_the_four_charts_and_the_tables(page, tmp_path):
+    dom = chromium(tmp_path, "--dump-dom", page.as_uri()).stdout
+    assert "<title>flowtape report · run " in dom
+    for key in ("tokens", "savings", "cost", "pass-rate"):
+        figure = re.search(rf'<figure id="chart-{key}">(.*?)</figure>', dom, re.S)
+        assert figure, key
+        svg = re.search(r"<svg [^>]*viewBox=[^>]*>(.*)</svg>", figure.group(1), re.S)
+        assert svg and svg.group(1).count("<path") > 20, key  # drawn: bars, axes and text as paths
+    for key in ("cases", "tokens", "savings", "cost", "pass-rate"):
+        table = re.search(rf'<table id="table-{key}">(.*?)</table>', dom, re.S)
+        assert table and table.group(1).count("<tr>") > 1, key
+    assert dom.count('<td class="status-passed">passed</td>') == 12
+
+
+def test_a_screenshot_shows_the_page_with_its_charts(page, tmp_path):
+    shot = tmp_path / "report.png"
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,2400", page.as_uri())
+    assert shot.exists() and shot.stat().st_size > 50_000
+    pixels = imread(str(shot))[..., :3]  # floats in [0, 1]
+    assert pixels.shape[:2] == (2400, 1280)
+    assert pixels.std() > 0.05 and len(np.unique(pixels.reshape(-1, 3), axis=0)) > 200  # not one flat colour
+    # The tokens chart and the top of the savings chart sit in the first 2400 px: their bars show
+    # in each approach's colour.
+    for approach, colour in APPROACH_COLOURS.items():
+        rgb = np.array([int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+        assert (np.abs(pixels - rgb).max(axis=-1) < 0.02).sum() > 2_000, approach
