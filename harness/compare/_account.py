@@ -53,7 +53,10 @@ def account_run(
         FileNotFoundError: no ledger, or a trace or artefact the run names is missing.
         LedgerError: the ledger is not one, or another process is writing it.
     """
-    from harness.goldens import load_task
+    import tempfile
+
+    from harness.cassettes import Normalizer
+    from harness.goldens import Places, load_task
     from runner.trace import Trace
 
     settings = settings or Settings()
@@ -70,6 +73,11 @@ def account_run(
     tasks: dict[str, Any] = {}
     for (task_name, case), by_approach in traces.items():
         task = tasks.get(task_name) or tasks.setdefault(task_name, load_task(Path(suite) / task_name))
+        # Count what the recordings hold (fixture paths as ${FIXTURES}), not this checkout's
+        # paths, so the figures are the same on every machine.
+        fixtures = Places.here(Path(tempfile.gettempdir()) / "flowtape-no-workdir").fixtures
+        portable = Normalizer(placeholders={"FIXTURES": str(fixtures)})
+        by_approach = {a: Trace.model_validate(portable.to_stored(t.model_dump(mode="json"))) for a, t in by_approach.items()}
         prices = {**task.spec.llm.price_map(), **(settings.prices or {})}
         case_settings = replace(settings, prices=prices)
         schemas: ToolSchemas = {}
