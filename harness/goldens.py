@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.cassettes import Normalizer, Rule
+from runner._hints import did_you_mean
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACES = ("FIXTURES", "TOOLS", "BIN", "WORKDIR")
@@ -206,8 +207,6 @@ def _build_case(path: Path, spec: CaseSpec, registry: dict[str, type]) -> Case:
 
 def _check_targets(workflow: Path, cases: tuple[Case, ...]) -> None:
     """Every step a case judges is a node of the workflow, every output a declared output."""
-    import difflib
-
     try:
         document = json.loads(workflow.read_text(encoding="utf-8"))
         nodes = [n["id"] for n in document.get("nodes", []) if isinstance(n, dict) and "id" in n]
@@ -218,10 +217,8 @@ def _check_targets(workflow: Path, cases: tuple[Case, ...]) -> None:
         for section, known in (("steps", nodes), ("outputs", outputs)):
             for target in getattr(case.spec, section):
                 if target not in known:
-                    close = difflib.get_close_matches(target, known, n=1)
-                    hint = f"; did you mean '{close[0]}'?" if close else ""
                     what = "node" if section == "steps" else "declared output"
-                    raise GoldenError(f"{case.path}: {section}.{target}: the workflow has no {what} '{target}'{hint}")
+                    raise GoldenError(f"{case.path}: {section}.{target}: the workflow has no {what} '{target}'{did_you_mean(target, known)}")
 
 
 def load_task(folder: Path) -> Task:

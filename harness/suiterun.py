@@ -82,7 +82,7 @@ def plan(options: SuiteOptions) -> tuple[list[tuple[Task, Case, str]], list[str]
 def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], None] | None = None) -> SuiteResult:
     """Run the suite. Raises GoldenError (bad suite) and LedgerError (ledger unusable) before any
     case runs."""
-    from harness.accounting import Ledger, git_commit
+    from harness.accounting import Ledger
     from runner import new_run_id
 
     units, skipped = plan(options)
@@ -93,7 +93,7 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     parts_dir = ledger.parts_dir(run_id)
     settings = {"workers": options.workers, "tokenizer": options.tokenizer, "task": options.task, "case": options.case,
                 "approach": options.approach, "cassettes": str(options.cassettes)}
-    ledger.start_run(run_id, str(options.suite), settings, git_commit=git_commit(), flowtape_version=_version())
+    ledger.start_run(run_id, str(options.suite), settings)
     results: list[UnitResult] = []
     # Each unit carries its task with only its own case: pickling the whole task (all its cases)
     # for every unit would make a large suite quadratic.
@@ -220,10 +220,6 @@ def _run_unit(part: Any, task: Task, case: Case, approach: str, run_id: str, opt
                       ledger_ms=(time.perf_counter() - ledger_started) * 1000)
 
 
-def _version() -> str:
-    from harness.suite import _version as version
-
-    return version()
 
 
 def rescore(options: SuiteOptions, run_id: str | None = None) -> SuiteResult:
@@ -233,7 +229,7 @@ def rescore(options: SuiteOptions, run_id: str | None = None) -> SuiteResult:
     to the ledger as a new run whose settings name the run it rescored."""
     import tempfile
 
-    from harness.accounting import Ledger, case_rows, git_commit, query
+    from harness.accounting import Ledger, case_rows, query
     from harness.cassettes import Cassette
     from harness.cassettes._llm import CassetteLLMClient
     from harness.goldens import GoldenError, Places, cassette_path
@@ -256,7 +252,7 @@ def rescore(options: SuiteOptions, run_id: str | None = None) -> SuiteResult:
     started = time.perf_counter()
     ledger = Ledger(options.ledger)
     new_id = new_run_id()
-    ledger.start_run(new_id, str(options.suite), {"rescore_of": run_id, "tokenizer": options.tokenizer}, git_commit=git_commit(), flowtape_version=_version())
+    ledger.start_run(new_id, str(options.suite), {"rescore_of": run_id, "tokenizer": options.tokenizer})
     part_dir = ledger.parts_dir(new_id)
     part_dir.mkdir(parents=True, exist_ok=True)
     from harness.accounting import LedgerPart

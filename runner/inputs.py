@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from runner._hints import did_you_mean
 from runner.ir import InputSpec
 
 __all__ = ["apply_defaults", "check_values", "coerce", "coerce_values", "parse_cli_value", "type_error"]
@@ -90,11 +91,7 @@ def check_values(specs: dict[str, InputSpec], values: dict[str, Any]) -> list[tu
     problems = []
     for name, value in coerce_values(specs, values).items():
         if name not in specs:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(specs), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            problems.append((name, f"unknown input '{name}'{hint}"))
+            problems.append((name, f"unknown input '{name}'{did_you_mean(name, specs)}"))
         elif (problem := type_error(specs[name], value)) is not None:
             problems.append((name, f"input '{name}': {problem}"))
         elif value == "" and specs[name].required and specs[name].default is None:

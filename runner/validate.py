@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal
@@ -15,6 +14,7 @@ from typing import Any, Iterable, Literal
 from pydantic import ValidationError
 
 from runner import inputs as _inputs
+from runner._hints import did_you_mean as _did_you_mean
 from runner import templates
 from runner.ir import Edge, InputSpec, Node, OutputSpec, Workflow
 from runner.nodes import node_type_for
@@ -45,11 +45,6 @@ class InvalidWorkflow(ValueError):
         self.diagnostics = diagnostics
         self.source = source
         super().__init__("\n".join(f"{source}: {d}" for d in diagnostics))
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{match[0]}'?" if match else ""
 
 
 def _json_path(loc: Iterable[Any]) -> str:

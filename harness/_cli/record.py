@@ -58,9 +58,7 @@ def record(
             done += 1
             try:
                 run = run_case(t, c, cassettes=cassettes, mode=record_mode, llm=llm, fixtures=fixtures, evaluate=True, approach=a)
-            except (GoldenError, CassetteError, RecordModeError, LeakedSecretError) as err:
-                fail(str(err))
-            except InvalidWorkflow as err:
+            except (GoldenError, CassetteError, RecordModeError, LeakedSecretError, InvalidWorkflow) as err:
                 fail(str(err))
             status = run.trace.status.value
             failed += not run.passed
