@@ -1,12 +1,24 @@
 """pytest plugin (entry point `flowtape`): golden cases are test items, so `pytest goldens/` works
-in any CI that runs pytest.
+in any CI that runs pytest, and the run lands in the ledger as `flowtape test` would put it.
 
 Each `goldens/<task>/cases/<case>.yaml` becomes one item per run approach of its task (ir, code;
-direct is modelled, not run), named
-`<task>/<case>[<approach>]`. An item replays its cassette (offline, mode none), judges every
-step and output, and fails with one line per failing check:
+direct is modelled, not run), named `<task>/<case>[<approach>]`. An item replays its cassette
+(offline, mode none), judges every step and output, and fails with one line per failing check:
 
     steps.log  Contains: 'feat:' not found in the result
+
+Every item carries the marker `flowtape(task=..., case=..., approach=...)`, so pytest's own
+selection works on it:
+
+    pytest goldens/ -m flowtape                               # golden items only
+    pytest goldens/ -m "flowtape(approach='ir')"              # one approach
+    pytest goldens/ -m "flowtape(task='meeting-times')" -x    # one task, stop at the first failure
+    pytest goldens/ -k lisbon                                 # by name, as for any test
+
+The items that ran are one ledger run (default `<rootdir>/reports/ledger.duckdb`; `--flowtape-ledger`,
+or `--flowtape-no-ledger` to write none), with its traces under `reports/traces/<run_id>/`, so
+`flowtape gate` and `flowtape report` after `pytest goldens/` judge this run, not an older one.
+A session stopped early (`-x`, Ctrl-C) leaves the run marked `interrupted` with the cases that ran.
 """
 
 from __future__ import annotations
@@ -16,16 +28,32 @@ from typing import Any
 
 import pytest
 
+_RUN = pytest.StashKey["_LedgerRun"]()
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("flowtape")
     group.addoption("--flowtape-cassettes", default=None, help="where golden cassettes are (default: <rootdir>/cassettes)")
+    group.addoption("--flowtape-ledger", default=None, help="the DuckDB ledger the run is added to (default: <rootdir>/reports/ledger.duckdb)")
+    group.addoption("--flowtape-no-ledger", action="store_true", default=False, help="write no ledger run and no traces")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "flowtape(task, case, approach): a flowtape golden case replayed under one approach")
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
     if file_path.suffix == ".yaml" and file_path.parent.name == "cases" and (file_path.parent.parent / "task.yaml").exists():
         return GoldenFile.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = session.config.stash.get(_RUN, None)
+    if run is not None:
+        stopped = bool(session.shouldstop or session.shouldfail)  # -x, --maxfail, Ctrl-C
+        complete = exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and not stopped
+        run.finish(complete)
 
 
 class GoldenError(Exception):
@@ -45,7 +73,9 @@ class GoldenFile(pytest.File):
         for approach in task.spec.approaches:
             if approach == "direct":
                 continue  # modelled from the recorded calls (flowtape compare), never run
-            yield GoldenItem.from_parent(self, name=f"{task.name}/{case.name}[{approach}]", task=task, case=case, approach=approach)
+            item = GoldenItem.from_parent(self, name=f"{task.name}/{case.name}[{approach}]", task=task, case=case, approach=approach)
+            item.add_marker(pytest.mark.flowtape(task=task.name, case=case.name, approach=approach))
+            yield item
 
 
 class GoldenItem(pytest.Item):
@@ -54,15 +84,15 @@ class GoldenItem(pytest.Item):
         self.task, self.case, self.approach = task, case, approach
 
     def runtest(self) -> None:
-        from harness.suite import run_case
+        from harness.goldens import Task
 
-        option = self.config.getoption("flowtape_cassettes")
-        cassettes = Path(option) if option else Path(self.config.rootpath) / "cassettes"
-        run = run_case(self.task, self.case, cassettes=cassettes, mode="none", ci=True, evaluate=True, approach=self.approach)
-        if not run.passed:
-            lines = [f"run failed: {run.trace.error}"] if run.trace.error else []
-            lines += [f"{r.target}  {r.evaluator}: {r.reason}" for r in run.evaluations if not r.passed]
-            raise GoldenError("\n".join(lines))
+        run = _ledger_run(self.config)
+        task = Task(self.task.name, self.task.folder, self.task.spec, (self.case,))
+        unit = run.run(task, self.case, self.approach)
+        if unit.status != "passed":
+            lines = [f"run failed: {unit.error}"] if unit.error else []
+            lines += [f"{target}  {evaluator}: {reason}" for target, evaluator, reason in unit.failures]
+            raise GoldenError("\n".join(lines) or unit.status)
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, GoldenError):
@@ -71,3 +101,71 @@ class GoldenItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"golden {self.name}"
+
+
+def _ledger_run(config: pytest.Config) -> _LedgerRun:
+    """The session's ledger run, opened when the first golden item runs (a session that selects
+    no golden item opens no ledger)."""
+    run = config.stash.get(_RUN, None)
+    if run is None:
+        run = config.stash[_RUN] = _LedgerRun(config)
+    return run
+
+
+class _LedgerRun:
+    """One ledger run for the session: started on first use, one part file, merged at the end,
+    the same layout `flowtape test` uses (so a killed session is recovered by the next run)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        from harness.suiterun import SuiteOptions
+
+        root = Path(config.rootpath)
+        option = config.getoption("flowtape_cassettes")
+        ledger = config.getoption("flowtape_ledger")
+        self.options = SuiteOptions(suite=root, cassettes=Path(option) if option else root / "cassettes",
+                                    ledger=Path(ledger) if ledger else root / "reports" / "ledger.duckdb",
+                                    traces=root / "reports" / "traces")
+        self.enabled = not config.getoption("flowtape_no_ledger")
+        self.ledger: Any = None
+        self.part: Any = None
+        self.run_id = ""
+        if self.enabled:
+            self._start(config)
+
+    def _start(self, config: pytest.Config) -> None:
+        from harness.accounting import Ledger, LedgerError, LedgerPart
+        from runner import new_run_id
+
+        try:
+            self.options.ledger.parent.mkdir(parents=True, exist_ok=True)
+            self.ledger = Ledger(self.options.ledger)
+            self.ledger.recover()
+        except (LedgerError, OSError) as err:
+            raise pytest.UsageError(f"flowtape: {err}") from None
+        self.run_id = new_run_id()
+        settings = {"runner": "pytest", "args": list(config.invocation_params.args), "cassettes": str(self.options.cassettes)}
+        self.ledger.start_run(self.run_id, str(self.options.suite), settings)
+        folder = self.ledger.parts_dir(self.run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.part = LedgerPart(folder / "pytest.duckdb")
+
+    def run(self, task: Any, case: Any, approach: str) -> Any:
+        from harness.suiterun import UnitResult, _run_unit
+
+        if self.enabled:
+            return _run_unit(self.part, task, case, approach, self.run_id, self.options)
+        from harness.suite import run_case
+
+        run = run_case(task, case, cassettes=self.options.cassettes, mode="none", ci=True, evaluate=True, approach=approach)
+        failures = [(r.target, r.evaluator, r.reason) for r in run.evaluations if not r.passed]
+        return UnitResult(task.name, case.name, approach, "passed" if run.passed else "failed", failures, run.trace.error)
+
+    def finish(self, complete: bool) -> None:
+        if not self.enabled:
+            return
+        self.part.close()
+        try:
+            self.ledger.merge_parts(self.run_id)
+            self.ledger.finish_run(self.run_id, "completed" if complete else "interrupted")
+        finally:
+            self.ledger.close()

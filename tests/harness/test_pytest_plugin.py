@@ -3,7 +3,11 @@
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
+
+# Imported here, before pytester snapshots sys.modules: duckdb cannot be imported a second time.
+from harness.accounting import query
 
 pytest_plugins = ["pytester"]  # items run in a subprocess: native extensions do not survive in-process re-imports
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,3 +42,53 @@ def test_a_bad_case_file_is_a_collection_error_naming_it(pytester):
     result = pytester.runpytest_subprocess("goldens", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["*lisbon-tokyo.yaml: surprise: unknown key*"])
     assert result.ret != 0
+
+
+def ledger_rows(pytester, sql):
+    return query(pytester.path / "reports/ledger.duckdb", sql)[1]
+
+
+def test_items_carry_the_flowtape_marker_with_task_case_and_approach(pytester):
+    copy_suite(pytester)
+
+    def selected(*marker):
+        result = pytester.runpytest_subprocess("goldens", "--collect-only", "-q", "-p", "no:cacheprovider", *marker)
+        return sorted(line.split("::")[-1] for line in result.stdout.lines if "::" in line)
+
+    everything = ["meeting-times/lisbon-tokyo[code]", "meeting-times/lisbon-tokyo[ir]", "meeting-times/new-york-berlin[code]", "meeting-times/new-york-berlin[ir]"]
+    assert selected("-m", "flowtape") == everything
+    assert selected("-m", "flowtape(approach='ir')") == everything[1::2]
+    assert selected("-m", "flowtape(task='meeting-times', case='lisbon-tokyo', approach='code')") == everything[:1]
+    assert selected("-m", "not flowtape") == []
+
+
+def test_a_pytest_session_is_one_ledger_run_with_its_cases_and_traces(pytester):
+    copy_suite(pytester)
+    pytester.runpytest_subprocess("goldens", "-k", "lisbon", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+    runs = ledger_rows(pytester, "SELECT run_id, status, settings FROM runs")
+    assert len(runs) == 1 and runs[0][1] == "completed" and '"runner": "pytest"' in runs[0][2]
+    run_id = runs[0][0]
+    cases = ledger_rows(pytester, "SELECT task, \"case\", approach, status FROM cases ORDER BY approach")
+    assert cases == [("meeting-times", "lisbon-tokyo", "code", "passed"), ("meeting-times", "lisbon-tokyo", "ir", "passed")]
+    assert ledger_rows(pytester, "SELECT count(*) FROM tool_calls")[0][0] > 0
+    assert len(list((pytester.path / "reports/traces" / run_id).glob("*.json"))) == 2
+    assert not (pytester.path / "reports/ledger.duckdb.parts").exists()  # merged and cleaned up
+
+
+def test_stopping_at_the_first_failure_leaves_an_interrupted_run_with_what_ran(pytester):
+    case = copy_suite(pytester)
+    spec = yaml.safe_load(case.read_text())
+    spec["outputs"]["difference"] = [{"Equals": "+1.0h"}]
+    case.write_text(yaml.safe_dump(spec))
+    result = pytester.runpytest_subprocess("goldens", "-x", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    assert ledger_rows(pytester, "SELECT status FROM runs") == [("interrupted",)]
+    assert ledger_rows(pytester, "SELECT approach FROM cases") == [("ir",)]  # the one item that ran
+    failed = ledger_rows(pytester, "SELECT target, evaluator FROM evaluations WHERE NOT passed")
+    assert failed == [("outputs.difference", "Equals")]
+
+
+def test_no_ledger_writes_nothing(pytester):
+    copy_suite(pytester)
+    pytester.runpytest_subprocess("goldens", "--flowtape-no-ledger", "-p", "no:cacheprovider").assert_outcomes(passed=4)
+    assert not (pytester.path / "reports").exists()
