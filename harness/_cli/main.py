@@ -3,6 +3,8 @@ libraries (litellm, the mcp SDK) are imported only by the commands that need the
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from harness._cli.record import record
@@ -18,11 +20,33 @@ from harness._cli.validate import validate
 
 app = typer.Typer(
     name="flowtape",
-    help="Evaluation and regression harness for LLM/MCP workflows: run pflow-style JSON IR workflows, validated, with a trace of every step.",
+    help="Evaluation and regression harness for LLM/MCP workflows: run pflow-style JSON IR workflows with a trace of every "
+         "step, record every model and tool call once, replay offline, judge step by step against golden cases, account "
+         "every call in a DuckDB ledger, and gate releases.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"flowtape {version('flowtape')}")
+        except PackageNotFoundError:
+            typer.echo("flowtape (not installed: running from a source tree)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print flowtape's version and exit.")] = False,
+) -> None:
+    """flowtape's global options (the commands have their own: `flowtape COMMAND --help`)."""
+
+
 app.command("validate")(validate)
 app.command("run")(run)
 app.command("record")(record)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Optional
@@ -28,12 +27,12 @@ def record(
     once; its MCP and LLM calls are written to its cassette (secrets redacted; a cassette in
     which a secret would remain is refused). Exit 0 when every case ran and passed, 1 when a case
     failed, 2 for bad input."""
-    from harness.cassettes import CassetteError, LeakedSecretError, RecordModeError
+    from harness.cassettes import CassetteError, LeakedSecretError, RecordModeError, in_ci
     from harness.goldens import GoldenError, load_suite
     from harness.suite import LLMSettings, run_case
     from runner import InvalidWorkflow
 
-    if os.environ.get("CI"):
+    if in_ci():
         fail("flowtape record calls real servers and models; CI replays only (unset CI to record)")
     try:
         tasks = load_suite(suite, task=task, case=case)

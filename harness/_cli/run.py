@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -34,13 +33,13 @@ def load_servers(path: Path) -> dict[str, Any]:
 def _open_cassette(path: Path, mode: str | None, mcp_config: Path | None, runtime: Any) -> Any:
     """Plug cassette clients into `runtime`; with no --mcp-config the servers named in the
     cassette are replayed (their commands are never run)."""
-    from harness.cassettes import Cassette, CassetteError, RecordModeError
+    from harness.cassettes import Cassette, CassetteError, RecordModeError, in_ci
     from harness.cassettes._llm import CassetteLLMClient
     from harness.cassettes._mcp import CassetteMCPClient
     from runner.live.mcp import ServerConfig
 
     try:
-        tape = Cassette.open(path, mode, ci=bool(os.environ.get("CI")))
+        tape = Cassette.open(path, mode, ci=in_ci())
     except (CassetteError, RecordModeError) as err:
         fail(str(err))
     if mcp_config is not None:

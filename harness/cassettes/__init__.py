@@ -5,7 +5,7 @@
 """
 
 from harness.cassettes._llm import CassetteLLMClient
-from harness.cassettes._modes import RecordMode, RecordModeError, decide_mode
+from harness.cassettes._modes import RecordMode, RecordModeError, decide_mode, in_ci
 from harness.cassettes._normalize import Normalizer, Rule
 from harness.cassettes._secrets import LeakedSecretError, known_secrets
 from harness.cassettes._store import CASSETTE_VERSION, Cassette, CassetteError, CassetteMiss, StoredInteraction
@@ -23,5 +23,6 @@ __all__ = [
     "Rule",
     "StoredInteraction",
     "decide_mode",
+    "in_ci",
     "known_secrets",
 ]

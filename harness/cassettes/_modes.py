@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from enum import Enum
+
+_FALSE = frozenset({"", "0", "false", "no", "off"})
 
 
 class RecordMode(str, Enum):
@@ -40,3 +43,10 @@ def decide_mode(requested: RecordMode | str | None, *, exists: bool, ci: bool) -
     if requested is None:
         return RecordMode.NONE if exists else RecordMode.ONCE
     return requested
+
+
+def in_ci(environ: dict[str, str] | None = None) -> bool:
+    """Whether `CI` says this is a CI run, read as a boolean: unset, empty, `0`, `false`, `no`
+    and `off` (any case) are not CI; anything else (`true`, `1`, `woodpecker`) is."""
+    value = (os.environ if environ is None else environ).get("CI", "")
+    return value.strip().lower() not in _FALSE

@@ -158,3 +158,10 @@ def test_an_unwritable_trace_dir_is_bad_input_not_a_traceback(cli, workflow, tmp
     blocker.write_text("x")
     result = cli("run", workflow, "-i", "who=x", "--trace-dir", blocker / "traces")
     assert result.exit_code == 2 and result.stderr.startswith(f"flowtape: {blocker / 'traces'}: cannot write the trace")
+
+
+def test_version_prints_the_installed_version(cli):
+    from importlib.metadata import version
+
+    result = cli("--version")
+    assert result.exit_code == 0 and result.stdout == f"flowtape {version('flowtape')}\n"

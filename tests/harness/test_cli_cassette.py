@@ -107,3 +107,24 @@ def test_record_command_records_a_suite_and_refuses_ci(cli, files, tmp_path, mon
     assert cli("record", suite, "--cassettes", out).stderr == f"flowtape: {suite / 'tz' / 'cases' / 'bad.yaml'}: inputz: unknown key\n"
     monkeypatch.setenv("CI", "1")
     assert cli("record", suite).exit_code == 2
+
+
+@pytest.mark.parametrize("value, ci", [("true", True), ("1", True), ("woodpecker", True), ("TRUE", True),
+                                       ("false", False), ("0", False), ("no", False), ("Off", False), ("", False)])
+def test_ci_is_read_as_a_boolean(value, ci):
+    from harness.cassettes import in_ci
+
+    assert in_ci({"CI": value}) is ci
+    assert in_ci({}) is False
+
+
+def test_ci_false_records_and_ci_true_refuses(cli, files, monkeypatch):
+    config, wf, tape, traces = files
+    args = ("run", wf, "-i", "t=10:00", "--mcp-config", config, "--cassette", tape, "--record-mode", "all", "--trace-dir", traces)
+    monkeypatch.setenv("CI", "true")
+    refused = cli(*args)
+    assert refused.exit_code == 2 and "not allowed in CI" in refused.stderr and not tape.exists()
+    monkeypatch.setenv("CI", "false")
+    recorded = cli(*args)
+    assert recorded.exit_code == 0, recorded.output
+    assert tape.exists()
