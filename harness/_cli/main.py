@@ -11,6 +11,7 @@ from harness._cli.record import record
 from harness._cli.report import report
 from harness._cli.compare import compare
 from harness._cli.gate import gate
+from harness._cli.init import init
 from harness._cli.ledger import app as ledger_app
 from harness._cli.rescore import rescore
 from harness._cli.run import run
@@ -47,6 +48,7 @@ def _main(
     """flowtape's global options (the commands have their own: `flowtape COMMAND --help`)."""
 
 
+app.command("init")(init)
 app.command("validate")(validate)
 app.command("run")(run)
 app.command("record")(record)
