@@ -10,7 +10,7 @@ possible `SandboxError` is raised and nothing runs), a memory cap, a timeout and
 working directory, and inherits no environment variables.
 """
 
-from harness.codeexec._netns import SandboxError, network_denied
+from harness.codeexec._jail import SandboxError, network_denied
 from harness.codeexec._run import run_code, script_hash
 from harness.codeexec._sandbox import SandboxResult, run_script
 from harness.codeexec._stubs import generate_stubs

@@ -14,7 +14,7 @@ import pytest
 
 from harness.cassettes import Cassette
 from harness.cassettes._mcp import CassetteMCPClient
-from harness.codeexec import SandboxError, _netns, run_code, script_hash
+from harness.codeexec import SandboxError, _jail, run_code, script_hash
 from runner import RunStatus, Runtime
 from runner.clients import LLMRequest, LLMResponse, MCPError, ToolCallResult, ToolInfo
 from runner.live.mcp import LiveMCPClient, parse_mcp_config
@@ -217,6 +217,6 @@ def test_where_the_network_cannot_be_denied_no_server_starts(tmp_path, monkeypat
         def list_tools(self, server):
             raise AssertionError("a server was asked for its tools")
 
-    monkeypatch.setattr(_netns, "_candidates", lambda: [])
+    monkeypatch.setattr(_jail, "_candidates", lambda: [])
     with pytest.raises(SandboxError):
         run_code(write(tmp_path, "print(1)"), {}, Runtime(mcp=Watched({})))
