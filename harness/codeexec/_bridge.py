@@ -74,11 +74,11 @@ class Bridge:
     def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
         """Answer one request. Raises LimitExceeded when it would go over the case's budget."""
         if self.requests >= self.max_calls:
-            raise LimitExceeded(f"more than {self.max_calls} calls: the cap on tool, model and discovery calls per case")
+            raise LimitExceeded(f"the cap of {self.max_calls} tool, model and discovery calls per case was reached")
         size = len(json.dumps(request, ensure_ascii=False, default=str))
         if self.trace_bytes + size > self.max_trace_bytes:
-            raise LimitExceeded(f"the calls' arguments and results would pass {self.max_trace_bytes >> 20} MB: "
-                                "the cap on the trace's size per case")
+            raise LimitExceeded(f"the next call would take the trace past {self.max_trace_bytes / (1 << 20):g} MB of "
+                                "arguments and results, the cap per case")
         self.requests += 1
         self.trace_bytes += size
         reply = self._dispatch(request)

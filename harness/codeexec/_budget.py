@@ -49,8 +49,8 @@ class Budget:
                 "memory": self._make(parents.get("memory"), name, "memory")}
         missing = []
         if not done["pids"]:
-            missing.append(f"total processes (a pids cgroup cannot be made here; RLIMIT_NPROC={self.processes}"
-                           + (", which the kernel does not apply to root)" if os.geteuid() == 0 else " per user instead)"))
+            missing.append(f"total processes (a pids cgroup cannot be made here; RLIMIT_NPROC={self.processes} instead"
+                           + (", which the kernel does not apply to root)" if os.geteuid() == 0 else ")"))
         if not done["memory"]:
             missing.append("total memory (a memory cgroup cannot be made here; the cap is per process, RLIMIT_AS)")
         self.unenforced = tuple(missing)

@@ -227,3 +227,23 @@ def test_a_script_that_abuses_the_channel_is_answered_or_stopped(tmp_path):
     result = run_script(path, handler=lambda r: {"result": None}, timeout=20)
     assert result.stdout.startswith('{"error": "malformed request: ')
     assert (result.ended, result.detail) == ("crash", "a request was longer than 33554432 bytes")
+
+
+def test_where_no_cgroup_can_be_made_the_result_says_what_is_not_enforced(tmp_path, monkeypatch):
+    """A non-root harness usually cannot make cgroups: the run still happens, jailed, and says so."""
+    from harness.codeexec import _budget
+
+    monkeypatch.setattr(_budget, "_own_cgroups", lambda: {})
+    result = run_script(script(tmp_path, "print('ran')"))
+    assert (result.ended, result.stdout) == ("ok", "ran\n")
+    assert [u.split(" (")[0] for u in result.unenforced] == ["total processes", "total memory"]
+
+
+def test_the_cgroups_of_a_run_are_removed_afterwards(tmp_path, monkeypatch):
+    from harness.codeexec import _budget
+
+    made = []
+    monkeypatch.setattr(_budget.Budget, "__exit__", lambda self, *exc: (made.extend(self.groups), self.close()))
+    result = run_script(script(tmp_path, "import subprocess; subprocess.Popen(['sleep', '30']); print('left a child')"))
+    assert result.ended == "ok" and result.unenforced == ()
+    assert made and not any(group.exists() for group in made)
