@@ -11,7 +11,8 @@ and replays exactly like the IR approach, and its calls land in the trace as ste
 
 Only the script's stdout is its answer: a JSON object there becomes `trace.outputs`, any other
 text `{"stdout": text}`. Progress messages belong on stderr. The raw stdout and the tail of
-stderr are kept in a last step, `stdout`, where they cannot collide with an output name.
+stderr are kept in a last step, `stdout`, where they cannot collide with an output name (with
+the limits this machine could not enforce, if any, as `unenforced`).
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def _outputs(stdout: str) -> dict[str, Any]:
 
 
 def _stdout_step(path: Path, result: SandboxResult, started: datetime) -> StepRecord:
-    output = {"stdout": result.stdout, "stderr": result.stderr[-STDERR_TAIL:], "exit_code": result.exit_code, "ended": result.ended}
+    output = {"stdout": result.stdout, "stderr": result.stderr[-STDERR_TAIL:], "exit_code": result.exit_code, "ended": result.ended,
+              **({"unenforced": list(result.unenforced)} if result.unenforced else {})}  # limits this machine could not set
     return StepRecord(step_id="stdout", kind="code", node_type="code-script", params={"script": path.name}, output=output,
                       action="default" if result.ended == "ok" else "error", started_at=started, duration_ms=result.duration_ms)
 
