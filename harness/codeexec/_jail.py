@@ -27,7 +27,6 @@ and nothing runs (fail closed, never unsandboxed).
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import socket
 import subprocess
@@ -215,7 +214,8 @@ def _probe_all(ways: list[list[str]]) -> tuple[list[str] | None, str]:
         problem = _probe(way)
         if problem is None:
             return way, ""
-        reasons.append(f"{shlex.join(way[way.index('--') + 1:] if '--' in way else way)[:120] or '(no isolation)'}: {problem}")
+        kind = "with" if "--unshare-user" in way else "without"
+        reasons.append(f"bwrap {kind} a user namespace: {problem}")
     return None, "; ".join(reasons)
 
 
