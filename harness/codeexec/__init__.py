@@ -5,14 +5,18 @@ it as generated typed stubs whose calls travel back to the harness (and its cass
     trace = run_code(task.folder / "baseline.py", case_inputs, runtime, task=task.name, case=case.name)
     trace.status, trace.outputs, [s.step_id for s in trace.steps]
 
-The sandbox has no network (a new network namespace, verified before first use; where that is not
-possible `SandboxError` is raised and nothing runs), a memory cap, a timeout and a throwaway
-working directory, and inherits no environment variables.
+The sandbox is a bubblewrap jail (new user, mount, PID, IPC, network and UTS namespaces, every
+capability dropped) that sees a read-only interpreter, the script, the stubs and a private
+size-capped /tmp, and no host file, process or network; its processes and memory are capped in
+total by cgroups (where this process may make them; otherwise the result's `unenforced` says
+what is not) and per process by rlimits; it has a timeout, a per-case cap on calls and on trace
+size, and inherits no environment variables. It is probed before first use; where it does not
+hold, `SandboxError` is raised and nothing runs.
 """
 
-from harness.codeexec._netns import SandboxError, network_denied
+from harness.codeexec._jail import SandboxError, network_denied
 from harness.codeexec._run import run_code, script_hash
-from harness.codeexec._sandbox import SandboxResult, run_script
+from harness.codeexec._sandbox import LimitExceeded, SandboxResult, run_script
 from harness.codeexec._stubs import generate_stubs
 
-__all__ = ["SandboxError", "SandboxResult", "generate_stubs", "network_denied", "run_code", "run_script", "script_hash"]
+__all__ = ["LimitExceeded", "SandboxError", "SandboxResult", "generate_stubs", "network_denied", "run_code", "run_script", "script_hash"]

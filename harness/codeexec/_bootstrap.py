@@ -1,8 +1,13 @@
-"""The first code a sandboxed script's interpreter runs: `python -I _bootstrap.py LIMIT SCRIPT`.
+"""The first code a sandboxed script's interpreter runs:
+`python -I _bootstrap.py MEMORY FILESIZE PROCESSES SCRIPT` (bytes, bytes, a count).
 
-It exists because the limits and the import path must be set inside the child: the memory cap
-here rather than in `preexec_fn` (unsafe in the threaded harness), and sys.path by hand because
-`-I` ignores PYTHONPATH. Standard library only; the harness imports it only for MEMORY_EXIT.
+It exists because the limits and the import path must be set inside the child: the rlimits here
+rather than in `preexec_fn` (unsafe in the threaded harness), and sys.path by hand because `-I`
+ignores PYTHONPATH. Hard limits too, so the script cannot raise them back. RLIMIT_AS caps each
+process's address space (a cgroup, where there is one, caps them all together); RLIMIT_FSIZE
+each file it writes, stdout and stderr included (they are files on the host); RLIMIT_NPROC its
+processes where the kernel applies it (not to root; the pids cgroup does). Standard library
+only; the harness imports it only for MEMORY_EXIT.
 """
 
 import os
@@ -15,9 +20,11 @@ MEMORY_EXIT = 86  # the exit code that says "ran out of memory"
 
 
 def main() -> None:
-    limit, script = int(sys.argv[1]), sys.argv[2]
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))  # hard limit too: it cannot be raised back
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    memory, file_size, processes = (int(n) for n in sys.argv[1:4])
+    script = sys.argv[4]
+    for which, limit in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_FSIZE, file_size),
+                         (resource.RLIMIT_NPROC, processes), (resource.RLIMIT_CORE, 0)):
+        resource.setrlimit(which, (limit, limit))
     sys.dont_write_bytecode = True  # -I ignores PYTHONDONTWRITEBYTECODE
     stubs = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     sys.path[:0] = [os.path.dirname(script), *stubs]

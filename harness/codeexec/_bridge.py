@@ -9,6 +9,10 @@ for the IR approach) under step ids `call-<n>:<server>.<tool>`; model calls thro
     bridge = Bridge(tools, runtime)
     bridge({"op": "tool", "server": "time", "tool": "get_current_time", "arguments": {"timezone": "UTC"}})
     bridge.steps[-1].step_id   # "call-1:time.get_current_time"
+
+A script may call in a loop, so each case has a budget: at most `max_calls` requests, and at most
+`max_trace_bytes` of arguments and results kept in the trace (as JSON). The request that would
+go over is not made: `LimitExceeded` stops the script and the run ends `limit`.
 """
 
 from __future__ import annotations
@@ -19,12 +23,16 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from harness.codeexec._sandbox import LimitExceeded
 from runner.clients import LLMRequest, MCPError, ToolCallResult, ToolInfo
 from runner.executor import Runtime
 from runner.nodes.llm import DEFAULT_MODEL
 from runner.trace import LLMUsage, StepRecord, ToolUsage
 
-__all__ = ["Bridge", "script_value"]
+__all__ = ["MAX_CALLS", "MAX_TRACE_BYTES", "Bridge", "script_value"]
+
+MAX_CALLS = 1000  # requests of any kind per case
+MAX_TRACE_BYTES = 32 << 20  # JSON of the calls' arguments and results kept per case
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n\s*```\s*$", re.S)
 
@@ -56,12 +64,28 @@ def _maybe_json(text: str) -> Any:
 class Bridge:
     """Answers one script's requests (the sandbox's `handler`); `steps` grows with each."""
 
-    def __init__(self, tools: dict[str, list[ToolInfo]], runtime: Runtime) -> None:
+    def __init__(self, tools: dict[str, list[ToolInfo]], runtime: Runtime, *, max_calls: int = MAX_CALLS,
+                 max_trace_bytes: int = MAX_TRACE_BYTES) -> None:
         self.tools, self.runtime = tools, runtime
+        self.max_calls, self.max_trace_bytes = max_calls, max_trace_bytes
         self.steps: list[StepRecord] = []
-        self.calls = self.discoveries = 0
+        self.calls = self.discoveries = self.requests = self.trace_bytes = 0
 
     def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer one request. Raises LimitExceeded when it would go over the case's budget."""
+        if self.requests >= self.max_calls:
+            raise LimitExceeded(f"the cap of {self.max_calls} tool, model and discovery calls per case was reached")
+        size = len(json.dumps(request, ensure_ascii=False, default=str))
+        if self.trace_bytes + size > self.max_trace_bytes:
+            raise LimitExceeded(f"the next call would take the trace past {self.max_trace_bytes / (1 << 20):g} MB of "
+                                "arguments and results, the cap per case")
+        self.requests += 1
+        self.trace_bytes += size
+        reply = self._dispatch(request)
+        self.trace_bytes += len(json.dumps(reply, ensure_ascii=False, default=str))
+        return reply
+
+    def _dispatch(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
         if op == "tool":
             self.calls += 1

@@ -11,7 +11,8 @@ and replays exactly like the IR approach, and its calls land in the trace as ste
 
 Only the script's stdout is its answer: a JSON object there becomes `trace.outputs`, any other
 text `{"stdout": text}`. Progress messages belong on stderr. The raw stdout and the tail of
-stderr are kept in a last step, `stdout`, where they cannot collide with an output name.
+stderr are kept in a last step, `stdout`, where they cannot collide with an output name (with
+the limits this machine could not enforce, if any, as `unenforced`).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.codeexec._bridge import Bridge
-from harness.codeexec._netns import sandbox_prefix
+from harness.codeexec._bridge import MAX_CALLS, MAX_TRACE_BYTES, Bridge
+from harness.codeexec._jail import sandbox_prefix
 from harness.codeexec._sandbox import SandboxResult, run_script
 from harness.codeexec._stubs import generate_stubs
 from runner.clients import ToolInfo
@@ -45,7 +46,8 @@ def script_hash(text: str) -> str:
 
 
 def run_code(script: Path, inputs: dict[str, Any], runtime: Runtime, *, task: str | None = None, case: str | None = None,
-             timeout: float = 60.0, memory_mb: int = 512, base_dir: Path | None = None) -> Trace:
+             timeout: float = 60.0, memory_mb: int = 512, base_dir: Path | None = None, max_calls: int = MAX_CALLS,
+             max_trace_mb: int = MAX_TRACE_BYTES >> 20) -> Trace:
     """Run `script` sandboxed with typed stubs for every tool of `runtime.mcp`, and trace it.
 
     Args:
@@ -53,7 +55,9 @@ def run_code(script: Path, inputs: dict[str, Any], runtime: Runtime, *, task: st
         inputs: the case's inputs, as `flowtape_tools.inputs`.
         runtime: the clients every call goes through (live, or a cassette's).
         timeout: seconds of wall time for the whole script, its tool and model calls included.
-        memory_mb: the script's address-space cap.
+        memory_mb: the memory cap of the whole sandbox (and of each of its processes).
+        max_calls: the most tool, model and discovery calls the script may make.
+        max_trace_mb: the most JSON of arguments and results its calls may put in the trace.
 
     Returns:
         The trace (`approach="code"`): `passed` when the script exits 0, `failed` with the reason
@@ -78,7 +82,7 @@ def run_code(script: Path, inputs: dict[str, Any], runtime: Runtime, *, task: st
     stubs = Path(tempfile.mkdtemp(prefix="flowtape-stubs-"))
     try:
         generate_stubs(tools, stubs, inputs=inputs)
-        bridge = Bridge(tools, runtime)
+        bridge = Bridge(tools, runtime, max_calls=max_calls, max_trace_bytes=max_trace_mb << 20)
         script_started = datetime.now(timezone.utc)
         result = run_script(path, handler=bridge, pythonpath=stubs, timeout=timeout, memory_mb=memory_mb)
     finally:
@@ -106,7 +110,8 @@ def _outputs(stdout: str) -> dict[str, Any]:
 
 
 def _stdout_step(path: Path, result: SandboxResult, started: datetime) -> StepRecord:
-    output = {"stdout": result.stdout, "stderr": result.stderr[-STDERR_TAIL:], "exit_code": result.exit_code, "ended": result.ended}
+    output = {"stdout": result.stdout, "stderr": result.stderr[-STDERR_TAIL:], "exit_code": result.exit_code, "ended": result.ended,
+              **({"unenforced": list(result.unenforced)} if result.unenforced else {})}  # limits this machine could not set
     return StepRecord(step_id="stdout", kind="code", node_type="code-script", params={"script": path.name}, output=output,
                       action="default" if result.ended == "ok" else "error", started_at=started, duration_ms=result.duration_ms)
 
@@ -117,13 +122,15 @@ def _why(result: SandboxResult, steps: list[StepRecord], timeout: float, memory_
     last = lines[-1] if lines else "(nothing on stderr)"
     if result.ended == "timeout":
         why = f"timeout after {timeout:g} s"
+    elif result.ended == "limit":
+        why = f"stopped after {len(steps)} calls: {result.detail}"
     elif result.ended == "memory":
         why = f"memory cap of {memory_mb} MB exceeded: {last}"
     elif result.exit_code is not None and result.exit_code < 0:
         why = f"script killed by signal {_signal_name(-result.exit_code)}: {last}"
     else:
         why = f"script exited with code {result.exit_code}: {last}"
-    if result.detail:
+    if result.detail and result.ended != "limit":
         why += f" ({result.detail})"
     failed = [s for s in steps if s.error]
     if failed and result.ended == "crash":  # name the call behind it (its message is often `last`)

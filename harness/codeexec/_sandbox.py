@@ -1,18 +1,18 @@
-"""Run one Python script sandboxed: no network, a memory cap, a timeout, a throwaway directory.
+"""Run one Python script sandboxed: jailed (see `_jail`), budgeted (see `_budget`), timed out.
 
-The script runs under the harness's own interpreter (so it sees the same Python), in a new
-network namespace (see `_netns`), in a fresh temporary working directory that is removed
-afterwards, with a minimal environment (nothing inherited: no API keys, no tokens). Calls it
-makes to the harness travel as JSON lines over a pipe pair it inherits; `handler` answers each.
+The script runs under the harness's own interpreter binary (so it sees the same Python) in a
+bubblewrap jail: new namespaces, no network, a read-only view of the interpreter and nothing of
+the host's files or processes, a private size-capped /tmp as its working directory, no
+environment inherited (no API keys, no tokens). Its processes and memory are capped in total by
+cgroups where they can be made, and per process by rlimits always. Calls it makes to the harness
+travel as JSON lines over a pipe pair it inherits; `handler` answers each.
 
     result = run_script(Path("baseline.py"), handler=answer, pythonpath=stubs, timeout=10)
     result.ended, result.exit_code, result.stdout
 
 The interpreter starts isolated (`-I`: no PYTHON* variables, no user site) and runs
-`_bootstrap.py`, which sets the memory cap (RLIMIT_AS, soft and hard) and sys.path, then runs
-the script. Why not `preexec_fn`: the harness has threads (the MCP client's event loop), and
-`preexec_fn` is documented as unsafe with threads. Inside the new user namespace (or with
-capabilities dropped) the script cannot raise the hard limit again.
+`_bootstrap.py`, which sets the rlimits and sys.path, then runs the script. The harness side
+never waits without a deadline, and the script can neither see nor signal it.
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -31,11 +29,12 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from harness.codeexec._bootstrap import MEMORY_EXIT
-from harness.codeexec._netns import SandboxError, minimal_env, sandbox_prefix
+from harness.codeexec._budget import JOIN_FAILED, Budget
+from harness.codeexec._jail import BOOTSTRAP, SCRATCH, STUBS, Mounts, SandboxError, command, interpreter, minimal_env, sandbox_prefix
 
-__all__ = ["RPC_FDS_ENV", "Ended", "Handler", "SandboxError", "SandboxResult", "run_script"]
+__all__ = ["RPC_FDS_ENV", "Ended", "Handler", "LimitExceeded", "SandboxError", "SandboxResult", "run_script"]
 
-Ended = Literal["ok", "timeout", "memory", "crash"]
+Ended = Literal["ok", "timeout", "memory", "limit", "crash"]
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 RPC_FDS_ENV = "FLOWTAPE_RPC_FDS"  # "<fd the script reads answers from>,<fd it writes requests to>"
@@ -45,12 +44,19 @@ MAX_OUTPUT = 8 << 20  # bytes of stdout / stderr kept
 _BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
 
 
+class LimitExceeded(RuntimeError):
+    """Raised by a handler to stop the script: it went over a budget (too many calls, too much
+    data). The run ends `limit`, with this message as its detail."""
+
+
 @dataclass(frozen=True)
 class SandboxResult:
     """How a sandboxed run ended. `ended`: `ok` (exit 0), `timeout`, `memory` (the cap was hit:
-    MemoryError, or killed by SIGKILL not of our doing), `crash` (any other non-zero exit or
-    signal). `exit_code` is negative for a signal, as in subprocess. `detail` says more when
-    the harness stopped the script (a malformed request)."""
+    MemoryError, the kernel's OOM killer, or a SIGKILL not of our doing), `limit` (the handler
+    stopped it: `detail` says which budget), `crash` (any other non-zero exit or signal).
+    `exit_code` is negative for a signal, as in subprocess (inside, a script that exits with
+    128+N reads as killed by signal N, as in a shell). `unenforced` names the limits this
+    machine could not enforce (no cgroups for a non-root harness)."""
 
     stdout: str
     stderr: str
@@ -58,54 +64,82 @@ class SandboxResult:
     ended: Ended
     duration_ms: float
     detail: str = ""
+    unenforced: tuple[str, ...] = ()
 
 
 def run_script(script: Path, *, handler: Handler | None = None, pythonpath: Path | None = None,
-               timeout: float = 60.0, memory_mb: int = 512) -> SandboxResult:
+               timeout: float = 60.0, memory_mb: int = 512, max_processes: int = 64, disk_mb: int = 64) -> SandboxResult:
     """Run `script` sandboxed and wait for it (at most `timeout` seconds of wall time, the
     handler's time included), answering its requests with `handler`.
 
+    Args:
+        pythonpath: the folder of the generated stubs; it appears read-only inside.
+        memory_mb: the memory of the whole sandbox (cgroup) and of each process (RLIMIT_AS).
+        max_processes: the processes of the whole sandbox (pids cgroup; RLIMIT_NPROC for non-root).
+        disk_mb: the size of each private tmpfs (/tmp, /dev/shm) and of any file written,
+            stdout and stderr included (RLIMIT_FSIZE).
+
     Raises:
-        SandboxError: network access cannot be denied here; nothing was run.
+        SandboxError: the script cannot be jailed here; nothing was run.
     """
     prefix = sandbox_prefix()
     script = Path(script).resolve()
-    workdir = tempfile.mkdtemp(prefix="flowtape-code-")
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
-    env = minimal_env(workdir, TMPDIR=workdir, **{RPC_FDS_ENV: f"{resp_r},{req_w}"}, **({"PYTHONPATH": str(pythonpath)} if pythonpath else {}))
-    argv = [*prefix, sys.executable, "-I", str(_BOOTSTRAP), str(memory_mb << 20), str(script)]
+    env = minimal_env(SCRATCH, TMPDIR=SCRATCH, **{RPC_FDS_ENV: f"{resp_r},{req_w}"}, **({"PYTHONPATH": STUBS} if pythonpath else {}))
+    mounts = Mounts(script=script, stubs=Path(pythonpath).resolve() if pythonpath else None, bootstrap=_BOOTSTRAP, scratch_bytes=disk_mb << 20)
+    python = [interpreter(), "-I", BOOTSTRAP, str(memory_mb << 20), str(disk_mb << 20), str(max_processes), str(script)]
     started = time.monotonic()
     proc = None
-    try:
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            proc = subprocess.Popen(argv, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    pass_fds=(resp_r, req_w), start_new_session=True)
-            for fd in (resp_r, req_w):
-                os.close(fd)
-            resp_r = req_w = -1
-            ended, detail = _Channel(proc.pid, req_r, resp_w, handler or _no_handler).serve(started + timeout)
-            _kill_group(proc.pid)  # the script's own children too; its pid is not reaped yet
-            code = proc.wait()
-            stdout, stderr = _read(out), _read(err)
-    finally:
-        for fd in (req_r, req_w, resp_r, resp_w):
-            if fd >= 0:
-                os.close(fd)
-        if proc is not None and proc.returncode is None:
-            _kill_group(proc.pid)
-            proc.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
+    ended: Ended | None = None
+    with Budget(memory_bytes=memory_mb << 20, processes=max_processes) as budget:
+        argv = [*budget.wrapper(), *command(prefix, mounts, python)]
+        try:
+            with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+                proc = subprocess.Popen(argv, cwd="/", env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                        pass_fds=(resp_r, req_w), start_new_session=True)
+                for fd in (resp_r, req_w):
+                    os.close(fd)
+                resp_r = req_w = -1
+                ended, detail = _Channel(proc.pid, req_r, resp_w, handler or _no_handler).serve(started + timeout)
+                _kill_group(proc.pid)  # the jail; its PID namespace dies with it
+                code = _exit_code(_wait(proc))
+                stdout, stderr = _read(out), _read(err)
+        finally:
+            for fd in (req_r, req_w, resp_r, resp_w):
+                if fd >= 0:
+                    os.close(fd)
+            if proc is not None and proc.returncode is None:
+                _kill_group(proc.pid)
+                _wait(proc)
+            oom = budget.oom_killed()
+    if code == 125 and stderr.startswith(JOIN_FAILED):
+        raise SandboxError(stderr.strip().splitlines()[0])
     if ended is None:
-        ended = _why(code, stderr)
-    return SandboxResult(stdout, stderr, code, ended, (time.monotonic() - started) * 1000, detail)
+        ended = _why(code, stderr, oom)
+    return SandboxResult(stdout, stderr, code, ended, (time.monotonic() - started) * 1000, detail, budget.unenforced)
 
 
-def _why(code: int, stderr: str) -> Ended:
+def _exit_code(raw: int | None) -> int | None:
+    """bwrap reports a signal N that ended the script as exit code 128+N; back to -N."""
+    if raw is not None and 128 < raw <= 128 + 64:
+        return 128 - raw
+    return raw
+
+
+def _wait(proc: subprocess.Popen[bytes], deadline: float = 10.0) -> int | None:
+    """The jail's exit status; None if even SIGKILL did not end it in time (never seen; never hang)."""
+    try:
+        return proc.wait(timeout=deadline)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def _why(code: int | None, stderr: str, oom: bool) -> Ended:
     if code == 0:
         return "ok"
     lines = stderr.strip().splitlines()
-    if code in (MEMORY_EXIT, -signal.SIGKILL) or (lines and lines[-1].startswith("MemoryError")):
+    if oom or code in (MEMORY_EXIT, -signal.SIGKILL) or (lines and lines[-1].startswith("MemoryError")):
         return "memory"  # an unexplained SIGKILL is the kernel's OOM killer
     return "crash"
 
@@ -143,8 +177,11 @@ class _Channel:
                         *lines, rest = b"".join([*partial, chunk]).split(b"\n")
                         partial = [rest] if rest else []
                         for line in lines:
-                            if not self._answer(line, deadline):
-                                return "timeout", ""
+                            try:
+                                if not self._answer(line, deadline):
+                                    return "timeout", ""
+                            except LimitExceeded as err:
+                                return "limit", str(err)
                 elif pidfd in ready or (pidfd < 0 and _exited(self.pid)):
                     return None, ""
         finally:

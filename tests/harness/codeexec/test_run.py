@@ -14,7 +14,7 @@ import pytest
 
 from harness.cassettes import Cassette
 from harness.cassettes._mcp import CassetteMCPClient
-from harness.codeexec import SandboxError, _netns, run_code, script_hash
+from harness.codeexec import SandboxError, _jail, run_code, script_hash
 from runner import RunStatus, Runtime
 from runner.clients import LLMRequest, LLMResponse, MCPError, ToolCallResult, ToolInfo
 from runner.live.mcp import LiveMCPClient, parse_mcp_config
@@ -217,6 +217,41 @@ def test_where_the_network_cannot_be_denied_no_server_starts(tmp_path, monkeypat
         def list_tools(self, server):
             raise AssertionError("a server was asked for its tools")
 
-    monkeypatch.setattr(_netns, "_candidates", lambda: [])
+    monkeypatch.setattr(_jail, "_candidates", lambda: [])
     with pytest.raises(SandboxError):
         run_code(write(tmp_path, "print(1)"), {}, Runtime(mcp=Watched({})))
+
+
+def test_the_per_case_caps_on_calls_and_trace_size_stop_the_script(tmp_path):
+    mcp = FakeMCP({"alerts": text_result("[]")})
+    loop = write(tmp_path, """
+        from flowtape_tools import weather
+        while True:
+            weather.alerts()
+    """)
+    trace = run_code(loop, {}, Runtime(mcp=mcp), max_calls=5)
+    assert trace.status is RunStatus.FAILED and len(mcp.calls) == 5
+    assert [s.step_id for s in trace.steps][-2:] == ["call-5:weather.alerts", "stdout"]
+    assert trace.step("stdout").output["ended"] == "limit"
+    assert trace.error == "stopped after 5 calls: the cap of 5 tool, model and discovery calls per case was reached"
+    big = write(tmp_path, """
+        from flowtape_tools import weather
+        while True:
+            weather.get_forecast("x" * 400_000)
+    """)
+    mcp = FakeMCP({"get-forecast": text_result("{}")})
+    trace = run_code(big, {}, Runtime(mcp=mcp), max_trace_mb=1)
+    assert trace.status is RunStatus.FAILED and len(mcp.calls) == 2
+    assert trace.error == "stopped after 2 calls: the next call would take the trace past 1 MB of arguments and results, the cap per case"
+
+
+def test_limits_that_cannot_be_enforced_here_are_named_in_the_trace(tmp_path, monkeypatch):
+    from harness.codeexec import _budget
+
+    with _budget.Budget(memory_bytes=64 << 20, processes=8) as budget:
+        here = budget.unenforced
+    assert run_code(write(tmp_path, "print(1)"), {}, Runtime()).step("stdout").output.get("unenforced", []) == list(here)
+    monkeypatch.setattr(_budget, "_own_cgroups", lambda: {})
+    trace = run_code(write(tmp_path, "print(1)"), {}, Runtime())
+    assert trace.status is RunStatus.PASSED
+    assert [u.split(" (")[0] for u in trace.step("stdout").output["unenforced"]] == ["total processes", "total memory"]

@@ -1,6 +1,6 @@
 """The sandbox a code baseline runs in: no network, a timeout, a memory cap, no inherited
-environment, a throwaway working directory, and a refusal to run at all where the network
-cannot be denied."""
+environment, a throwaway working directory, and a refusal to run at all where the jail does not
+hold. (The escapes a red team tried are in test_sandbox_escapes.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.codeexec import SandboxError, generate_stubs, network_denied, run_script
-from harness.codeexec import _netns
+from harness.codeexec import _jail
 
 
 def script(tmp_path: Path, body: str, name: str = "script.py") -> Path:
@@ -44,7 +44,7 @@ def test_the_sandbox_cannot_reach_a_port_the_harness_listens_on(tmp_path, listen
         print("connected")
     """))
     assert result.ended == "crash" and "connected" not in result.stdout
-    assert "OSError" in result.stderr or "unreachable" in result.stderr
+    assert "ConnectionRefusedError" in result.stderr  # its own loopback has no listener
 
 
 def test_the_sandbox_cannot_resolve_a_public_name(tmp_path):
@@ -57,44 +57,54 @@ def test_the_sandbox_cannot_resolve_a_public_name(tmp_path):
 
 
 def test_the_sandbox_cannot_join_the_harness_network_namespace_back(tmp_path, listener):
+    """It cannot even name it: the harness's /proc entry is not in its PID namespace. (The probe
+    also hands it the namespace's fd and sees setns refused.)"""
     result = run_script(script(tmp_path, f"""
         import ctypes, os
         fd = os.open("/proc/{os.getpid()}/ns/net", os.O_RDONLY)
         print("setns", ctypes.CDLL(None, use_errno=True).setns(fd, 0x40000000))
     """))
     assert "setns 0" not in result.stdout
-    assert result.ended == "crash" and "PermissionError" in result.stderr
+    assert result.ended == "crash" and "FileNotFoundError" in result.stderr
 
 
-@pytest.mark.parametrize("way", range(len(_netns._candidates())), ids=lambda i: " ".join(_netns._candidates()[i][1:3]))
+def _way_id(index: int) -> str:
+    way = _jail._candidates()[index]
+    return "with user namespace" if "--unshare-user" in way else "without user namespace"
+
+
+@pytest.mark.parametrize("way", range(len(_jail._candidates())), ids=_way_id)
 def test_every_way_offered_here_denies_the_network(tmp_path, listener, monkeypatch, way):
-    """As root both the user-namespace way and the capability-dropping fallback are checked."""
-    monkeypatch.setattr(_netns, "_candidates", lambda ways=_netns._candidates(): [ways[way]])
-    result = run_script(script(tmp_path, f"""
-        import ctypes, os, socket
-        fd = os.open("/proc/{os.getpid()}/ns/net", os.O_RDONLY)
-        assert ctypes.CDLL(None).setns(fd, 0x40000000) != 0, "joined the harness's network namespace"
-    """))
-    assert result.ended == "crash" and "PermissionError" in result.stderr  # cannot even open it
+    """As root both the user-namespace way and the one without a user namespace are checked."""
+    monkeypatch.setattr(_jail, "_candidates", lambda ways=_jail._candidates(): [ways[way]])
     result = run_script(script(tmp_path, f"import socket; socket.create_connection(('127.0.0.1', {listener}), timeout=2)"))
-    assert result.ended == "crash" and "OSError" in result.stderr
+    assert result.ended == "crash" and "ConnectionRefusedError" in result.stderr
+    result = run_script(script(tmp_path, "open('/etc/passwd')"))
+    assert result.ended == "crash" and "FileNotFoundError" in result.stderr
 
 
 def test_a_script_that_runs_too_long_is_killed_with_its_children(tmp_path):
     started = time.monotonic()
-    result = run_script(script(tmp_path, """
+    marker = f"{60 + os.getpid() % 1000 / 1000:.3f}"  # `sleep 60.xyz`: its command line on the host
+    result = run_script(script(tmp_path, f"""
         import subprocess, sys
-        child = subprocess.Popen(["sleep", "60"])
+        child = subprocess.Popen(["sleep", "{marker}"])
         print(child.pid, flush=True)
         while True:
             pass
     """), timeout=1)
     assert result.ended == "timeout" and result.exit_code == -9
     assert time.monotonic() - started < 4
-    child = int(result.stdout.split()[0])
-    time.sleep(0.2)
-    status = Path(f"/proc/{child}/status")
-    assert not status.exists() or "State:\tZ" in status.read_text()  # gone (or a zombie about to be reaped)
+    assert result.stdout.split()[0].isdigit()  # the child did start
+    alive = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p) == f"sleep\0{marker}\0"]
+    assert alive == []
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_text()
+    except OSError:
+        return ""
 
 
 def test_a_script_over_its_memory_cap_is_stopped_and_reported_as_memory(tmp_path):
@@ -132,22 +142,25 @@ def test_no_environment_is_inherited_so_no_secret_leaks(tmp_path, monkeypatch):
     assert result.ended == "ok"
     assert "s3cret-value-7d1f" not in result.stdout and "FLOWTAPE_TEST_SECRET_TOKEN" not in result.stdout
     env = json.loads(result.stdout)
-    assert set(env) == {"PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE", "TMPDIR", "FLOWTAPE_RPC_FDS"}
+    assert set(env) == {"PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE", "TMPDIR", "FLOWTAPE_RPC_FDS", "PWD"}
+    assert env["HOME"] == env["TMPDIR"] == env["PWD"] == "/tmp"  # PWD: bwrap sets it on --chdir
     assert env["PATH"] == "/usr/bin:/bin" and env["LANG"] == "C.UTF-8"
 
 
-def test_the_script_runs_in_a_fresh_directory_that_is_removed_afterwards(tmp_path):
-    result = run_script(script(tmp_path, """
+def test_the_script_runs_in_a_fresh_directory_that_is_gone_afterwards(tmp_path):
+    path = script(tmp_path, """
         import json, os, sys, tempfile
+        before = os.listdir(".")
         open("scratch.txt", "w").write("x")
-        print(json.dumps({"cwd": os.getcwd(), "home": os.environ["HOME"], "tmp": tempfile.gettempdir(),
-                          "files": os.listdir("."), "isolated": sys.flags.isolated, "path": sys.path}))
-    """))
-    seen = json.loads(result.stdout)
-    assert seen["files"] == ["scratch.txt"] and seen["cwd"] == seen["home"] == seen["tmp"]
-    assert Path(seen["cwd"]) != Path.cwd() and not Path(seen["cwd"]).exists()
-    assert seen["isolated"] == 1 and seen["path"][0] == str(tmp_path)  # the script's folder, as for `python script.py`
-    assert not any(p.endswith("codeexec") for p in seen["path"])
+        print(json.dumps({"cwd": os.getcwd(), "home": os.environ["HOME"], "tmp": tempfile.gettempdir(), "before": before,
+                          "isolated": sys.flags.isolated, "path": sys.path, "script": os.listdir(sys.path[0])}))
+    """)
+    first, second = (json.loads(run_script(path).stdout) for _ in range(2))
+    assert first["cwd"] == first["home"] == first["tmp"] == "/tmp"
+    assert "scratch.txt" not in second["before"]  # a private tmpfs per run
+    assert first["isolated"] == 1 and first["path"][0] == str(tmp_path)  # the script's folder, as for `python script.py`
+    assert first["script"] == ["script.py"]  # of that folder, only the script is in view
+    assert not any(p.endswith("codeexec") for p in first["path"])
 
 
 def test_a_failing_script_is_a_crash_with_its_traceback_and_exit_code(tmp_path):
@@ -163,16 +176,26 @@ def test_a_failing_script_is_a_crash_with_its_traceback_and_exit_code(tmp_path):
     assert run_script(script(tmp_path, "raise SystemExit(3)", "exit3.py")).exit_code == 3
 
 
-def test_where_the_network_cannot_be_denied_nothing_runs(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("weak", "found"), [
+    (["--unshare-pid"], "setns into the harness's network namespace succeeded"),  # capabilities kept
+    (["--unshare-pid", "--cap-drop", "ALL"], "connected to the harness on 127.0.0.1"),  # the host's network
+], ids=["capabilities", "network"])
+def test_where_the_jail_does_not_hold_nothing_runs(tmp_path, monkeypatch, weak, found):
+    if os.geteuid() != 0:
+        pytest.skip("without root a bwrap without a user namespace does not start at all")
     marker = tmp_path / "ran"
-    monkeypatch.setattr(_netns, "_candidates", lambda: [[]])  # "no isolation": the probe connects
+    monkeypatch.setattr(_jail, "_candidates", lambda: [[_jail._bwrap(), *weak]])
     path = script(tmp_path, f"open({str(marker)!r}, 'w').write('ran')")
-    with pytest.raises(SandboxError, match=r"cannot deny network access here: \(no isolation\): (setns into the harness|connected to the harness)"):
+    with pytest.raises(SandboxError, match=f"cannot sandbox code here: .*: {found}"):
         run_script(path)
     assert not marker.exists() and not network_denied()
-    monkeypatch.setattr(_netns, "_candidates", lambda: [])
-    with pytest.raises(SandboxError, match="unshare. not found"):
-        run_script(path)
+
+
+def test_without_bubblewrap_nothing_runs(tmp_path, monkeypatch):
+    marker = tmp_path / "ran"
+    monkeypatch.setattr(_jail, "_candidates", lambda: [])
+    with pytest.raises(SandboxError, match=r"bubblewrap \(.bwrap.\) not found"):
+        run_script(script(tmp_path, f"open({str(marker)!r}, 'w').write('ran')"))
     assert not marker.exists()
 
 
@@ -204,3 +227,23 @@ def test_a_script_that_abuses_the_channel_is_answered_or_stopped(tmp_path):
     result = run_script(path, handler=lambda r: {"result": None}, timeout=20)
     assert result.stdout.startswith('{"error": "malformed request: ')
     assert (result.ended, result.detail) == ("crash", "a request was longer than 33554432 bytes")
+
+
+def test_where_no_cgroup_can_be_made_the_result_says_what_is_not_enforced(tmp_path, monkeypatch):
+    """A non-root harness usually cannot make cgroups: the run still happens, jailed, and says so."""
+    from harness.codeexec import _budget
+
+    monkeypatch.setattr(_budget, "_own_cgroups", lambda: {})
+    result = run_script(script(tmp_path, "print('ran')"))
+    assert (result.ended, result.stdout) == ("ok", "ran\n")
+    assert [u.split(" (")[0] for u in result.unenforced] == ["total processes", "total memory"]
+
+
+def test_the_cgroups_of_a_run_are_removed_afterwards(tmp_path, monkeypatch):
+    from harness.codeexec import _budget
+
+    made = []
+    monkeypatch.setattr(_budget.Budget, "__exit__", lambda self, *exc: (made.extend(self.groups), self.close()))
+    result = run_script(script(tmp_path, "import subprocess; subprocess.Popen(['sleep', '30']); print('left a child')"))
+    assert result.ended == "ok" and result.unenforced == ()
+    assert made and not any(group.exists() for group in made)

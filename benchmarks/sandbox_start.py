@@ -1,0 +1,79 @@
+"""Sandbox start cost: a trivial script (`print("ok")`) through `run_script`, 20 runs, now and
+before the bubblewrap jail, reported as a ratio.
+
+    .venv/bin/python benchmarks/sandbox_start.py [--runs 20] [--before REF]
+
+"Before" is the sandbox as it was at git REF (default: the commit before `_jail.py` was added:
+`unshare --net --map-root-user` and a host working directory), loaded from git into a
+temporary package, so both are measured on this machine in one run. The median of the runs is
+compared; the first run of each (the probe) is left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FILES = ("__init__.py", "_bootstrap.py", "_netns.py", "_sandbox.py")
+
+
+def before_ref() -> str:
+    added = subprocess.run(["git", "log", "--diff-filter=A", "--format=%H", "--", "harness/codeexec/_jail.py"],
+                           cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    return f"{added[-1]}^"
+
+
+def load_before(ref: str, into: Path):
+    """`run_script` of the sandbox at `ref`, as package `sandbox_before` (imports rewritten)."""
+    package = into / "sandbox_before"
+    package.mkdir()
+    for name in FILES:
+        text = subprocess.run(["git", "show", f"{ref}:harness/codeexec/{name}"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout
+        if name == "__init__.py":
+            text = ""
+        (package / name).write_text(text.replace("harness.codeexec.", "sandbox_before."))
+    sys.path.insert(0, str(into))
+    return importlib.import_module("sandbox_before._sandbox").run_script
+
+
+def timed(run_script, script: Path, runs: int) -> list[float]:
+    run_script(script)  # the probe runs once per process: not part of the start cost
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = run_script(script)
+        times.append(time.perf_counter() - started)
+        assert result.ended == "ok" and result.stdout == "ok\n", result
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--before", help="git ref of the sandbox to compare against")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from harness.codeexec import run_script
+
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "trivial.py"
+        script.write_text('print("ok")\n')
+        ref = args.before or before_ref()
+        old = timed(load_before(ref, Path(tmp)), script, args.runs)
+        new = timed(run_script, script, args.runs)
+    before, after = statistics.median(old), statistics.median(new)
+    print(f"before ({ref}): median {before * 1000:.1f} ms, min {min(old) * 1000:.1f} ms over {args.runs} runs")
+    print(f"after  (bwrap jail + cgroups): median {after * 1000:.1f} ms, min {min(new) * 1000:.1f} ms over {args.runs} runs")
+    print(f"ratio after/before: {after / before:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
