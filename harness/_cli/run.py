@@ -73,6 +73,21 @@ def _close_cassette(tape: Any, runtime: Any) -> list[Any]:
     return unused
 
 
+def _redacted(trace: Any, tape: Any, runtime: Any, llm_api_key: str | None) -> Any:
+    """The trace as it may be written and shown: known secrets (secret-named variables, the
+    servers' credentials, --llm-api-key) and URL credentials redacted in place."""
+    from harness.cassettes._secrets import known_secrets, redact_trace, server_credentials
+
+    if tape is not None:
+        secrets = tape.known_secrets()
+    else:
+        configs = list(getattr(runtime.mcp, "_configs", {}).values())
+        secrets = {**known_secrets(*(c.env for c in configs)), **{v: k for c in configs for v, k in server_credentials(c).items()}}
+        if llm_api_key:
+            secrets.setdefault(llm_api_key, "--llm-api-key")
+    return redact_trace(trace, secrets)
+
+
 def run(
     file: Annotated[Path, typer.Argument(help="The JSON IR workflow to run.", show_default=False)],
     input_: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="NAME=VALUE, parsed by the input's declared type (JSON for object, array, number, boolean). Repeatable.")] = None,
@@ -99,6 +114,7 @@ def run(
     tape = None
     if cassette is not None:
         tape = _open_cassette(cassette, record_mode, mcp_config, runtime)
+        tape.add_credential(llm_api_key, "--llm-api-key")
     elif record_mode is not None or strict:
         fail("--record-mode and --strict need --cassette")
     elif mcp_config is not None:
@@ -121,6 +137,7 @@ def run(
         from runner.trace import RunStatus
 
         trace.status, trace.error = RunStatus.FAILED, f"{len(unused)} recording(s) in {cassette} were not used (--strict)"
+    trace = _redacted(trace, tape, runtime, llm_api_key)
     try:
         path = trace.write(trace_dir)
     except OSError as err:
