@@ -73,18 +73,12 @@ def _close_cassette(tape: Any, runtime: Any) -> list[Any]:
     return unused
 
 
-def _redacted(trace: Any, tape: Any, runtime: Any, llm_api_key: str | None) -> Any:
+def _redacted(trace: Any, tape: Any, servers: dict[str, Any], llm_api_key: str | None) -> Any:
     """The trace as it may be written and shown: known secrets (secret-named variables, the
     servers' credentials, --llm-api-key) and URL credentials redacted in place."""
-    from harness.cassettes._secrets import known_secrets, redact_trace, server_credentials
+    from harness.cassettes._secrets import redact_trace, secrets_of
 
-    if tape is not None:
-        secrets = tape.known_secrets()
-    else:
-        configs = list(getattr(runtime.mcp, "_configs", {}).values())
-        secrets = {**known_secrets(*(c.env for c in configs)), **{v: k for c in configs for v, k in server_credentials(c).items()}}
-        if llm_api_key:
-            secrets.setdefault(llm_api_key, "--llm-api-key")
+    secrets = tape.known_secrets() if tape is not None else secrets_of(servers.values(), {"--llm-api-key": llm_api_key})
     return redact_trace(trace, secrets)
 
 
@@ -117,10 +111,12 @@ def run(
         tape.add_credential(llm_api_key, "--llm-api-key")
     elif record_mode is not None or strict:
         fail("--record-mode and --strict need --cassette")
-    elif mcp_config is not None:
+    servers: dict[str, Any] = {}
+    if cassette is None and mcp_config is not None:
         from runner.live.mcp import LiveMCPClient
 
-        runtime.mcp = LiveMCPClient(load_servers(mcp_config))
+        servers = load_servers(mcp_config)
+        runtime.mcp = LiveMCPClient(servers)
     try:
         trace = execute(document, inputs, runtime=runtime, base_dir=file.resolve().parent, source=str(file))
     except InvalidWorkflow as err:
@@ -137,7 +133,7 @@ def run(
         from runner.trace import RunStatus
 
         trace.status, trace.error = RunStatus.FAILED, f"{len(unused)} recording(s) in {cassette} were not used (--strict)"
-    trace = _redacted(trace, tape, runtime, llm_api_key)
+    trace = _redacted(trace, tape, servers, llm_api_key)
     try:
         path = trace.write(trace_dir)
     except OSError as err:

@@ -106,7 +106,7 @@ def server_credentials(config: ServerConfig) -> dict[str, str]:
         for secret in url_credentials(value):
             add(secret, f"{place}.env.{name}")
     for name, value in config.headers.items():
-        if is_secret_name(name) or name.lower() in SECRET_HEADERS:
+        if secret_header(name, value):
             add(value, f"{place}.headers.{name}")
             for secret in _auth_parts(value):
                 add(secret, f"{place}.headers.{name}")
@@ -118,6 +118,31 @@ def server_credentials(config: ServerConfig) -> dict[str, str]:
     for i, arg in enumerate(config.args):
         for secret in url_credentials(arg):
             add(secret, f"{place}.args[{i}]")
+    return found
+
+
+_AUTH_VALUE = re.compile(r"\s*(bearer|basic|token|digest|apikey)\s+\S", re.I)
+
+
+def secret_header(name: str, value: Any = None) -> bool:
+    """Whether a header holds a credential: by its name (`Authorization`, `X-Api-Key`,
+    `Cookie`, any secret-looking name) or by its value (`Bearer ...`, `Basic ...`)."""
+    return (name.lower() in SECRET_HEADERS or is_secret_name(name)
+            or (isinstance(value, str) and _AUTH_VALUE.match(value) is not None))
+
+
+def secrets_of(configs: Iterable[ServerConfig], given: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    """value -> name of every secret a run with these MCP servers must not write: secret-named
+    variables (of this process and the servers' env), the servers' credentials, and the
+    credentials flowtape was given (`given`: name -> value, e.g. {"--llm-api-key": key})."""
+    configs = list(configs)
+    found = known_secrets(*(c.env for c in configs))
+    for config in configs:
+        for value, label in server_credentials(config).items():
+            found.setdefault(value, label)
+    for label, value in (given or {}).items():
+        if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
+            found.setdefault(value, label)
     return found
 
 
@@ -231,7 +256,7 @@ def redact_server_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
         if key == "env" and isinstance(value, Mapping):
             out[key] = {k: REDACTED for k in value}
         elif key == "headers" and isinstance(value, Mapping):
-            out[key] = {k: (REDACTED if is_secret_name(str(k)) or str(k).lower() in SECRET_HEADERS else _redact_strings(v)) for k, v in value.items()}
+            out[key] = {k: (REDACTED if secret_header(str(k), v) else _redact_strings(v)) for k, v in value.items()}
         elif key == "args" and isinstance(value, list) and all(isinstance(a, str) for a in value):
             args = list(value)
             for i, _ in _flag_values(args):

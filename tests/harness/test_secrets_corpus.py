@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from harness._cli.main import app
 from harness.cassettes import Cassette, LeakedSecretError
 from harness.cassettes._mcp import CassetteMCPClient
-from harness.cassettes._secrets import REDACTED, find_leaks, redact_text, redact_trace, server_credentials
+from harness.cassettes._secrets import REDACTED, find_leaks, redact_text, redact_trace, secrets_of, server_credentials
 from runner import RunStatus, Runtime, execute
 from runner.live.mcp import parse_mcp_config
 from runner.trace import StepRecord, Trace
@@ -140,6 +140,43 @@ def test_a_credential_a_server_echoes_is_refused_and_meta_never_holds_one(tmp_pa
     with pytest.raises(LeakedSecretError, match=r"value of mcpServers\.api\.headers\.Authorization"):
         cassette.save({"servers": meta})
     assert not (tmp_path / "c.yaml").exists()
+
+
+def placed(kind: str, secret: str) -> tuple[dict, str | None]:
+    """An MCP config entry (and an --llm-api-key) that hands flowtape `secret` as a `kind` credential."""
+    url = "https://mcp.example/mcp"
+    if kind == "bearer-header":
+        return {"url": url, "headers": {"Authorization": f"Bearer {secret}"}}, None
+    if kind == "x-api-key-header":
+        return {"url": url, "headers": {"X-Api-Key": secret}}, None
+    if kind == "url-token":
+        return {"url": f"{url}?page=1&access_token={quote(secret, safe='')}"}, None
+    if kind == "api-key-arg":
+        return {"command": "srv", "args": [f"--api-key={secret}"]}, None
+    if kind == "token-arg":
+        return {"command": "srv", "args": ["--token", secret, "--verbose"]}, None
+    return {"command": "srv"}, secret  # llm-api-key
+
+
+@pytest.mark.parametrize("kind", ["llm-api-key", "bearer-header", "x-api-key-header", "url-token", "api-key-arg", "token-arg"])
+@pytest.mark.parametrize("secret", CORPUS)
+def test_a_credential_of_every_kind_and_shape_stays_out_of_cassettes_and_traces(tmp_path, secret, kind):
+    entry, llm_key = placed(kind, secret)
+    configs = parse_mcp_config({"mcpServers": {"api": entry}})
+    cassette = Cassette.open(tmp_path / "c.yaml", "once")
+    with CassetteMCPClient(configs, cassette) as client:
+        meta = client.server_meta()
+    cassette.add_credential(llm_key, "--llm-api-key")
+    cassette.record("mcp", "api", "ok", "tools/call", {"name": "t"}, {"result": {"content": [{"type": "text", "text": "fine"}]}})
+    assert cassette.save({"servers": meta})  # the meta holds the server, its credential redacted
+    assert_absent(tmp_path, secret)
+    echoed = {"result": {"content": [{"type": "text", "text": json.dumps({"seen": secret})}]}}
+    cassette.record("mcp", "api", "echo", "tools/call", {"name": "t"}, echoed)
+    with pytest.raises(LeakedSecretError, match="refusing to save"):
+        cassette.save()
+    trace = Trace(run_id="r", workflow_hash="h", status=RunStatus.PASSED, outputs={"seen": f"got {secret}", "as_json": json.dumps([secret])})
+    redact_trace(trace, secrets_of(configs.values(), {"--llm-api-key": llm_key})).write(tmp_path / "traces")
+    assert_absent(tmp_path, secret)
 
 
 def test_meta_given_by_the_caller_is_redacted_and_scanned_too(tmp_path):
