@@ -449,3 +449,22 @@ def test_record_registers_its_llm_api_key_as_a_known_secret(tmp_path, echo_llm):
     with pytest.raises(LeakedSecretError, match=r"value of --llm-api-key"):
         run_case(task, task.cases[0], cassettes=tmp_path / "cassettes", mode="once", llm=LLMSettings(api_base=echo_llm, api_key=key, model="openai/echo"))
     assert not (tmp_path / "cassettes").exists() or assert_absent(tmp_path / "cassettes", key) == []
+
+
+def test_a_real_http_node_traces_its_auth_token_headers_and_url_redacted(tmp_path, echo_llm, monkeypatch):
+    secret = 'svc-"tok"\\en-42'  # header-safe: no tab or newline
+    monkeypatch.setenv("SERVICE_TOKEN", secret)  # known by its variable's name, so redacted wherever it appears
+    workflow = tmp_path / "wf.json"
+    workflow.write_text(json.dumps({"ir_version": "0.1.0", "inputs": {"api_token": {"type": "string", "required": True}},
+                                    "nodes": [{"id": "call", "type": "http", "params": {
+                                        "url": f"{echo_llm}/chat/completions?api_key=${{api_token}}&v=1", "method": "POST", "body": {"q": 1},
+                                        "auth_token": "${api_token}", "headers": {"X-Api-Key": "${api_token}", "Accept": "application/json"}}}],
+                                    "outputs": {"said": "${call.response.choices[0].message.content}"}}))
+    out = CliRunner().invoke(app, ["run", str(workflow), "-i", f"api_token={secret}", "--format", "json", "--trace-dir", str(tmp_path / "traces")])
+    assert out.exit_code == 0, out.output
+    trace = json.loads(Path(json.loads(out.stdout)["trace"]).read_text())
+    params = trace["steps"][0]["params"]
+    assert params["auth_token"] == REDACTED and params["headers"] == {"X-Api-Key": REDACTED, "Accept": "application/json"}
+    assert params["url"].endswith("?api_key=<redacted>&v=1") and trace["inputs"] == {"api_token": REDACTED}
+    assert trace["outputs"]["said"] == f"your key is {REDACTED}"  # the server echoed it: a known value, redacted in place
+    assert_absent(tmp_path / "traces", secret)
