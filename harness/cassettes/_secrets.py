@@ -121,14 +121,29 @@ def server_credentials(config: ServerConfig) -> dict[str, str]:
     return found
 
 
-_AUTH_VALUE = re.compile(r"\s*(bearer|basic|token|digest|apikey)\s+\S", re.I)
+_BEARER = re.compile(r"\s*bearer\s+(?=\S*[0-9._~+/=-])\S{8,}\s*", re.I)  # a token, not "Bearer authentication"
+_BASIC = re.compile(r"\s*basic\s+([A-Za-z0-9+/]{6,}={0,2})\s*", re.I)
 
 
 def secret_header(name: str, value: Any = None) -> bool:
-    """Whether a header holds a credential: by its name (`Authorization`, `X-Api-Key`,
-    `Cookie`, any secret-looking name) or by its value (`Bearer ...`, `Basic ...`)."""
-    return (name.lower() in SECRET_HEADERS or is_secret_name(name)
-            or (isinstance(value, str) and _AUTH_VALUE.match(value) is not None))
+    """Whether a header (or any field) holds a credential: by its name (`Authorization`,
+    `X-Api-Key`, `Cookie`, any secret-looking name) or by its value (`Bearer <token>`, `Basic
+    <base64 of user:password>`)."""
+    if name.lower() in SECRET_HEADERS or is_secret_name(name):
+        return True
+    if not isinstance(value, str):
+        return False
+    if _BEARER.fullmatch(value):
+        return True
+    basic = _BASIC.fullmatch(value)
+    return basic is not None and ":" in _b64(basic[1])
+
+
+def _b64(text: str) -> str:
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
 
 
 def secrets_of(configs: Iterable[ServerConfig], given: Mapping[str, str | None] | None = None) -> dict[str, str]:
@@ -154,11 +169,7 @@ def _auth_parts(value: str) -> Iterator[str]:
         return
     rest = rest.strip()
     yield rest
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(rest, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return
+    if scheme.lower() == "basic" and (decoded := _b64(rest)):
         yield decoded
         yield decoded.partition(":")[2]
 
@@ -370,9 +381,10 @@ def _names_in(text: str, needles: Mapping[str, str]) -> list[str]:
 
 
 def scrub(value: Any, secrets: Mapping[str, str]) -> Any:
-    """`value` with every known secret (in any form) replaced by `<redacted>`, the string values
-    of secret-named fields redacted (and whole objects under them), and URL credentials redacted
-    in every string. Numbers stay: `prompt_tokens: 12` is a count, not a secret."""
+    """`value` with every known secret (in any form) replaced by `<redacted>`, the values of
+    secret-named fields and headers redacted (whole objects under them too; and any field whose
+    value is `Bearer <token>` or `Basic <user:password>`), and URL credentials redacted in every
+    string. Numbers stay: `prompt_tokens: 12` is a count, not a secret."""
     return _scrub(value, tuple(_needles(secrets)))
 
 
@@ -380,7 +392,7 @@ def _scrub(value: Any, needles: tuple[str, ...]) -> Any:
     if isinstance(value, str):
         return scrub_text(value, needles)
     if isinstance(value, dict):
-        return {scrub_text(str(k), needles): (REDACTED if isinstance(v, (str, dict, list)) and v and is_secret_name(str(k)) else _scrub(v, needles))
+        return {scrub_text(str(k), needles): (REDACTED if isinstance(v, (str, dict, list)) and v and secret_header(str(k), v) else _scrub(v, needles))
                 for k, v in value.items()}
     if isinstance(value, list):
         return [_scrub(v, needles) for v in value]

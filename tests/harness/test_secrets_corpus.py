@@ -241,6 +241,17 @@ def test_a_written_trace_holds_no_secret_in_any_form(tmp_path, secret):
     assert stored["steps"][0]["output"]["status_code"] == 200  # numbers and ordinary data stay
 
 
+def test_a_field_holding_bearer_or_basic_credentials_is_redacted_whatever_its_name():
+    import base64
+
+    basic = "Basic " + base64.b64encode(b"ada:hunter2-pw").decode()
+    trace = Trace(run_id="r", workflow_hash="h", status=RunStatus.PASSED,
+                  outputs={"x-upstream": "Bearer eyJhbGciOi.J9.sig-123", "via": basic, "prose": "Bearer authentication", "style": "Basic settings"})
+    assert redact_trace(trace, {}).outputs == {"x-upstream": REDACTED, "via": REDACTED, "prose": "Bearer authentication", "style": "Basic settings"}
+    found = server_credentials(parse_mcp_config({"mcpServers": {"a": {"url": "https://x.example/mcp", "headers": {"X-Forward": basic}}}})["a"])
+    assert {"ada:hunter2-pw", "hunter2-pw", basic} <= set(found)
+
+
 def test_trace_redaction_keeps_ordinary_fields_that_only_look_secret():
     trace = Trace(run_id="r", workflow_hash="h", status=RunStatus.PASSED,
                   outputs={"author": "Ada Lovelace", "keywords": "a, b", "max_tokens": 5, "prompt_tokens": "12", "api_key_header": "X-API-Key"})
