@@ -11,7 +11,10 @@ What is known to be secret (`known_secrets`, `server_credentials`):
 
 What is redacted by shape, wherever it appears (`redact_text`): the password of a URL
 (`postgres://user:pw@host` -> `postgres://user:<redacted>@host`, or the whole user of an
-`https://TOKEN@host`), and the values of secret-named query parameters (`?api_key=...`).
+`https://TOKEN@host`), and the values of secret-named query parameters (`?api_key=...`). By
+name or value (`is_secret_name`, `secret_header`): secret-named fields and headers (`auth_token`,
+`X-Api-Key`, `Cookie`; not `author` or `max_tokens`) and `Bearer <token>` / `Basic ...` values,
+in a cassette's `meta.servers` and anywhere in a trace.
 
 A known value is looked for in every form it can take in a file: raw, JSON-escaped, YAML-escaped
 and URL-encoded (`secret_forms`), both in the document's string values (a tool result that is
@@ -312,7 +315,7 @@ def secret_forms(secret: str) -> tuple[str, ...]:
         forms |= {once, json.dumps(once, ensure_ascii=ascii_only)[1:-1]}
         dumped = yaml.safe_dump(secret, default_style='"', width=1 << 30, allow_unicode=not ascii_only).strip()
         forms.add(dumped.removesuffix("...").strip()[1:-1])
-    return tuple(sorted((f for f in forms if len(f) >= min(len(secret), MIN_SECRET_LENGTH)), key=len, reverse=True))
+    return tuple(sorted((f for f in forms if f), key=len, reverse=True))
 
 
 def _needles(secrets: Mapping[str, str]) -> dict[str, str]:

@@ -7,12 +7,9 @@ byte by byte, in every file written: raw, JSON-escaped, YAML-escaped and URL-enc
 from __future__ import annotations
 
 import json
-import os
-import socket
 import sys
 import textwrap
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, quote_plus
