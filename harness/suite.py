@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from harness.cassettes import Cassette, RecordMode, StoredInteraction
+from harness.cassettes._secrets import redact_server_spec, redact_trace, scrub
 from harness.goldens import Case, GoldenError, Places, Task, cassette_path
 from runner import Runtime, Trace, execute
 from runner.live.mcp import MCPConfigError, parse_mcp_config
@@ -64,6 +65,9 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
         CassetteError, RecordModeError: the cassette cannot be used in this mode.
         InvalidWorkflow: the workflow or the case's inputs are invalid.
         LeakedSecretError: a recording would store a secret (nothing is written).
+
+    The returned trace (and evaluation reasons) have known secrets and URL credentials redacted,
+    so the callers that write them (`flowtape test`'s traces and ledger) write no secret.
     """
     from harness.cassettes._llm import CassetteLLMClient
     from harness.cassettes._mcp import CassetteMCPClient
@@ -87,6 +91,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             except (OSError, ValueError) as err:
                 raise GoldenError(f"{task.workflow_path}: {err}") from None
         cassette = Cassette.open(cassette_path(cassettes, task, case, approach), mode, normalizer=places.normalizer(task.spec.normalize), ci=ci)
+        cassette.add_credential(llm.api_key, "--llm-api-key")
         model = llm.model or task.spec.llm.model
         # The openai SDK will not send a request without a key; a replay sends none, so any will do.
         api_key = llm.api_key or (REPLAY_KEY if cassette.write_protected else None)
@@ -102,13 +107,17 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
 
                 trace = run_code(task.baseline_path.resolve(), inputs, runtime, task=task.name, case=case.name, base_dir=task.folder.resolve())
             results = judge(task, case, trace, llm=runtime.llm, judge_model=model, tokenizer=tokenizer) if evaluate else []
-            # The servers as task.yaml writes them (places unexpanded), env values redacted.
-            servers_meta = {name: {**spec, **({"env": {k: "<redacted>" for k in spec["env"]}} if spec.get("env") else {})}
-                            for name, spec in task.spec.servers.items()}
+            # The servers as task.yaml writes them (places unexpanded), credentials redacted.
+            servers_meta = {name: redact_server_spec(spec) for name, spec in task.spec.servers.items()}
             meta = {"flowtape": _version(), "servers": servers_meta}
             if task.uses_llm():
                 meta["llm"] = {"model": model, "recorded_from": llm.note or f"{model} via litellm"}
             saved = cassette.save(meta)
+            # What is returned is what gets written (traces, ledger): known secrets and URL
+            # credentials redacted in place, after judging saw the real values.
+            secrets = cassette.known_secrets()
+            trace = redact_trace(trace, secrets)
+            results = [replace(r, reason=scrub(r.reason, secrets)) if r.reason else r for r in results]
             return CaseRun(task.name, case.name, approach, trace, cassette, cassette.unused(), mcp.live_starts, saved, results)
     finally:
         if needs_workdir:

@@ -72,6 +72,15 @@ def _close_cassette(tape: Any, runtime: Any) -> list[Any]:
     return unused
 
 
+def _redacted(trace: Any, tape: Any, servers: dict[str, Any], llm_api_key: str | None) -> Any:
+    """The trace as it may be written and shown: known secrets (secret-named variables, the
+    servers' credentials, --llm-api-key) and URL credentials redacted in place."""
+    from harness.cassettes._secrets import redact_trace, secrets_of
+
+    secrets = tape.known_secrets() if tape is not None else secrets_of(servers.values(), {"--llm-api-key": llm_api_key})
+    return redact_trace(trace, secrets)
+
+
 def run(
     file: Annotated[Path, typer.Argument(help="The JSON IR workflow to run.", show_default=False)],
     input_: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="NAME=VALUE, parsed by the input's declared type (JSON for object, array, number, boolean). Repeatable.")] = None,
@@ -98,12 +107,15 @@ def run(
     tape = None
     if cassette is not None:
         tape = _open_cassette(cassette, record_mode, mcp_config, runtime)
+        tape.add_credential(llm_api_key, "--llm-api-key")
     elif record_mode is not None or strict:
         fail("--record-mode and --strict need --cassette")
-    elif mcp_config is not None:
+    servers: dict[str, Any] = {}
+    if cassette is None and mcp_config is not None:
         from runner.live.mcp import LiveMCPClient
 
-        runtime.mcp = LiveMCPClient(load_servers(mcp_config))
+        servers = load_servers(mcp_config)
+        runtime.mcp = LiveMCPClient(servers)
     try:
         trace = execute(document, inputs, runtime=runtime, base_dir=file.resolve().parent, source=str(file))
     except InvalidWorkflow as err:
@@ -120,6 +132,7 @@ def run(
         from runner.trace import RunStatus
 
         trace.status, trace.error = RunStatus.FAILED, f"{len(unused)} recording(s) in {cassette} were not used (--strict)"
+    trace = _redacted(trace, tape, servers, llm_api_key)
     try:
         path = trace.write(trace_dir)
     except OSError as err:

@@ -24,7 +24,7 @@ import threading
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, AsyncIterator, Mapping
 
-from harness.cassettes._secrets import REDACTED
+from harness.cassettes._secrets import redact_server_spec, server_credentials
 from harness.cassettes._store import Cassette, CassetteMiss
 from runner.clients import MCPError, ToolCallResult
 from runner.live.mcp import LiveMCPClient, ServerConfig
@@ -38,7 +38,9 @@ class CassetteMCPClient(LiveMCPClient):
     """A `LiveMCPClient` whose servers answer from `cassette` (and record into it when allowed).
 
     Args:
-        configs: the servers, as for `LiveMCPClient`; their env values are secrets to the cassette.
+        configs: the servers, as for `LiveMCPClient`; their secret env values and credentials
+            (secret header values, URL tokens, secret flags' values) are known secrets to the
+            cassette, which refuses to save one.
         cassette: the open cassette; its mode decides replay and recording.
     """
 
@@ -52,6 +54,8 @@ class CassetteMCPClient(LiveMCPClient):
         for config in configs.values():
             if config.env:
                 cassette.secret_envs.append(dict(config.env))
+            for value, label in server_credentials(config).items():
+                cassette.add_credential(value, label)
 
     def call_tool(self, server: str, tool: str, arguments: dict[str, Any], *, step_id: str | None = None) -> ToolCallResult:
         if server in self._configs and server not in self._connections:
@@ -79,10 +83,11 @@ class CassetteMCPClient(LiveMCPClient):
         return _as_tool_call_result(tool, arguments, result)
 
     def server_meta(self) -> dict[str, Any]:
-        """The servers as the cassette's meta records them: env values redacted."""
+        """The servers as the cassette's meta records them: env values, secret header values,
+        secret flags' values and URL credentials redacted."""
         return self.cassette.normalizer.to_stored({
-            name: {k: v for k, v in {"command": c.command, "args": list(c.args) or None, "url": c.url,
-                                     "env": {k: REDACTED for k in c.env} or None}.items() if v}
+            name: redact_server_spec({k: v for k, v in {"command": c.command, "args": list(c.args) or None, "url": c.url,
+                                                        "env": dict(c.env) or None, "headers": dict(c.headers) or None}.items() if v})
             for name, c in self._configs.items()
         })
 

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.cassettes._modes import RecordMode, decide_mode
 from harness.cassettes._normalize import Normalizer
-from harness.cassettes._secrets import LeakedSecretError, find_leaks, known_secrets
+from harness.cassettes._secrets import MIN_SECRET_LENGTH, LeakedSecretError, find_leaks, known_secrets, redact_meta, redact_text
 from runner.trace import write_atomic
 
 CASSETTE_VERSION = 1
@@ -87,8 +87,13 @@ class Cassette:
     meta: dict[str, Any] = field(default_factory=dict)
     interactions: list[StoredInteraction] = field(default_factory=list)
     secret_envs: list[dict[str, str]] = field(default_factory=list)
+    credentials: dict[str, str] = field(default_factory=dict)  # value -> where it came from
 
     def __post_init__(self) -> None:
+        if not isinstance(self.normalizer, _Redacting):
+            # URL credentials are redacted in what is matched as in what is saved, so a redacted
+            # recording still replays.
+            self.normalizer = _Redacting(self.normalizer.placeholders, self.normalizer.timestamps, self.normalizer.rules)
         self._index: dict[tuple[str, str, str | None, str, str], deque[int]] = defaultdict(deque)
         self._last: dict[tuple[str, str, str | None, str, str], int] = {}
         self._used: set[int] = set()
@@ -224,22 +229,45 @@ class Cassette:
 
     # -- saving ------------------------------------------------------------------------------
 
+    def add_credential(self, value: str | None, label: str) -> None:
+        """Make `value` (an API key, a header value flowtape was given) a known secret: the
+        scan before saving looks for it as for secret-named environment values."""
+        if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
+            self.credentials.setdefault(value, label)
+
+    def known_secrets(self) -> dict[str, str]:
+        """value -> name of every secret this cassette must never hold: secret-named variables
+        of this process and of its servers' env, and the credentials it was given."""
+        return {**self.credentials, **known_secrets(*self.secret_envs)}
+
     def save(self, meta: dict[str, Any] | None = None) -> bool:
         """Write the cassette atomically if anything was recorded; returns whether it wrote.
+        The meta's URL credentials and server secrets are redacted first.
 
         Raises:
-            LeakedSecretError: a known secret appears anywhere in it (nothing is written).
+            LeakedSecretError: a known secret appears anywhere in it, in any form (nothing is
+                written, and the cassette's meta is left as it was).
         """
         if not self.changed:
             return False
-        self.meta.update(meta or {})
-        data = CassetteFile(meta=self.meta, interactions=self.interactions).model_dump(mode="json")
-        leaks = find_leaks(data, known_secrets(*self.secret_envs))
+        merged = redact_meta({**self.meta, **(meta or {})})
+        data = CassetteFile(meta=merged, interactions=self.interactions).model_dump(mode="json")
+        text = _dump(data, self.path)
+        leaks = find_leaks(data, self.known_secrets(), written=text)
         if leaks:
             raise LeakedSecretError(f"{self.path}: refusing to save: a secret appears at {', '.join(leaks[:5])}")
+        self.meta = merged
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.path, _dump(data, self.path))
+        write_atomic(self.path, text)
         return True
+
+
+class _Redacting(Normalizer):
+    """The cassette's normaliser, with URL credentials (`postgres://u:<redacted>@h`,
+    `?api_key=<redacted>`) redacted in every stored string."""
+
+    def text_to_stored(self, text: str) -> str:
+        return redact_text(super().text_to_stored(text))
 
 
 def _short(value: Any, limit: int = 240) -> str:
