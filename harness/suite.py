@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.cassettes import Cassette, RecordMode, StoredInteraction
+from harness.cassettes import Cassette, RecordMode, StepChange, StoredInteraction
 from harness.cassettes._secrets import redact_server_spec, redact_trace, scrub
 from harness.goldens import Case, GoldenError, Places, Task, cassette_path
-from runner import Runtime, Trace, execute
+from runner import RunStatus, Runtime, Trace, execute
 from runner.live.mcp import MCPConfigError, parse_mcp_config
 
 
@@ -46,6 +46,8 @@ class CaseRun:
     live_starts: int  # real MCP servers started (0 on a pure replay)
     saved: bool
     evaluations: list[Any] = field(default_factory=list)  # EvaluationResult, when asked for
+    changes: list[StepChange] = field(default_factory=list)  # what the save changed, by step
+    held_back: bool = False  # recorded, but not saved: the run did not complete
 
     @property
     def passed(self) -> bool:
@@ -112,13 +114,18 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             meta = {"flowtape": _version(), "servers": servers_meta}
             if task.uses_llm():
                 meta["llm"] = {"model": model, "recorded_from": llm.note or f"{model} via litellm"}
-            saved = cassette.save(meta)
+            # Recording is transactional: a run that did not complete (a server that did not
+            # start, a model error, a timeout) leaves the cassette on disk as it was.
+            changes = cassette.changes()
+            held_back = cassette.changed and trace.status is not RunStatus.PASSED
+            saved = False if held_back else cassette.save(meta)
             # What is returned is what gets written (traces, ledger): known secrets and URL
             # credentials redacted in place, after judging saw the real values.
             secrets = cassette.known_secrets()
             trace = redact_trace(trace, secrets)
             results = [replace(r, reason=scrub(r.reason, secrets)) if r.reason else r for r in results]
-            return CaseRun(task.name, case.name, approach, trace, cassette, cassette.unused(), mcp.live_starts, saved, results)
+            return CaseRun(task.name, case.name, approach, trace, cassette, cassette.unused(), mcp.live_starts, saved, results,
+                           changes=changes if saved else [], held_back=held_back)
     finally:
         if needs_workdir:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -22,11 +22,15 @@ def record(
     model: Annotated[Optional[str], typer.Option("--model", help="litellm model for llm nodes instead of the task's (default: the local SmolLM2 server).")] = None,
     llm_api_base: Annotated[Optional[str], typer.Option("--llm-api-base", envvar="FLOWTAPE_LLM_API_BASE", help="An OpenAI-compatible server for llm nodes; without it (and without --model) the local SmolLM2 server is started.")] = None,
     llm_api_key: Annotated[Optional[str], typer.Option("--llm-api-key", envvar="FLOWTAPE_LLM_API_KEY", show_default=False, help="API key for --llm-api-base.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-record cassettes that exist (mode all); without it flowtape lists them and stops.")] = False,
 ) -> None:
     """Record the suite's cassettes from real MCP servers and a real model. Each case runs live
     once; its MCP and LLM calls are written to its cassette (secrets redacted; a cassette in
-    which a secret would remain is refused). Exit 0 when every case ran and passed, 1 when a case
-    failed, 2 for bad input."""
+    which a secret would remain is refused) only when the run completed: a run that did not (a
+    server that did not start, a model error, a timeout) leaves the cassette on disk byte for
+    byte as it was. Re-recording an existing cassette (mode all) needs --force and prints what
+    changed, step by step. Exit 0 when every case ran and passed, 1 when a case failed or was
+    not saved, 2 for bad input."""
     from harness.cassettes import CassetteError, LeakedSecretError, RecordModeError, in_ci
     from harness.goldens import GoldenError, load_suite
     from harness.suite import LLMSettings, run_case
@@ -38,10 +42,13 @@ def record(
         tasks = load_suite(suite, task=task, case=case)
     except GoldenError as err:
         fail(str(err))
+    units = [(t, c, a) for t in tasks for a in t.spec.approaches if a != "direct" and approach in (None, a) for c in t.cases]
+    if record_mode == "all" and not force:
+        _refuse_to_replace(units, cassettes)
     failed = 0
     with ExitStack() as stack:
         llm = LLMSettings(api_base=llm_api_base, api_key=llm_api_key, model=model)
-        if any(t.uses_llm() for t in tasks) and llm_api_base is None and model is None:
+        if any(t.uses_llm() for t, _, _ in units) and llm_api_base is None and model is None:
             from harness import localmodel
 
             typer.echo("flowtape: starting the local model server (SmolLM2-135M on llama.cpp)", err=True)
@@ -50,24 +57,56 @@ def record(
             except localmodel.LocalModelError as err:
                 fail(str(err))
             llm = LLMSettings(api_base=server.api_base, api_key=server.api_key, note=localmodel.describe())
-        units = [(t, c, a) for t in tasks for a in t.spec.approaches if a != "direct" and approach in (None, a) for c in t.cases]
-        total = len(units)
-        done = 0
-        for t, c, a in units:
-            done += 1
+        for done, (t, c, a) in enumerate(units, 1):
             try:
                 run = run_case(t, c, cassettes=cassettes, mode=record_mode, llm=llm, fixtures=fixtures, evaluate=True, approach=a)
             except (GoldenError, CassetteError, RecordModeError, LeakedSecretError, InvalidWorkflow) as err:
                 fail(str(err))
-            status = run.trace.status.value
-            failed += not run.passed
-            what = f"recorded {len(run.cassette.interactions)} interactions" if run.saved else "nothing new to record"
-            failing = [f"{r.target} {r.evaluator}" for r in run.evaluations if not r.passed]
-            typer.echo(f"[{done}/{total}] {t.name}/{c.name} [{a}]: {status}, {what} -> {run.cassette.path}"
-                       + (f" ({run.trace.error})" if run.trace.error else "")
-                       + (f"; failing checks: {', '.join(failing)}" if failing else ""))
+            failed += not run.passed or run.held_back
+            typer.echo(f"[{done}/{len(units)}] {t.name}/{c.name} [{a}]: {_outcome(run)}")
     if failed:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _outcome(run: Any) -> str:
+    """One line: how the run went, and what became of its cassette."""
+    failing = [f"{r.target} {r.evaluator}" for r in run.evaluations if not r.passed]
+    path = run.cassette.path
+    if run.held_back:
+        state = "not saved" if not run.cassette.existed else "left as it was"
+        return f"did not complete ({run.trace.error}); {path} {state}: a run that did not complete is never recorded"
+    status = "failed" if run.trace.status.value != "passed" else ("checks failed" if failing else "passed")
+    if run.saved:
+        what = f"recorded {len(run.cassette.interactions)} interactions -> {path}"
+        changes = "; ".join(change.describe() for change in run.changes)
+        what += f" ({changes})" if run.cassette.existed and changes else " (unchanged)" if run.cassette.existed else ""
+    else:
+        what = f"nothing new to record in {path}"
+    return (f"{status}, {what}" + (f" ({run.trace.error})" if run.trace.error else "")
+            + (f"; failing checks: {', '.join(failing)}" if failing else ""))
+
+
+def _refuse_to_replace(units: list[Any], cassettes: Path) -> None:
+    """Mode `all` over existing cassettes is deliberate: without --force, say what it would replace."""
+    from harness.cassettes import Cassette, CassetteError
+    from harness.goldens import cassette_path
+
+    existing = [cassette_path(cassettes, t, c, a) for t, c, a in units]
+    existing = [p for p in existing if p.exists()]
+    if not existing:
+        return
+    lines = []
+    for path in existing[:10]:
+        try:
+            lines.append(f"  {path} ({len(Cassette.open(path, 'none').interactions)} interactions)")
+        except CassetteError:
+            lines.append(f"  {path} (unreadable)")
+    more = [f"  ... and {len(existing) - 10} more"] if len(existing) > 10 else []
+    fail("\n".join([f"record mode 'all' would re-record {len(existing)} existing cassette(s):", *lines, *more,
+                     "pass --force to re-record them (each is replaced only when its new run completes), "
+                     "or --record-mode new_episodes to record only what is missing"]))
+
+
 
 
 __all__ = ["record", "EXIT_BAD_INPUT"]

@@ -8,7 +8,7 @@ from harness.cassettes._llm import CassetteLLMClient
 from harness.cassettes._modes import RecordMode, RecordModeError, decide_mode, in_ci
 from harness.cassettes._normalize import Normalizer, Rule
 from harness.cassettes._secrets import LeakedSecretError, known_secrets
-from harness.cassettes._store import CASSETTE_VERSION, Cassette, CassetteError, CassetteMiss, StoredInteraction
+from harness.cassettes._store import CASSETTE_VERSION, Cassette, CassetteError, CassetteMiss, StepChange, StoredInteraction
 
 __all__ = [
     "CASSETTE_VERSION",
@@ -21,6 +21,7 @@ __all__ = [
     "RecordMode",
     "RecordModeError",
     "Rule",
+    "StepChange",
     "StoredInteraction",
     "decide_mode",
     "in_ci",

@@ -74,6 +74,20 @@ def request_digest(method: str, request: Any) -> str:
 
 
 @dataclass
+class StepChange:
+    """How one step's recordings differ between two versions of a cassette."""
+
+    step: str
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+
+    def describe(self) -> str:
+        parts = [f"{n} {what}" for n, what in ((self.added, "added"), (self.removed, "removed"), (self.changed, "changed")) if n]
+        return f"{self.step}: {', '.join(parts)}"
+
+
+@dataclass
 class Cassette:
     """One cassette file, open for replay and/or recording as its mode says.
 
@@ -99,6 +113,7 @@ class Cassette:
         self._used: set[int] = set()
         self._steps: dict[tuple[str, str | None], dict[tuple[str, str, str | None, str, str], None]] = defaultdict(dict)
         self._new = 0
+        self._before = list(self.interactions)  # as on disk, for `changes()`
         if self.mode is RecordMode.ALL:
             self.interactions = []  # re-record everything: old recordings are dropped on save
         for i, item in enumerate(self.interactions):
@@ -223,6 +238,26 @@ class Cassette:
         """Recordings no call used in this run (stale steps, or calls the workflow stopped making)."""
         return [item for i, item in enumerate(self.interactions) if i not in self._used]
 
+    def changes(self) -> list[StepChange]:
+        """What saving would change against the file as it was opened, step by step: recordings
+        added (a request not recorded before), removed (no longer made) and changed (the same
+        request, another response). Steps with no change are left out."""
+        def keyed(items: list[StoredInteraction]) -> dict[tuple[Any, ...], list[StoredInteraction]]:
+            out: dict[tuple[Any, ...], list[StoredInteraction]] = defaultdict(list)
+            for item in items:
+                out[(item.kind, item.server, item.step, item.method, request_digest(item.method, item.request))].append(item)
+            return out
+
+        before, after = keyed(self._before), keyed(self.interactions)
+        steps: dict[str, StepChange] = {}
+        for key in before.keys() | after.keys():
+            old, new = before.get(key, []), after.get(key, [])
+            change = steps.setdefault(key[2] or "(set-up)", StepChange(key[2] or "(set-up)"))
+            change.added += max(len(new) - len(old), 0)
+            change.removed += max(len(old) - len(new), 0)
+            change.changed += sum(a.response != b.response or a.notifications != b.notifications for a, b in zip(old, new))
+        return sorted((c for c in steps.values() if c.added or c.removed or c.changed), key=lambda c: c.step)
+
     @property
     def changed(self) -> bool:
         return self._new > 0 or (self.mode is RecordMode.ALL and self.existed)
@@ -338,4 +373,4 @@ def _read(path: Path) -> CassetteFile:
         raise CassetteError(f"{path}: corrupt cassette at ${loc}: {first['msg']}") from None
 
 
-__all__ = ["CASSETTE_VERSION", "Cassette", "CassetteError", "CassetteFile", "CassetteMiss", "LeakedSecretError", "StoredInteraction", "request_digest"]
+__all__ = ["CASSETTE_VERSION", "Cassette", "CassetteError", "CassetteFile", "CassetteMiss", "LeakedSecretError", "StepChange", "StoredInteraction", "request_digest"]
