@@ -56,12 +56,16 @@ def _open_cassette(path: Path, mode: str | None, mcp_config: Path | None, runtim
     return tape
 
 
-def _close_cassette(tape: Any, runtime: Any) -> list[Any]:
-    """Save what was recorded (exit 2 if a secret would be written) and report unused recordings."""
+def _close_cassette(tape: Any, runtime: Any, completed: bool) -> list[Any]:
+    """Save what was recorded when the run completed (exit 2 if a secret would be written; a run
+    that did not complete leaves the cassette as it was) and report unused recordings."""
     from harness.cassettes import LeakedSecretError
 
     try:
-        if tape.save({"servers": runtime.mcp.server_meta()}):
+        if tape.changed and not completed:
+            state = "left as it was" if tape.existed else "not written"
+            typer.echo(f"flowtape: the run did not complete; {tape.path} {state} (a run that did not complete is never recorded)", err=True)
+        elif tape.save({"servers": runtime.mcp.server_meta()}):
             typer.echo(f"flowtape: recorded {len(tape.interactions)} interactions in {tape.path}", err=True)
     except LeakedSecretError as err:
         fail(str(err))
@@ -127,7 +131,7 @@ def run(
             runtime.mcp.close()
     for warning in trace.warnings:
         typer.echo(f"{file}: {warning}", err=True)
-    unused = _close_cassette(tape, runtime) if tape is not None else []
+    unused = _close_cassette(tape, runtime, trace.status.value == "passed") if tape is not None else []
     if unused and strict and trace.status.value == "passed":
         from runner.trace import RunStatus
 

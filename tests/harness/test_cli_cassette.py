@@ -128,3 +128,15 @@ def test_ci_false_records_and_ci_true_refuses(cli, files, monkeypatch):
     recorded = cli(*args)
     assert recorded.exit_code == 0, recorded.output
     assert tape.exists()
+
+
+def test_a_run_that_did_not_complete_leaves_its_cassette_as_it_was(cli, files, tmp_path):
+    config, wf, tape, traces = files
+    assert cli("run", wf, "-i", "t=10:00", "--mcp-config", config, "--cassette", tape, "--trace-dir", traces).exit_code == 0
+    before = tape.read_bytes()
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"mcpServers": {"time": {"command": TIME_SERVER + "-typo"}}}))
+    result = cli("run", wf, "-i", "t=10:00", "--mcp-config", broken, "--cassette", tape, "--record-mode", "all", "--trace-dir", traces)
+    assert result.exit_code == 1
+    assert f"the run did not complete; {tape} left as it was" in result.stderr
+    assert tape.read_bytes() == before
