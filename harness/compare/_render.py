@@ -52,7 +52,7 @@ def _summary_rows(report: Report, mark: str) -> list[list[str]]:
         direct = s.approach == "direct"
         rows.append([
             s.task or _ALL, s.approach, str(s.cases),
-            f"{s.passed}/{s.judged} ({s.pass_rate:.0%})" if s.pass_rate is not None else "n/a",
+            f"{s.passed}/{s.judged} ({s.pass_rate:.0%}) on {s.checks} check{'s' * (s.checks != 1)}" if s.pass_rate is not None else "n/a",
             _num(s.per_run_tokens), _num(s.per_run_cost_usd, "${:.6f}"),
             "—" if direct else _num(s.authoring_tokens), _payback(s),
             "—" if direct else _num(s.saved_median), "—" if direct else _num(s.saved_total),

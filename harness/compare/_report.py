@@ -35,6 +35,7 @@ class CaseFigures:
     case: str
     approach: str
     passed: bool | None = None
+    checks: int = 0  # golden checks (evaluations) the case was judged on
     per_run_tokens: int | None = None
     per_run_cost_usd: float | None = None
     authoring_tokens: int | None = None
@@ -58,6 +59,7 @@ class ApproachSummary:
     cases: int
     judged: int = 0
     passed: int = 0
+    checks: int = 0  # golden checks over the judged cases
     pass_rate: float | None = None
     per_run_tokens: float | None = None
     per_run_cost_usd: float | None = None
@@ -136,6 +138,10 @@ def _load(path: Path, run_id: str, tables: set[str]) -> list[CaseFigures]:
         FROM cases c WHERE c.run_id = ?""", [run_id])
     for task, case, approach, passed in verdicts:
         found[(task, case, approach)]["passed"] = bool(passed)
+    _, counts = query(path, 'SELECT task, "case", approach, count(*) FROM evaluations WHERE run_id = ? GROUP BY ALL', [run_id])
+    for task, case, approach, checks in counts:
+        if (task, case, approach) in found:
+            found[(task, case, approach)]["checks"] = int(checks)
     if "context_tokens" in tables:
         _, sums = query(path, """
             SELECT task, "case", approach, phase, sum(tokens), CASE WHEN count(cost_usd) = count(*) THEN sum(cost_usd) END
@@ -247,6 +253,7 @@ def _summary(task: str | None, approach: str, figures: list[CaseFigures], paybac
     authoring = {unit: [_mean([_authoring(f, unit) for f in group]) for group in by_task.values()] for unit, _ in _UNITS}
     return ApproachSummary(
         task=task, approach=approach, cases=len(figures), judged=len(judged), passed=sum(judged),
+        checks=sum(f.checks for f in figures if f.passed is not None),
         pass_rate=sum(judged) / len(judged) if judged else None,
         per_run_tokens=_mean([f.per_run_tokens for f in with_context]),
         per_run_cost_usd=_mean([f.per_run_cost_usd for f in with_context]),
@@ -352,6 +359,11 @@ def compare(
         rows = _with_pass_reasons(rows)
         summaries += rows
         pairs += _pairs(task, chosen, by_approach, resamples, seed)
+        judged_rows = [r for r in rows if r.judged]
+        if len({r.checks for r in judged_rows}) > 1:
+            counts = ", ".join(f"{r.approach} {r.checks}" for r in judged_rows)
+            notes.append(f"{task or 'all tasks'}: pass rates rest on different numbers of golden checks ({counts}): "
+                         "a pass under fewer checks says less")
         losing = [f"{r.approach} does not win: {'; '.join(r.not_winning)}" for r in rows if r.not_winning]
         if losing:
             notes.append(f"{task or 'all tasks'}: " + " | ".join(losing))

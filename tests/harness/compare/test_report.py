@@ -170,3 +170,27 @@ def test_account_run_fills_context_rows_from_a_replayed_case(tmp_path: Path) -> 
     assert ("direct", "per_run", "modelled", 7) in rows and ("ir", "authoring", "measured", 2) in rows
     report = compare(path)
     assert row(report, "meeting-times", "ir").per_run_tokens < row(report, "meeting-times", "direct").per_run_tokens
+
+
+def test_approaches_judged_on_different_numbers_of_checks_are_named(tmp_path) -> None:
+    path = tmp_path / "ledger.duckdb"
+    ledger = Ledger(path)
+    ledger.start_run(RUN, "suite", git_commit=None, flowtape_version=None)
+    with LedgerPart(part_path(path, RUN)) as part:
+        for approach, targets in (("ir", ("steps.a", "steps.b", "outputs.answer")), ("code", ("outputs.answer",))):
+            trace = Trace(run_id=f"t-{approach}", task="t", case="c", approach=approach, workflow_hash="h", status=RunStatus.PASSED)
+            verdicts = [{"target": t, "evaluator": "Equals", "passed": True, "score": None, "reason": "", "error": False} for t in targets]
+            part.add_case(case_rows(RUN, trace, verdicts))
+    ledger.merge_parts(RUN)
+    ledger.finish_run(RUN, "completed")
+    ledger.close()
+    report = compare(path)
+    assert (row(report, "t", "ir").checks, row(report, "t", "code").checks) == (3, 1)
+    assert "t: pass rates rest on different numbers of golden checks (code 1, ir 3): a pass under fewer checks says less" in report.notes
+    table = render(report, "table")
+    assert "1/1 (100%) on 3 checks" in table and "1/1 (100%) on 1 check " in table
+
+
+def test_equal_numbers_of_checks_need_no_note(report) -> None:
+    assert not [n for n in report.notes if "golden checks" in n]
+    assert (row(report, "big", "ir").checks, row(report, "big", "code").checks) == (3, 3)
