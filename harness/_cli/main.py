@@ -9,6 +9,7 @@ import typer
 
 from harness._cli.record import record
 from harness._cli.report import report
+from harness._cli.cassettes import app as cassettes_app
 from harness._cli.compare import compare
 from harness._cli.gate import gate
 from harness._cli.init import init
@@ -59,6 +60,7 @@ app.command("gate")(gate)
 app.command("report")(report)
 app.command("schema")(schema)
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(cassettes_app, name="cassettes")
 
 
 def main() -> None:

@@ -113,6 +113,7 @@ class Cassette:
         self._used: set[int] = set()
         self._steps: dict[tuple[str, str | None], dict[tuple[str, str, str | None, str, str], None]] = defaultdict(dict)
         self._new = 0
+        self._pruned = False
         self._before = list(self.interactions)  # as on disk, for `changes()`
         if self.mode is RecordMode.ALL:
             self.interactions = []  # re-record everything: old recordings are dropped on save
@@ -258,9 +259,19 @@ class Cassette:
             change.changed += sum(a.response != b.response or a.notifications != b.notifications for a, b in zip(old, new))
         return sorted((c for c in steps.values() if c.added or c.removed or c.changed), key=lambda c: c.step)
 
+    def prune_unused(self) -> list[StoredInteraction]:
+        """Drop the recordings no call used in this run (call it after a replay that completed);
+        `save()` then writes the rest. Returns what was dropped."""
+        dropped = self.unused()
+        if dropped:
+            self.interactions = [item for i, item in enumerate(self.interactions) if i in self._used]
+            self._used = set(range(len(self.interactions)))
+            self._pruned = True
+        return dropped
+
     @property
     def changed(self) -> bool:
-        return self._new > 0 or (self.mode is RecordMode.ALL and self.existed)
+        return self._new > 0 or self._pruned or (self.mode is RecordMode.ALL and self.existed)
 
     # -- saving ------------------------------------------------------------------------------
 
