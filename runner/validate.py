@@ -189,6 +189,8 @@ class _Checker:
         for key, spec in ntype.params.items():
             if spec.required and key not in node.params:
                 self.add(f"{path}.params", f"missing required param '{key}' for {node.type}", node.id)
+        for key, message in ntype.check_params(node.params):
+            self.add(f"{path}.params.{key}", f"{node.type} node '{node.id}': {message}", node.id)
 
     def _mapping(self, raw: Any, where: str, model: type, shorthand: bool = False) -> dict[str, Any]:
         if not isinstance(raw, dict):

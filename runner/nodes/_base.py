@@ -78,6 +78,11 @@ class NodeType:
     outputs: ClassVar[tuple[str, ...] | None] = None  # None: any key may be referenced
     open_params: ClassVar[bool] = False  # True: params are not checked by name (mcp tool args)
 
+    def check_params(self, params: dict[str, Any]) -> list[tuple[str, str]]:
+        """Problems a node type sees in its raw params before anything runs, as (param key,
+        message); checked by `runner.validate` besides names and declared types."""
+        return []
+
     def resolve(self, raw: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
         """Resolve the node's templated params against `scope` (inputs and earlier outputs)."""
         return templates.resolve_value(raw, scope)

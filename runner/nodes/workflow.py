@@ -28,6 +28,15 @@ class WorkflowNode(NodeType):
         "error_action": ParamSpec("string", False, "action returned when the child fails (default error)"),
     }
 
+    def check_params(self, params: dict[str, Any]) -> list[tuple[str, str]]:
+        # The child comes from a file or the IR itself, never from data: a template here would
+        # run a workflow that a tool, a model or an input wrote.
+        ref = params.get("workflow")
+        if isinstance(ref, str) and "${" in ref.replace("$${", ""):
+            return [("workflow", "a nested workflow must be a file path or inline IR written in the workflow, not a template: "
+                                 "a workflow taken from data would run as code")]
+        return []
+
     def resolve(self, raw: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
         # An inline child IR is the child's own text: its templates resolve in the child's scope.
         inline = raw.get("workflow") if isinstance(raw.get("workflow"), dict) else None

@@ -22,10 +22,11 @@ def test_templated_values_reach_the_command_as_data(tmp_path, value, shape):
     assert step.output["stdout"] == expected.rstrip("\n")
 
 
-def test_render_command_shows_the_quoted_command():
-    assert render_command("echo ${v}", {"v": "a; b"}) == "echo 'a; b'"
-    assert render_command('echo "${v}"', {"v": 'say "$x"'}) == 'echo "say \\"\\$x\\""'
-    assert render_command("echo '${v}'", {"v": "it's"}) == "echo 'it'\\''s'"
+def test_render_command_refers_to_each_value_in_the_form_its_context_needs():
+    assert render_command("echo ${v}", {"v": "a; b"}).command == 'echo "${__ft_0}"'
+    assert render_command('echo "${v}"', {"v": 'say "$x"'}).command == 'echo "${__ft_0}"'
+    assert render_command("echo '${v}'", {"v": "it's"}).command == "echo ''\"${__ft_0}\"''"
+    assert render_command("echo '${v}'", {"v": "it's"}).values == {"__ft_0": "it's"}
 
 
 def test_outputs_stdout_without_trailing_newlines_stderr_as_is(tmp_path):
