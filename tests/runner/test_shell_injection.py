@@ -2,10 +2,16 @@
 found to turn a value into a command, each run for real with a value that would create a marker
 file. Where the shape is a legitimate command, the value must come out printed as it is."""
 
+import os
+import subprocess
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runner import RunStatus, check, execute
 from runner.nodes.shell import render_command
+from runner.templates import TemplateError
 
 MARKER = "MARKER"
 
@@ -133,3 +139,25 @@ def test_a_nested_workflow_never_comes_from_a_template(ref):
     errors = [d for d in check(doc) if d.severity == "error"]
     assert [(d.path, d.node) for d in errors] == [("$.nodes[1].params.workflow", "child")]
     assert "not a template" in errors[0].message
+
+
+PIECES = ["echo ", "${v}", '"', "'", "`", "$(", ")", "# it's ", "\n", "<<EOF\n", "<<'EOF'\n", "EOF\n", "<<-X\n", "\tX\n",
+          "$((", "))", " ", ";", "|", "\\", "eval ", "sh -c ", "x=", "<<!\n", "!\n"]
+PAYLOADS = ["$(touch MARKER)", "`touch MARKER`", "'; touch MARKER; '", "\ntouch MARKER\n", '"; touch MARKER; "',
+            "EOF\ntouch MARKER", "X\ntouch MARKER", "!\ntouch MARKER\n#"]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=8), st.sampled_from(PAYLOADS))
+def test_no_command_text_around_a_template_lets_its_value_run(tmp_path_factory, pieces, payload):
+    # Commands made of quotes, substitutions, comments and here-documents in any order (most of
+    # them not valid shell): whatever the shell makes of one, the value is never run.
+    command = "".join(pieces) + " ${v}"
+    try:
+        rendered = render_command(command, {"v": payload})
+    except TemplateError:
+        return  # refused: nothing runs
+    cwd = tmp_path_factory.mktemp("sh")
+    subprocess.run(["/bin/sh", "-c", rendered.command], cwd=cwd, env={**os.environ, **rendered.values},
+                   input="", capture_output=True, text=True, timeout=10)
+    assert not (cwd / MARKER).exists(), rendered.command
