@@ -13,6 +13,7 @@ from typing import Any, Iterable, Literal
 
 from pydantic import ValidationError
 
+from runner import _json
 from runner import inputs as _inputs
 from runner._hints import did_you_mean as _did_you_mean
 from runner import templates
@@ -99,6 +100,12 @@ class _Checker:
     def run(self, doc: Any, inputs: dict[str, Any] | None) -> list[Diagnostic]:
         if not isinstance(doc, dict):
             self.add("$", f"a workflow must be a JSON object, not {type(doc).__name__}")
+            return self.diags
+        if _json.depth_exceeds(doc):
+            self.add("$", f"the workflow nests arrays and objects deeper than {_json.MAX_DEPTH} levels")
+            return self.diags
+        if inputs is not None and _json.depth_exceeds(inputs):
+            self.add("$.inputs", f"input values nest arrays and objects deeper than {_json.MAX_DEPTH} levels")
             return self.diags
         top = {k: v for k, v in doc.items() if k not in ("nodes", "edges", "inputs", "outputs")}
         for key in top:
@@ -189,6 +196,11 @@ class _Checker:
         for key, spec in ntype.params.items():
             if spec.required and key not in node.params:
                 self.add(f"{path}.params", f"missing required param '{key}' for {node.type}", node.id)
+        for key, value in node.params.items():
+            spec = ntype.params.get(key)
+            problem = _param_type_problem(spec.type, value) if spec else None
+            if problem:
+                self.add(f"{path}.params.{key}", f"param '{key}' of {node.type} must be {problem}", node.id)
         for key, message in ntype.check_params(node.params):
             self.add(f"{path}.params.{key}", f"{node.type} node '{node.id}': {message}", node.id)
 
@@ -319,6 +331,36 @@ class _Checker:
                 key = ref.path[0] if ref.path else None
                 if ntype and ntype.outputs is not None and isinstance(key, str) and key not in ntype.outputs:
                     self.add(path, f"'${{{ref}}}': {nodes[ref.name][1].type} node '{ref.name}' has no output '{key}'{_did_you_mean(key, ntype.outputs)}", node_id)
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "number": (int, float), "integer": (int, float), "boolean": (bool,), "object": (dict,), "array": (list,),
+}
+_ARTICLE = {"string": "a string", "number": "a number", "integer": "an integer", "boolean": "true or false",
+            "object": "an object", "array": "an array"}
+
+
+def _param_type_problem(expected: str, value: Any) -> str | None:
+    """What a param's value should be (e.g. "a string, not a list") when it cannot be of the
+    declared type, or None. A template that is the whole string may resolve to any type; text
+    around a template makes a string."""
+    if expected not in _JSON_TYPES or value is None:
+        return None
+    if isinstance(value, str) and "${" in value:
+        try:
+            template = templates.parse(value)
+        except templates.TemplateSyntaxError:
+            return None  # reported with the template's references
+        if template.is_whole or len(template.refs()) == 0 or expected == "string":
+            return None
+        return f"{_ARTICLE[expected]}; text around a template makes a string"
+    ok = isinstance(value, _JSON_TYPES[expected]) and not (isinstance(value, bool) and expected != "boolean")
+    if ok and expected == "integer" and isinstance(value, float):
+        ok = value.is_integer()
+    if ok:
+        return None
+    got = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), f"the number {value}")
+    return f"{_ARTICLE[expected]}, not {got}"
 
 
 def _reachable(first: str, edges: list[Edge]) -> set[str]:

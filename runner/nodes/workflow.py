@@ -8,11 +8,10 @@ IR inline as an object), `inputs` (the child's input values), `max_depth` (defau
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from runner import templates
+from runner import _json, templates
 from runner.nodes._base import NodeContext, NodeFailure, NodeResult, NodeType, ParamSpec
 
 MAX_DEPTH = 10
@@ -69,8 +68,6 @@ class WorkflowNode(NodeType):
             raise NodeFailure("'workflow' must be a JSON IR file path or an inline IR object", retryable=False)
         path = Path(ctx.base_dir, ref).expanduser()
         try:
-            return json.loads(path.read_text(encoding="utf-8")), path.parent, str(path)
-        except OSError as err:
-            raise NodeFailure(f"cannot read nested workflow {path}: {err.strerror}", retryable=False) from None
-        except json.JSONDecodeError as err:
-            raise NodeFailure(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}", retryable=False) from None
+            return _json.read(path, "nested workflow"), path.parent, str(path)
+        except _json.JSONInputError as err:
+            raise NodeFailure(str(err), retryable=False) from None
