@@ -198,7 +198,7 @@ class _Checker:
                 self.add(f"{path}.params", f"missing required param '{key}' for {node.type}", node.id)
         for key, value in node.params.items():
             spec = ntype.params.get(key)
-            problem = _param_type_problem(spec.type, value) if spec else None
+            problem = spec.type_problem(value) if spec else None
             if problem:
                 self.add(f"{path}.params.{key}", f"param '{key}' of {node.type} must be {problem}", node.id)
         for key, message in ntype.check_params(node.params):
@@ -331,36 +331,6 @@ class _Checker:
                 key = ref.path[0] if ref.path else None
                 if ntype and ntype.outputs is not None and isinstance(key, str) and key not in ntype.outputs:
                     self.add(path, f"'${{{ref}}}': {nodes[ref.name][1].type} node '{ref.name}' has no output '{key}'{_did_you_mean(key, ntype.outputs)}", node_id)
-
-
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "number": (int, float), "integer": (int, float), "boolean": (bool,), "object": (dict,), "array": (list,),
-}
-_ARTICLE = {"string": "a string", "number": "a number", "integer": "an integer", "boolean": "true or false",
-            "object": "an object", "array": "an array"}
-
-
-def _param_type_problem(expected: str, value: Any) -> str | None:
-    """What a param's value should be (e.g. "a string, not a list") when it cannot be of the
-    declared type, or None. A template that is the whole string may resolve to any type; text
-    around a template makes a string."""
-    if expected not in _JSON_TYPES or value is None:
-        return None
-    if isinstance(value, str) and "${" in value:
-        try:
-            template = templates.parse(value)
-        except templates.TemplateSyntaxError:
-            return None  # reported with the template's references
-        if template.is_whole or len(template.refs()) == 0 or expected == "string":
-            return None
-        return f"{_ARTICLE[expected]}; text around a template makes a string"
-    ok = isinstance(value, _JSON_TYPES[expected]) and not (isinstance(value, bool) and expected != "boolean")
-    if ok and expected == "integer" and isinstance(value, float):
-        ok = value.is_integer()
-    if ok:
-        return None
-    got = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), f"the number {value}")
-    return f"{_ARTICLE[expected]}, not {got}"
 
 
 def _reachable(first: str, edges: list[Edge]) -> set[str]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from harness._cli._common import EXIT_BAD_INPUT, EXIT_FAILED, fail, parse_inputs
-from runner._json import JSONInputError, read
+from runner import JSONInputError, read_json
 from runner.trace import clip
 from runner.validate import InvalidWorkflow
 
@@ -27,7 +27,7 @@ def read_workflow(path: Path) -> Any:
     """The workflow document, or exit 2 with one line naming the file and the place: not found,
     not UTF-8, not JSON, a key repeated in one object, nested too deep (`runner._json`)."""
     try:
-        return read(path)
+        return read_json(path)
     except JSONInputError as err:
         fail(str(err))
 

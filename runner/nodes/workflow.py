@@ -38,6 +38,8 @@ class WorkflowNode(NodeType):
 
     def resolve(self, raw: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
         # An inline child IR is the child's own text: its templates resolve in the child's scope.
+        for _, problem in self.check_params(raw):  # validation refuses it first; never run one anyway
+            raise templates.TemplateError(problem, str(raw.get("workflow")))
         inline = raw.get("workflow") if isinstance(raw.get("workflow"), dict) else None
         params = templates.resolve_value({k: v for k, v in raw.items() if inline is None or k != "workflow"}, scope)
         if inline is not None:

@@ -161,3 +161,10 @@ def test_no_command_text_around_a_template_lets_its_value_run(tmp_path_factory, 
     subprocess.run(["/bin/sh", "-c", rendered.command], cwd=cwd, env={**os.environ, **rendered.values},
                    input="", capture_output=True, text=True, timeout=10)
     assert not (cwd / MARKER).exists(), rendered.command
+
+
+def test_a_templated_nested_workflow_is_not_resolved_even_past_validation():
+    from runner.nodes.workflow import WorkflowNode
+
+    with pytest.raises(TemplateError, match="not a template"):
+        WorkflowNode().resolve({"workflow": "${src.stdout}"}, {"src": {"stdout": '{"nodes": []}'}})
