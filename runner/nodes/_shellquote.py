@@ -45,10 +45,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from runner.nodes import _shellcode
+
 __all__ = ["CodeTemplateError", "QuoteError", "Rendered", "render"]
 
 ENV_PREFIX = "__ft_"
-_SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "ash", "mksh"}
 _META = set(" \t\n;&|<>()")
 _PLAIN_DELIMITER = re.compile(r"[^\s|&;<>()$`\\\"'#*?\[~]+")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -271,7 +272,7 @@ class _Scanner:
         if not raw:  # `<<` with no word: a syntax error for the shell; copy it as it is
             self._emit(text[i:j])
             return j
-        heredoc = _Heredoc(raw, "".join(delim), quoted, strip, feeds_shell=_shell_from_stdin(top.words))
+        heredoc = _Heredoc(raw, "".join(delim), quoted, strip, feeds_shell=_shellcode.reads_script_from_stdin(top.words))
         self.pending.append(heredoc)
         self._emit(text[i:start])
         self.out.append(heredoc)
@@ -315,57 +316,13 @@ class _Scanner:
         for frame in self.stack:
             if frame.kind == "heredoc" and frame.heredoc is not None and frame.heredoc.feeds_shell:
                 return "a template inside a here-document read by a shell as its script would run data as code; pass it as an argument or on stdin"
-            if frame.kind != "cmd":
-                continue
-            names = [_unquote(w).rsplit("/", 1)[-1] for w in frame.words]
-            if "eval" in names:
-                return "a template inside `eval` would run data as code; pass it as an argument or on stdin"
-            shell = _shell_script_pending(names)
-            if shell:
-                return (f"a template inside the script of `{shell} -c` would run data as code; pass it as an argument "
-                        f"after the script ({shell} -c 'echo \"$1\"' _ ${{value}}) or on stdin")
+            problem = _shellcode.runs_as_code(frame.words) if frame.kind == "cmd" else None
+            if problem:
+                return problem
         return None
 
     def text(self) -> str:
         return "".join(p.word() if isinstance(p, _Heredoc) else str(p) for p in self.out)
-
-
-def _unquote(word: str) -> str:
-    return word.replace("'", "").replace('"', "")
-
-
-def _shell_script_pending(names: list[str]) -> str | None:
-    """The shell's name when `names` are a shell with `-c` and no script yet: the next word is
-    its script."""
-    for k, name in enumerate(names):
-        if name not in _SHELLS:
-            continue
-        c_mode, rest = False, names[k + 1 :]
-        j = 0
-        while j < len(rest):
-            word = rest[j]
-            if word in ("-o", "+o"):
-                j += 2
-                continue
-            if word == "--" or not word[:1] in ("-", "+") or len(word) < 2:
-                break
-            c_mode = c_mode or (word.startswith("-") and "c" in word[1:])
-            j += 1
-        operands = rest[j + (j < len(rest) and rest[j] == "--") :]
-        if c_mode and not operands:
-            return name
-    return None
-
-
-def _shell_from_stdin(words: list[str]) -> bool:
-    """True when the command is a shell that reads its script from stdin (no `-c`, no file)."""
-    names = [_unquote(w).rsplit("/", 1)[-1] for w in words]
-    for k, name in enumerate(names):
-        if name in _SHELLS:
-            rest = names[k + 1 :]
-            if not any(w.startswith("-") and "c" in w[1:] and not w.startswith("--") for w in rest) and not any(not w.startswith(("-", "+")) for w in rest):
-                return True
-    return False
 
 
 def render(segments: tuple[Any, ...], evaluate: Callable[[Any], str]) -> Rendered:

@@ -168,3 +168,13 @@ def test_a_templated_nested_workflow_is_not_resolved_even_past_validation():
 
     with pytest.raises(TemplateError, match="not a template"):
         WorkflowNode().resolve({"workflow": "${src.stdout}"}, {"src": {"stdout": '{"nodes": []}'}})
+
+
+@pytest.mark.parametrize("command", ["bash --norc -x ./script.sh ${v}", "grep -c sh ${v}", "echo eval-free ${v}", "printf %s ${v} | sh -c 'cat'"])
+def test_commands_that_only_look_like_eval_or_sh_c_are_not_refused(command):
+    assert not [d for d in check(workflow(command)) if d.severity == "error"]
+
+
+def test_a_value_too_large_for_the_environment_is_a_clear_failure(tmp_path):
+    trace = run(tmp_path, "printf %s ${v} | wc -c", "x" * 200_000)
+    assert trace.status is RunStatus.FAILED and "too large to pass to a process; pass large data on stdin" in trace.error
