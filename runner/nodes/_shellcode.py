@@ -10,9 +10,10 @@ as the scanner read them (quotes kept), before the word the template stands in:
 
 from __future__ import annotations
 
-__all__ = ["SHELLS", "reads_script_from_stdin", "runs_as_code"]
+__all__ = ["SHELLS", "evaluates_arithmetic", "reads_script_from_stdin", "runs_as_code"]
 
 SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "ash", "mksh"}
+_ARITHMETIC_TESTS = {"-eq", "-ne", "-lt", "-le", "-gt", "-ge"}
 
 
 def runs_as_code(words: list[str]) -> str | None:
@@ -25,6 +26,13 @@ def runs_as_code(words: list[str]) -> str | None:
         return (f"a template inside the script of `{shell} -c` would run data as code; pass it as an argument "
                 f"after the script ({shell} -c 'echo \"$1\"' _ ${{value}}) or on stdin")
     return None
+
+
+def evaluates_arithmetic(words: list[str]) -> bool:
+    """True for a simple command whose operands bash evaluates as arithmetic: `let ...` and
+    `[[ a -eq b ]]` (the values there must be integers)."""
+    names = [_unquote(w) for w in words]
+    return bool(names) and (names[0] == "let" or names[0] == "[[" and bool(_ARITHMETIC_TESTS.intersection(names)))
 
 
 def _unquote(word: str) -> str:

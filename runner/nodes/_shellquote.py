@@ -9,9 +9,10 @@ a reference to it, written for the place the template stands in:
     inside 'single quotes'          '"${__ft_0}"'    close, expand in double quotes, reopen
     here-document body              ${__ft_0}
     inside $(( arithmetic ))        ${__ft_0}        the value must be an integer (bash would
-                                                     run `a[$(cmd)]` found in one)
+                                                     run `a[$(cmd)]` found in one); the same
+                                                     check holds in (( )), let and [[ -eq ]]
 
-    >>> r = render(parse_segments("echo ${v}"), lambda e: "a; b")
+    >>> r = render(templates.parse("echo ${v}").segments, lambda e: "a; b")
     >>> r.command, r.values
     ('echo "${__ft_0}"', {'__ft_0': 'a; b'})
 
@@ -103,6 +104,7 @@ class _Frame:
     depth: int = 0  # open parentheses inside a cmd or arith frame
     words: list[str] = field(default_factory=list)  # cmd: complete words of the simple command
     word: str = ""  # cmd: the word being read
+    values: list[str] = field(default_factory=list)  # cmd: values referenced in the simple command
     heredoc: _Heredoc | None = None
     line: str = ""  # heredoc: the body line being read
 
@@ -127,7 +129,16 @@ class _Scanner:
 
     def _end_command(self, frame: _Frame) -> None:
         self._end_word(frame)
-        frame.words = []
+        if frame.values and _shellcode.evaluates_arithmetic(frame.words):
+            for value in frame.values:
+                _check_integer(value)
+        frame.words, frame.values = [], []
+
+    def finish(self) -> None:
+        """End the commands still open at the end of the text (their checks run now)."""
+        for frame in self.stack:
+            if frame.kind == "cmd":
+                self._end_command(frame)
 
     def _emit(self, text: str) -> None:
         top = self.top
@@ -208,6 +219,10 @@ class _Scanner:
 
     def _cmd_step(self, top: _Frame, text: str, i: int) -> int:
         ch = text[i]
+        if text.startswith("((", i) and not top.word and not top.words:  # bash's arithmetic command
+            self._emit("((")
+            self.stack.append(_Frame("arith"))
+            return i + 2
         if ch == "<" and text.startswith("<<", i) and not text.startswith("<<<", i):
             self._end_word(top)
             return self._heredoc_operator(top, text, i)
@@ -286,6 +301,8 @@ class _Scanner:
         if "\x00" in value:
             raise QuoteError("a value holds a NUL byte, which cannot be passed to a command")
         top = self.top
+        if top.kind in ("cmd", "sq", "dq"):
+            self._cmd().values.append(value)
         if top.kind == "cmd":
             top.word += "${}"
             self.out.append(f'"${{{name}}}"')
@@ -293,8 +310,7 @@ class _Scanner:
             self._cmd().word += "${}"
             self.out.append(f"'\"${{{name}}}\"'")
         elif top.kind == "arith":
-            if not _INTEGER.fullmatch(value.strip()):
-                raise QuoteError(f"a value inside $(( )) must be an integer, got {value[:40]!r}")
+            _check_integer(value)
             self.out.append(f"${{{name}}}")
         elif top.kind == "heredoc":
             heredoc = top.heredoc
@@ -325,6 +341,12 @@ class _Scanner:
         return "".join(p.word() if isinstance(p, _Heredoc) else str(p) for p in self.out)
 
 
+def _check_integer(value: str) -> None:
+    # bash evaluates an operand of arithmetic recursively: `a[$(cmd)]` in one runs cmd.
+    if not _INTEGER.fullmatch(value.strip()):
+        raise QuoteError(f"a value used in shell arithmetic ($(( )), (( )), let, [[ -eq ]]) must be an integer, got {value[:40]!r}")
+
+
 def render(segments: tuple[Any, ...], evaluate: Callable[[Any], str]) -> Rendered:
     """Join literal `str` segments with references to the evaluated template segments.
 
@@ -342,4 +364,5 @@ def render(segments: tuple[Any, ...], evaluate: Callable[[Any], str]) -> Rendere
             value = evaluate(seg)
             scanner.reference(name, value)
             values[name] = value
+    scanner.finish()
     return Rendered(scanner.text(), values)

@@ -178,3 +178,14 @@ def test_commands_that_only_look_like_eval_or_sh_c_are_not_refused(command):
 def test_a_value_too_large_for_the_environment_is_a_clear_failure(tmp_path):
     trace = run(tmp_path, "printf %s ${v} | wc -c", "x" * 200_000)
     assert trace.status is RunStatus.FAILED and "too large to pass to a process; pass large data on stdin" in trace.error
+
+
+@pytest.mark.parametrize("command", ["[[ ${v} -eq 1 ]] && echo yes", "let x=${v}", "(( ${v} > 1 ))", 'echo $(( "${v}" ))'])
+def test_values_bash_would_evaluate_as_arithmetic_must_be_integers(tmp_path, command):
+    failed = run(tmp_path, command, "a[$(touch MARKER)]")
+    assert failed.status is RunStatus.FAILED and "must be an integer" in failed.error
+    assert not (tmp_path / MARKER).exists()
+
+
+def test_string_tests_in_double_brackets_take_any_value():
+    assert render_command("[[ ${v} == x ]] && [ ${v} -eq 1 ]", {"v": "a[b]"}).values == {"__ft_0": "a[b]", "__ft_1": "a[b]"}
