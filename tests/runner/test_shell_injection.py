@@ -16,20 +16,20 @@ from runner.templates import TemplateError
 MARKER = "MARKER"
 
 # (id, command, value): the value tries to `touch MARKER` from the context the command gives it.
+# Each of these created the marker with the character-quoting renderer this replaced.
 SHAPES = [
-    ("dq-command-substitution", 'echo "$(echo ${v})"', "$(touch MARKER)"),
+    ("dq-command-substitution", 'echo "$(echo ${v})"', '"; touch MARKER; echo "'),
     ("dq-backticks", 'echo "`echo ${v}`"', "`touch MARKER`"),
-    ("apostrophe-in-comment", "# don't mind me\necho ${v}", "'; touch MARKER; '"),
+    ("apostrophe-in-comment", "# don't mind me\necho ${v}", "x; touch MARKER"),
     ("newline-after-comment", "echo hi # note: ${v}\necho ${v}", "\ntouch MARKER\n#"),
     ("heredoc-dash-delimiter", "cat <<END-OF-DATA\nEND\n${v}\nEND-OF-DATA", "$(touch MARKER)"),
     ("heredoc-bang-delimiter", "cat <<!\n${v}\n!", "$(touch MARKER)"),
-    ("heredoc-partly-quoted-delimiter", 'cat <<E"O"F\n${v} $HOME\nEOF', "$(touch MARKER)"),
+    ("heredoc-partly-quoted-delimiter", 'cat <<E"O"F\n${v} $HOME\nEOF', "EOF\ntouch MARKER"),
 ]
 EXPECTED = {
-    "apostrophe-in-comment": "'; touch MARKER; '",
     "newline-after-comment": "hi\n\ntouch MARKER\n#",
     "heredoc-dash-delimiter": "END\n$(touch MARKER)",
-    "heredoc-partly-quoted-delimiter": "$(touch MARKER) $HOME",
+    "heredoc-partly-quoted-delimiter": "EOF\ntouch MARKER $HOME",
 }
 
 
