@@ -7,6 +7,10 @@ the `LLMClient` and `MCPClient` protocols.
     trace = execute(document, {"name": "Ada"})
 """
 
+from runner._json import MAX_DEPTH as MAX_JSON_DEPTH
+from runner._json import JSONInputError
+from runner._json import loads as parse_json
+from runner._json import read as read_json
 from runner.clients import LLMClient, LLMRequest, LLMResponse, MCPClient, MCPError, ToolCallResult, ToolInfo
 from runner.executor import Runtime, execute, new_run_id
 from runner.ir import Workflow, workflow_hash
@@ -17,11 +21,13 @@ __all__ = [
     "TRACE_VERSION",
     "Diagnostic",
     "InvalidWorkflow",
+    "JSONInputError",
     "LLMClient",
     "LLMRequest",
     "LLMResponse",
     "LLMUsage",
     "MCPClient",
+    "MAX_JSON_DEPTH",
     "MCPError",
     "RunStatus",
     "Runtime",
@@ -35,5 +41,7 @@ __all__ = [
     "execute",
     "load_workflow",
     "new_run_id",
+    "parse_json",
+    "read_json",
     "workflow_hash",
 ]

@@ -7,6 +7,11 @@ from collections.abc import Iterable
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """`"; did you mean 'x'?"` for the closest of `choices`, or "" when none is close."""
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    """`"; did you mean 'x'?"` for the closest of `choices`, or "" when none is close.
+
+    Names read from a user's file may be anything JSON holds (`"id": 0`): only strings are
+    compared, and a word that is not one has no suggestion."""
+    if not isinstance(word, str):
+        return ""
+    match = difflib.get_close_matches(word, [c for c in choices if isinstance(c, str)], n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""

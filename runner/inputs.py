@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from runner import _json
 from runner._hints import did_you_mean
 from runner.ir import InputSpec
 
@@ -51,13 +52,15 @@ def parse_cli_value(spec: InputSpec | None, raw: str) -> Any:
             raise ValueError(f"expected a boolean (true/false), got {raw!r}")
         return _BOOLS[raw.lower()]
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
+        value = _json.loads(raw, "")
+    except _json.JSONSyntaxError:
         if kind == "any":
             return raw
         raise ValueError(f"expected {kind} as JSON, got {raw!r}") from None
     if kind == "any":
         return value if isinstance(value, (dict, list, int, float, bool)) or value is None else raw
+    if value is None:
+        raise ValueError(f"expected {kind}, got null (leave the input out to use its default)")
     problem = type_error(spec, value) if spec else None
     if problem:
         raise ValueError(problem)

@@ -257,7 +257,7 @@ def lookup(ref: Ref, scope: dict[str, Any]) -> Any:
         if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
             try:
                 value = json.loads(value)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # too deep to walk: as not JSON
                 return _MISSING
         if isinstance(part, int):
             if isinstance(value, list) and -len(value) <= part < len(value):

@@ -19,6 +19,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 TRACE_VERSION = 1
+# Values nested deeper than this (a tool's or a command's output can be anything) are stored cut
+# off at this depth, a marker string in place of the rest, so writing a trace never fails
+# (pydantic's serializer gives up at about 255 levels; a trace adds a few of its own).
+MAX_VALUE_DEPTH = 100
 
 
 class RunStatus(str, Enum):
@@ -110,8 +114,44 @@ class Trace(_Strict):
         """Write the trace as `<directory>/<run_id>.json`, atomically, and return the path."""
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{self.run_id}.json"
-        write_atomic(path, self.model_dump_json(indent=2))
+        write_atomic(path, self.clipped().model_dump_json(indent=2))
         return path
+
+    def clipped(self) -> Trace:
+        """A copy whose free-form values (inputs, outputs, each step's params and output) are
+        cut off at `MAX_VALUE_DEPTH`; the trace itself is left as it is."""
+        steps = [s.model_copy(update={"params": clip(s.params), "output": clip(s.output)}) for s in self.steps]
+        return self.model_copy(update={"inputs": clip(self.inputs), "outputs": clip(self.outputs), "steps": steps})
+
+
+def clip(value: Any, limit: int = MAX_VALUE_DEPTH) -> Any:
+    """`value` with every array or object deeper than `limit` replaced by a marker string.
+
+    Iterative, so a value of any depth is safe to pass:
+
+        >>> clip([[["x"]]], limit=2)
+        [['<truncated: nested deeper than 2 levels>']]
+    """
+    if not isinstance(value, (dict, list)):
+        return value
+    marker = f"<truncated: nested deeper than {limit} levels>"
+    root: list[Any] = [None]
+    stack: list[tuple[Any, list[Any] | dict[Any, Any], Any, int]] = [(value, root, 0, 1)]
+    while stack:
+        item, parent, key, depth = stack.pop()
+        if not isinstance(item, (dict, list)):
+            parent[key] = item
+        elif depth > limit:
+            parent[key] = marker
+        elif isinstance(item, dict):
+            copy: dict[Any, Any] = dict.fromkeys(item)
+            parent[key] = copy
+            stack.extend((v, copy, k, depth + 1) for k, v in item.items())
+        else:
+            items: list[Any] = [None] * len(item)
+            parent[key] = items
+            stack.extend((v, items, i, depth + 1) for i, v in enumerate(item))
+    return root[0]
 
 
 def write_atomic(path: Path, text: str) -> None:

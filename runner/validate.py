@@ -13,6 +13,7 @@ from typing import Any, Iterable, Literal
 
 from pydantic import ValidationError
 
+from runner import _json
 from runner import inputs as _inputs
 from runner._hints import did_you_mean as _did_you_mean
 from runner import templates
@@ -99,6 +100,12 @@ class _Checker:
     def run(self, doc: Any, inputs: dict[str, Any] | None) -> list[Diagnostic]:
         if not isinstance(doc, dict):
             self.add("$", f"a workflow must be a JSON object, not {type(doc).__name__}")
+            return self.diags
+        if _json.depth_exceeds(doc):
+            self.add("$", f"the workflow nests arrays and objects deeper than {_json.MAX_DEPTH} levels")
+            return self.diags
+        if inputs is not None and _json.depth_exceeds(inputs):
+            self.add("$.inputs", f"input values nest arrays and objects deeper than {_json.MAX_DEPTH} levels")
             return self.diags
         top = {k: v for k, v in doc.items() if k not in ("nodes", "edges", "inputs", "outputs")}
         for key in top:
@@ -189,6 +196,13 @@ class _Checker:
         for key, spec in ntype.params.items():
             if spec.required and key not in node.params:
                 self.add(f"{path}.params", f"missing required param '{key}' for {node.type}", node.id)
+        for key, value in node.params.items():
+            spec = ntype.params.get(key)
+            problem = spec.type_problem(value) if spec else None
+            if problem:
+                self.add(f"{path}.params.{key}", f"param '{key}' of {node.type} must be {problem}", node.id)
+        for key, message in ntype.check_params(node.params):
+            self.add(f"{path}.params.{key}", f"{node.type} node '{node.id}': {message}", node.id)
 
     def _mapping(self, raw: Any, where: str, model: type, shorthand: bool = False) -> dict[str, Any]:
         if not isinstance(raw, dict):

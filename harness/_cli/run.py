@@ -9,7 +9,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from harness._cli._common import EXIT_BAD_INPUT, EXIT_FAILED, fail, parse_inputs, read_json
+from harness._cli._common import EXIT_BAD_INPUT, EXIT_FAILED, fail, parse_inputs
+from runner import JSONInputError, read_json
+from runner.trace import clip
 from runner.validate import InvalidWorkflow
 
 DEFAULT_TRACE_DIR = Path("reports/traces")
@@ -18,6 +20,15 @@ DEFAULT_TRACE_DIR = Path("reports/traces")
 class OutputFormat(str, Enum):
     text = "text"
     json = "json"
+
+
+def read_workflow(path: Path) -> Any:
+    """The workflow document, or exit 2 with one line naming the file and the place: not found,
+    not UTF-8, not JSON, a key repeated in one object, nested too deep (`runner._json`)."""
+    try:
+        return read_json(path)
+    except JSONInputError as err:
+        fail(str(err))
 
 
 def load_servers(path: Path) -> dict[str, Any]:
@@ -102,7 +113,7 @@ def run(
     input (missing or unreadable file, invalid JSON, invalid IR, bad -i)."""
     from runner.executor import Runtime, execute
 
-    document = read_json(file)
+    document = read_workflow(file)
     inputs = parse_inputs(document, input_ or [], str(file))
     runtime = Runtime(default_model=model)
     from runner.live.llm import LiteLLMClient  # litellm itself is imported on the first call
@@ -142,13 +153,14 @@ def run(
     except OSError as err:
         fail(f"{trace_dir}: cannot write the trace: {err.strerror or err}")
     passed = trace.status.value == "passed"
+    outputs = clip(trace.outputs)  # printed as the trace stores them: never too deep to print
     if format_ is OutputFormat.json:
-        payload = {"status": trace.status.value, "outputs": trace.outputs, "run_id": trace.run_id, "trace": str(path)}
+        payload = {"status": trace.status.value, "outputs": outputs, "run_id": trace.run_id, "trace": str(path)}
         if trace.error:
             payload["error"] = trace.error
         typer.echo(json.dumps(payload, ensure_ascii=False, default=str))
     else:
-        for name, value in trace.outputs.items():
+        for name, value in outputs.items():
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2, default=str)
             typer.echo(f"{name}: {text.rstrip()}" if "\n" not in text.rstrip() else f"{name}:\n{text.rstrip()}")
         status = "passed" if passed else f"failed: {trace.error}"

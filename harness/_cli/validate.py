@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness._cli._common import EXIT_BAD_INPUT, parse_inputs, read_json
+from harness._cli._common import EXIT_BAD_INPUT, parse_inputs
+from harness._cli.run import read_workflow
 from runner.validate import check
 
 
@@ -18,7 +19,7 @@ def validate(
 ) -> None:
     """Validate a workflow: schema, node types and params, template references, order, cycles,
     outputs, and (with -i) input values. Exit 0 when valid, 2 with every problem on stderr."""
-    document = read_json(file)
+    document = read_workflow(file)
     servers = None
     if mcp_config is not None:
         from harness._cli.run import load_servers

@@ -19,6 +19,13 @@ if TYPE_CHECKING:
     from runner.clients import LLMClient, MCPClient
 
 
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "number": (int, float), "integer": (int, float), "boolean": (bool,), "object": (dict,), "array": (list,),
+}
+_WHAT = {"string": "a string", "number": "a number", "integer": "an integer", "boolean": "true or false",
+         "object": "an object", "array": "an array"}
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """One parameter a node type takes. `type` is a JSON type name or `any`."""
@@ -26,6 +33,32 @@ class ParamSpec:
     type: str = "any"
     required: bool = False
     description: str = ""
+
+    def type_problem(self, value: Any) -> str | None:
+        """What the value should be ("a string, not a list") when it cannot be of `type`, or
+        None. A template that is the whole string may resolve to any type; text around a
+        template makes a string. Null means "not given".
+
+            >>> ParamSpec("number").type_problem("soon")
+            'a number, not a string'
+        """
+        if self.type not in _JSON_TYPES or value is None:
+            return None
+        if isinstance(value, str) and "${" in value:
+            try:
+                template = templates.parse(value)
+            except templates.TemplateSyntaxError:
+                return None  # reported with the template's references
+            if template.is_whole or not template.refs() or self.type == "string":
+                return None
+            return f"{_WHAT[self.type]}; text around a template makes a string"
+        ok = isinstance(value, _JSON_TYPES[self.type]) and not (isinstance(value, bool) and self.type != "boolean")
+        if ok and self.type == "integer" and isinstance(value, float):
+            ok = value.is_integer()
+        if ok:
+            return None
+        got = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), f"the number {value}")
+        return f"{_WHAT[self.type]}, not {got}"
 
 
 @dataclass
@@ -77,6 +110,11 @@ class NodeType:
     params: ClassVar[dict[str, ParamSpec]] = {}
     outputs: ClassVar[tuple[str, ...] | None] = None  # None: any key may be referenced
     open_params: ClassVar[bool] = False  # True: params are not checked by name (mcp tool args)
+
+    def check_params(self, params: dict[str, Any]) -> list[tuple[str, str]]:
+        """Problems a node type sees in its raw params before anything runs, as (param key,
+        message); checked by `runner.validate` besides names and declared types."""
+        return []
 
     def resolve(self, raw: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
         """Resolve the node's templated params against `scope` (inputs and earlier outputs)."""

@@ -61,7 +61,7 @@ class HttpNode(NodeType):
         elif "json" in ctype:
             try:
                 payload = resp.json()
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # not JSON, or too deep to parse: text
                 payload = resp.text
         else:
             payload = resp.text

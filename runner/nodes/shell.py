@@ -1,15 +1,18 @@
 """`shell`: run a command with `sh -c`; outputs stdout, stderr, exit_code.
 
-Templated values never become shell syntax. Each `${...}` in `command` is quoted for the
-place it stands in (bare, inside "double" or 'single' quotes, or a here-document), so
+Templated values never become shell syntax: each `${...}` in `command` is passed to the shell in
+an environment variable and the command refers to it (see `_shellquote`), so
 
     {"command": "grep -c ${pattern} notes.txt"}   with pattern = "x; rm -rf ~"
 
-runs `grep -c 'x; rm -rf ~' notes.txt`. Large or structured data belongs in `stdin`.
+runs `grep -c "${__ft_0}" notes.txt` with `__ft_0='x; rm -rf ~'` in its environment. The step's
+`command` (params and output) is the text as run; `command_values` holds the values it names.
+Large or structured data belongs in `stdin`.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -27,13 +30,26 @@ DEFAULT_TIMEOUT = 30.0
 _NO_MATCH_OK = ("grep", "egrep", "fgrep", "rg", "which")
 
 
-def render_command(command: str, scope: dict[str, Any]) -> str:
-    """Resolve the templates in `command`, each value quoted for the place it stands in."""
+def render_command(command: str, scope: dict[str, Any]) -> _shellquote.Rendered:
+    """Resolve the templates in `command`: the text as run, referring to each value by the name
+    of the environment variable that carries it."""
     template = templates.parse(command)
     try:
         return _shellquote.render(template.segments, lambda expr: templates.to_text(templates.resolve_expr(expr, scope, command)))
     except _shellquote.QuoteError as err:
         raise templates.TemplateError(str(err), command) from None
+
+
+def command_problem(command: str) -> str | None:
+    """Why `command`'s templates cannot run whatever their values (a template inside `eval` or
+    `sh -c`, a here-document delimiter that cannot carry one), or None. For validation."""
+    try:
+        _shellquote.render(templates.parse(command).segments, lambda expr: "0")
+    except templates.TemplateSyntaxError:
+        return None  # reported as a template error by validation
+    except _shellquote.QuoteError as err:
+        return str(err)
+    return None
 
 
 class ShellNode(NodeType):
@@ -50,10 +66,20 @@ class ShellNode(NodeType):
     }
     outputs = ("stdout", "stderr", "exit_code", "stdout_is_binary", "stderr_is_binary")
 
+    def check_params(self, params: dict[str, Any]) -> list[tuple[str, str]]:
+        command = params.get("command")
+        problem = command_problem(command) if isinstance(command, str) and "${" in command else None
+        return [("command", problem)] if problem else []
+
     def resolve(self, raw: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
         params = templates.resolve_value({k: v for k, v in raw.items() if k != "command"}, scope)
         command = raw.get("command")
-        params["command"] = render_command(command, scope) if isinstance(command, str) else command
+        params["command"] = command
+        if isinstance(command, str):
+            rendered = render_command(command, scope)
+            params["command"] = rendered.command
+            if rendered.values:
+                params["command_values"] = rendered.values
         return params
 
     def run(self, params: dict[str, Any], ctx: NodeContext) -> NodeResult:
@@ -62,17 +88,22 @@ class ShellNode(NodeType):
             raise NodeFailure(f"'command' must be a string, got {type(command).__name__}", retryable=False)
         stdin = _stdin_text(params.get("stdin"))
         cwd = Path(ctx.base_dir, params["cwd"]) if params.get("cwd") else ctx.base_dir
-        env = {**os.environ, **{str(k): templates.to_text(v) for k, v in (params.get("env") or {}).items()}}
+        values = params.get("command_values") or {}
+        env = {**os.environ, **{str(k): templates.to_text(v) for k, v in (params.get("env") or {}).items()}, **values}
         timeout = float(params.get("timeout") or DEFAULT_TIMEOUT)
         try:
             proc, timed_out = _run(command, stdin, cwd, env, timeout)
         except OSError as err:
+            if err.errno == errno.E2BIG:
+                raise NodeFailure("the command and its templated values are too large to pass to a process; pass large data on stdin", retryable=False) from None
             raise NodeFailure(f"cannot run command in {cwd}: {err.strerror}", retryable=False) from None
         if timed_out:
             output = {"stdout": proc.stdout, "stderr": proc.stderr, "exit_code": -1}
             raise NodeFailure(f"Command timed out after {timeout:g} seconds", output)
         stdout = proc.stdout if params.get("strip_newline") is False else proc.stdout.rstrip("\n")
         output = {"stdout": stdout, "stderr": proc.stderr, "exit_code": proc.returncode, "stdout_is_binary": False, "stderr_is_binary": False, "command": command}
+        if values:
+            output["command_values"] = dict(values)
         if proc.returncode != 0 and not params.get("ignore_errors") and not _no_match(command, proc.returncode, proc.stderr):
             raise NodeFailure(f"Command failed with exit code {proc.returncode}: {proc.stderr[:500].strip()}", output)
         return NodeResult(output)

@@ -8,11 +8,10 @@ IR inline as an object), `inputs` (the child's input values), `max_depth` (defau
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from runner import templates
+from runner import _json, templates
 from runner.nodes._base import NodeContext, NodeFailure, NodeResult, NodeType, ParamSpec
 
 MAX_DEPTH = 10
@@ -28,8 +27,19 @@ class WorkflowNode(NodeType):
         "error_action": ParamSpec("string", False, "action returned when the child fails (default error)"),
     }
 
+    def check_params(self, params: dict[str, Any]) -> list[tuple[str, str]]:
+        # The child comes from a file or the IR itself, never from data: a template here would
+        # run a workflow that a tool, a model or an input wrote.
+        ref = params.get("workflow")
+        if isinstance(ref, str) and "${" in ref.replace("$${", ""):
+            return [("workflow", "a nested workflow must be a file path or inline IR written in the workflow, not a template: "
+                                 "a workflow taken from data would run as code")]
+        return []
+
     def resolve(self, raw: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
         # An inline child IR is the child's own text: its templates resolve in the child's scope.
+        for _, problem in self.check_params(raw):  # validation refuses it first; never run one anyway
+            raise templates.TemplateError(problem, str(raw.get("workflow")))
         inline = raw.get("workflow") if isinstance(raw.get("workflow"), dict) else None
         params = templates.resolve_value({k: v for k, v in raw.items() if inline is None or k != "workflow"}, scope)
         if inline is not None:
@@ -60,8 +70,6 @@ class WorkflowNode(NodeType):
             raise NodeFailure("'workflow' must be a JSON IR file path or an inline IR object", retryable=False)
         path = Path(ctx.base_dir, ref).expanduser()
         try:
-            return json.loads(path.read_text(encoding="utf-8")), path.parent, str(path)
-        except OSError as err:
-            raise NodeFailure(f"cannot read nested workflow {path}: {err.strerror}", retryable=False) from None
-        except json.JSONDecodeError as err:
-            raise NodeFailure(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}", retryable=False) from None
+            return _json.read(path, "nested workflow"), path.parent, str(path)
+        except _json.JSONInputError as err:
+            raise NodeFailure(str(err), retryable=False) from None

@@ -31,7 +31,7 @@ def test_runs_along_edges_and_resolves_outputs(tmp_path):
     assert trace.status is RunStatus.PASSED
     assert trace.outputs == {"shout": "ADA LOVELACE", "code": 0}
     assert [s.step_id for s in trace.steps] == ["a", "b"]
-    assert trace.steps[0].params == {"command": "printf '%s' 'ada lovelace'"}
+    assert trace.steps[0].params == {"command": "printf '%s' \"${__ft_0}\"", "command_values": {"__ft_0": "ada lovelace"}}
     assert trace.steps[1].output["stdout"] == "ADA LOVELACE"
     assert trace.workflow_hash.startswith("sha256:")
 

@@ -55,3 +55,17 @@ def test_coerce_is_lossless_or_leaves_the_value():
 def test_defaults_fill_only_what_is_missing():
     specs = {"a": InputSpec(required=False, default=1), "b": InputSpec(required=False), "c": InputSpec()}
     assert apply_defaults(specs, {"c": 3, "a": 0}) == {"a": 0, "b": None, "c": 3}
+
+
+@pytest.mark.parametrize("kind", ["number", "integer", "array", "object"])
+def test_null_for_a_typed_input_is_a_clear_error(kind):
+    with pytest.raises(ValueError, match=f"^expected {kind}, got null"):
+        parse_cli_value(InputSpec(type=kind), "null")
+
+
+@pytest.mark.parametrize("kind", ["any", "array", "object"])
+def test_values_nested_too_deep_or_repeating_a_key_are_errors_not_crashes(kind):
+    with pytest.raises(ValueError, match="nested deeper than 100 levels"):
+        parse_cli_value(InputSpec(type=kind), "[" * 1000 + "]" * 1000)
+    with pytest.raises(ValueError, match="duplicate key 'a'"):
+        parse_cli_value(InputSpec(type=kind), '{"a": 1, "a": 2}')

@@ -75,3 +75,35 @@ def test_error_status_fails_the_node_but_keeps_the_response(server, tmp_path):
 def test_unreachable_host_fails_the_node(tmp_path):
     step = run(tmp_path, {"url": "http://127.0.0.1:9/", "timeout": 2})
     assert step.error.startswith("GET http://127.0.0.1:9/: ")
+
+
+class DeepHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        depth = int(self.path.strip("/"))
+        data = ("[" * depth + "]" * depth).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def test_a_response_nested_deeper_than_python_parses_stays_text_and_the_trace_writes(tmp_path):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), DeepHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        doc = {"nodes": [{"id": "too_deep", "type": "http", "params": {"url": f"{base}/1000"}},
+                         {"id": "deep", "type": "http", "params": {"url": f"{base}/300"}}],
+               "edges": [{"from": "too_deep", "to": "deep"}], "outputs": {"o": "${deep.response}"}}
+        trace = execute(doc, {}, base_dir=tmp_path)
+    finally:
+        httpd.shutdown()
+    assert trace.status.value == "passed", trace.error
+    assert trace.step("too_deep").output["response"] == "[" * 1000 + "]" * 1000
+    assert isinstance(trace.step("deep").output["response"], list)
+    stored = json.loads(trace.write(tmp_path).read_text())
+    assert "<truncated: nested deeper than 100 levels>" in json.dumps(stored["outputs"])

@@ -1,5 +1,7 @@
 """`shell`: outputs, stdin, cwd, env, timeout, and templated values that never become syntax."""
 
+import json
+
 import pytest
 
 from runner import RunStatus, execute
@@ -22,10 +24,11 @@ def test_templated_values_reach_the_command_as_data(tmp_path, value, shape):
     assert step.output["stdout"] == expected.rstrip("\n")
 
 
-def test_render_command_shows_the_quoted_command():
-    assert render_command("echo ${v}", {"v": "a; b"}) == "echo 'a; b'"
-    assert render_command('echo "${v}"', {"v": 'say "$x"'}) == 'echo "say \\"\\$x\\""'
-    assert render_command("echo '${v}'", {"v": "it's"}) == "echo 'it'\\''s'"
+def test_render_command_refers_to_each_value_in_the_form_its_context_needs():
+    assert render_command("echo ${v}", {"v": "a; b"}).command == 'echo "${__ft_0}"'
+    assert render_command('echo "${v}"', {"v": 'say "$x"'}).command == 'echo "${__ft_0}"'
+    assert render_command("echo '${v}'", {"v": "it's"}).command == "echo ''\"${__ft_0}\"''"
+    assert render_command("echo '${v}'", {"v": "it's"}).values == {"__ft_0": "it's"}
 
 
 def test_outputs_stdout_without_trailing_newlines_stderr_as_is(tmp_path):
@@ -73,3 +76,22 @@ def test_timeout_kills_the_command(tmp_path):
 def test_missing_cwd_is_a_clear_failure(tmp_path):
     step = run_one(tmp_path, {"command": "true", "cwd": "nope"})
     assert step.error.startswith("cannot run command in ") and "No such file" in step.error
+
+
+def test_stdout_parsed_as_json_by_a_path_can_be_deep_and_the_trace_still_writes(tmp_path):
+    deep = "[" * 300 + "1" + "]" * 300
+    d = {"nodes": [{"id": "a", "type": "shell", "params": {"command": f"printf '%s' '{deep}'"}},
+                   {"id": "b", "type": "shell", "params": {"command": "printf %s ${a.stdout[0][0]}", "ignore_errors": True}}],
+         "edges": [{"from": "a", "to": "b"}], "outputs": {"o": "${a.stdout[0]}"}}
+    trace = execute(d, {}, base_dir=tmp_path)
+    assert trace.status is RunStatus.PASSED and trace.step("b").output["stdout"] == json.dumps(json.loads(deep)[0][0])
+    assert "<truncated: nested deeper than 100 levels>" in trace.write(tmp_path).read_text()
+
+
+def test_stdout_too_deep_to_parse_is_a_reference_that_does_not_resolve(tmp_path):
+    deep = "[" * 5000 + "]" * 5000
+    d = {"nodes": [{"id": "a", "type": "shell", "params": {"command": f"printf '%s' '{deep}'"}},
+                   {"id": "b", "type": "shell", "params": {"command": "echo ${a.stdout[0]}"}}], "edges": [{"from": "a", "to": "b"}]}
+    trace = execute(d, {}, base_dir=tmp_path)
+    assert trace.status is RunStatus.FAILED and "does not resolve" in trace.error
+    trace.write(tmp_path)

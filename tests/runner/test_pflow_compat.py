@@ -14,7 +14,7 @@ CASES = Path(__file__).parent / "pflow_compat"
 
 # Where flowtape deliberately differs from pflow 0.16, and why. Each difference has its own test.
 DEVIATIONS = {
-    "shell_no_escaping": "templated values are quoted in shell commands: no injection (test_nodes_shell.py)",
+    "shell_no_escaping": "templated values reach shell commands through environment variables: no injection (test_shell_injection.py)",
     "nested_path_json_string": "an object templated bare into `echo` arrives quoted, so its JSON quotes survive (test_nodes_shell.py)",
     "escape_dollar": "its output holds the shell's process id ($$), which differs from run to run",
     "shell_structured_unquoted": "an object in a command is quoted JSON rather than rejected (test_nodes_shell.py)",

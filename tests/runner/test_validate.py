@@ -204,3 +204,48 @@ def test_an_output_named_like_a_node_that_a_later_output_reads_is_a_warning():
     assert check(wf(outputs={"count": "${count.stdout}"}), inputs={"repo": "."}) == []
     diagnostics = check(wf(outputs={"count": "${count.stdout}", "again": "${count.exit_code}"}), inputs={"repo": "."})
     assert [str(d) for d in diagnostics] == ["$.outputs.count: warning: output 'count' has the name of a node, so output 'again' reads this output instead of it (as in pflow)"]
+
+
+def test_a_node_id_that_is_not_a_string_is_a_diagnostic_and_hints_skip_it():
+    from runner._hints import did_you_mean
+
+    doc = wf()
+    doc["nodes"][0]["id"] = 0
+    assert "$.nodes[0].id: Input should be a valid string" in messages(doc)
+    assert did_you_mean("lgo", [0, "log", None]) == "; did you mean 'log'?" and did_you_mean(0, ["log"]) == ""
+
+
+def test_a_workflow_or_inputs_nested_too_deep_is_one_diagnostic():
+    deep = []
+    for _ in range(1_000):
+        deep = [deep]
+    assert messages(wf(mappings={"x": deep})) == ["$: the workflow nests arrays and objects deeper than 100 levels"]
+    assert messages(wf(), inputs={"repo": deep}) == ["$.inputs: input values nest arrays and objects deeper than 100 levels"]
+
+
+@pytest.mark.parametrize(
+    ("node_type", "params", "message"),
+    [
+        ("shell", {"command": ["echo", "hi"]}, "param 'command' of shell must be a string, not a list"),
+        ("shell", {"command": "echo", "timeout": "soon"}, "param 'timeout' of shell must be a number, not a string"),
+        ("shell", {"command": "echo", "timeout": True}, "param 'timeout' of shell must be a number, not a boolean"),
+        ("shell", {"command": "echo", "env": ["A=1"]}, "param 'env' of shell must be an object, not a list"),
+        ("shell", {"command": "echo", "ignore_errors": "yes"}, "param 'ignore_errors' of shell must be true or false, not a string"),
+        ("shell", {"command": "echo", "timeout": "${repo}s"}, "param 'timeout' of shell must be a number; text around a template makes a string"),
+        ("workflow", {"workflow": "c.json", "max_depth": 2.5}, "param 'max_depth' of workflow must be an integer, not the number 2.5"),
+        ("http", {"url": 7}, "param 'url' of http must be a string, not the number 7"),
+    ],
+)
+def test_params_are_checked_against_their_declared_types(node_type, params, message):
+    doc = wf(nodes=[{"id": "n", "type": node_type, "params": {**params, "inputs": {"r": "${repo}"}}}], edges=[], outputs={})
+    assert [m for m in messages(doc) if "param" in m] == [f"$.nodes[0].params.{next(iter(params.keys() - {'workflow', 'command'}), 'command') if len(params) > 1 else next(iter(params))} (node n): {message}"]
+
+
+@pytest.mark.parametrize("params", [
+    {"command": "${repo}", "timeout": "${limit}", "env": "${limit}", "ignore_errors": "${repo}"},
+    {"command": "echo", "timeout": 2, "strip_newline": False, "env": {"A": "1"}, "stdin": ["any", 1]},
+    {"command": "echo", "timeout": 2.5},
+])
+def test_values_of_the_declared_type_and_whole_templates_pass(params):
+    doc = wf(nodes=[{"id": "n", "type": "shell", "params": params}], edges=[], outputs={})
+    assert not [m for m in messages(doc) if "param" in m]

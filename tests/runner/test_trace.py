@@ -1,0 +1,37 @@
+"""The trace writer: whatever a node produced, writing the trace never fails."""
+
+import json
+
+from runner import RunStatus, StepRecord, Trace
+from runner.trace import MAX_VALUE_DEPTH, clip
+
+
+def nested(depth, leaf="leaf"):
+    value = leaf
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def depth_of(value):
+    n = 0
+    while isinstance(value, list):
+        value, n = value[0], n + 1
+    return n, value
+
+
+def test_a_value_deeper_than_the_limit_is_stored_cut_off_with_a_marker(tmp_path):
+    deep = nested(1_000)
+    trace = Trace(run_id="r", workflow_hash="h", status=RunStatus.PASSED, outputs={"o": deep},
+                  steps=[StepRecord(step_id="s", kind="http", node_type="http", params={"body": deep}, output={"response": deep})])
+    stored = json.loads(trace.write(tmp_path).read_text())
+    for value in (stored["outputs"]["o"], stored["steps"][0]["output"]["response"], stored["steps"][0]["params"]["body"]):
+        assert depth_of(value) == (MAX_VALUE_DEPTH - 1, f"<truncated: nested deeper than {MAX_VALUE_DEPTH} levels>")
+    assert trace.outputs["o"] is deep  # the run's own values are untouched
+
+
+def test_values_within_the_limit_are_stored_as_they_are(tmp_path):
+    value = {"a": [1, {"b": nested(50)}], "n": None}
+    trace = Trace(run_id="r", workflow_hash="h", status=RunStatus.PASSED, outputs={"o": value})
+    assert json.loads(trace.write(tmp_path).read_text())["outputs"]["o"] == value
+    assert clip(value) == value and clip("text") == "text"
