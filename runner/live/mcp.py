@@ -191,6 +191,14 @@ class LiveMCPClient:
     def call_tool(self, server: str, tool: str, arguments: dict[str, Any], *,
                   step_id: str | None = None) -> ToolCallResult:
         session = self._session(server)
+        # A misspelt tool is an error before the call: some servers answer an unknown tool with
+        # ordinary text ("Error: Unknown tool"), which would pass as a result.
+        names = [t.name for t in self.list_tools(server)]
+        if names and tool not in names:
+            from runner._hints import did_you_mean
+
+            raise MCPError(f"server '{server}' has no tool '{tool}'{did_you_mean(tool, names)} (its tools: {', '.join(names[:20])}"
+                           + (", ..." if len(names) > 20 else "") + ")")
         result = self._call(server, f"tools/call {tool}", session.call_tool(tool, arguments))
         return as_tool_call_result(tool, arguments, result)
 

@@ -49,8 +49,9 @@ def test_record_then_replay_with_the_server_gone_gives_the_identical_trace(tmp_p
     path = tmp_path / "time.yaml"
     live, cassette = run(convert("12:00", "18:30"), path, "once")
     assert live.status is RunStatus.PASSED and path.exists()
-    # The SDK lists tools after the first structured result, to check it against the tool's schema.
-    assert [i.method for i in cassette.interactions] == ["initialize", "tools/call", "tools/list", "tools/call"]
+    # The client lists tools before the first call (a misspelt tool is an error before any call);
+    # the SDK reuses that list to check structured results against the tool's schema.
+    assert [i.method for i in cassette.interactions] == ["initialize", "tools/list", "tools/call", "tools/call"]
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # the server's command no longer exists
     assert shutil.which("mcp-server-time") is None
     replayed, again = run(convert("12:00", "18:30"), path)
@@ -79,7 +80,7 @@ def test_new_episodes_replays_the_old_and_records_the_new_with_a_real_handshake(
     trace, cassette = run(convert("12:00", "06:15"), path, "new_episodes")
     assert trace.status is RunStatus.PASSED, trace.error
     assert trace.outputs["at0615"].endswith("T15:15:00+09:00")
-    assert [(i.step, i.method) for i in cassette.interactions] == [(None, "initialize"), ("at1200", "tools/call"), (None, "tools/list"), ("at0615", "tools/call")]
+    assert [(i.step, i.method) for i in cassette.interactions] == [(None, "initialize"), (None, "tools/list"), ("at1200", "tools/call"), ("at0615", "tools/call")]
     replayed, again = run(convert("12:00", "06:15"), path, "none", servers={"time": {"command": "/nonexistent/server"}})
     assert replayed.outputs == trace.outputs and again.unused() == []
 

@@ -73,9 +73,13 @@ def test_bad_argument_is_an_error_result(time_client: LiveMCPClient) -> None:
     assert "Invalid time format" in result.content[0]["text"]
 
 
-def test_unknown_tool_is_an_mcp_error(time_client: LiveMCPClient) -> None:
-    with pytest.raises(MCPError, match=r"'time'.*no_such_tool.*Unknown tool"):
+def test_unknown_tool_is_an_mcp_error_before_any_call(time_client: LiveMCPClient) -> None:
+    # Checked against tools/list, not left to the server: some servers answer an unknown tool
+    # with ordinary text, which would pass as a result.
+    with pytest.raises(MCPError, match=r"^server 'time' has no tool 'no_such_tool' \(its tools: get_current_time, convert_time\)$"):
         time_client.call_tool("time", "no_such_tool", {})
+    with pytest.raises(MCPError, match=r"has no tool 'convert_tim'; did you mean 'convert_time'\?"):
+        time_client.call_tool("time", "convert_tim", {})
 
 
 def test_unknown_server_names_the_known_ones(time_client: LiveMCPClient) -> None:
