@@ -16,13 +16,14 @@ import json
 import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness._readers import ParseError, clip, load_yaml, read_text
 from harness.cassettes import Normalizer, Rule
 from runner._hints import did_you_mean
 
@@ -164,21 +165,40 @@ class Places:
 
 
 def _read_yaml(path: Path, model: type[BaseModel]) -> Any:
+    """Read strictly (see `harness._readers`: no aliases, duplicate keys or deep nesting) and
+    validate; every problem is a GoldenError naming the file and the line or the key."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(read_text(path))
     except OSError as err:
-        raise GoldenError(f"{path}: cannot read: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise GoldenError(f"{path}{where}: invalid YAML: {getattr(err, 'problem', None) or err}") from None
+        raise GoldenError(f"{path}: cannot read: {err.strerror or err}") from None
+    except ParseError as err:
+        raise GoldenError(f"{path}{err.where()}: {err}") from None
     try:
         return model.model_validate(raw if raw is not None else {})
     except ValidationError as err:
         first = err.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        key = ".".join(clip(str(p), 80) for p in first["loc"]) or "(top level)"
+        message = "unknown key" if first["type"] == "extra_forbidden" else clip(first["msg"])
         raise GoldenError(f"{path}: {key}: {message}") from None
+
+
+def _check_servers(spec: TaskSpec, task_file: Path) -> None:
+    """The servers are checked as a case run will read them, so a bad one is a load error
+    (exit 2 before any case runs, in any worker count) rather than a crash in a worker."""
+    from runner.live.mcp import MCPConfigError, parse_mcp_config
+
+    def unset(value: Any) -> Any:  # `${VAR}` left after the places: the environment's, read when a case runs
+        if isinstance(value, str):
+            return value.replace("${", "$")
+        if isinstance(value, dict):
+            return {k: unset(v) for k, v in value.items()}
+        return [unset(v) for v in value] if isinstance(value, list) else value
+
+    places = Places.here(Path(tempfile.gettempdir()))
+    try:
+        parse_mcp_config({"mcpServers": unset(places.expand(spec.servers))}, source=str(task_file))
+    except MCPConfigError as err:
+        raise GoldenError(clip(str(err).replace(f"{task_file}: mcpServers.", f"{task_file}: servers.", 1), 400)) from None
 
 
 def _registry(spec: TaskSpec, task_file: Path) -> dict[str, type]:
@@ -227,6 +247,7 @@ def load_task(folder: Path) -> Task:
     if not task_file.exists():
         raise GoldenError(f"{task_file}: no such file (a task folder needs task.yaml)")
     spec = _read_yaml(task_file, TaskSpec)
+    _check_servers(spec, task_file)
     if not (folder / "workflow.json").exists() and "ir" in spec.approaches:
         raise GoldenError(f"{folder / 'workflow.json'}: no such file (task '{folder.name}' lists the ir approach)")
     registry = _registry(spec, task_file)
