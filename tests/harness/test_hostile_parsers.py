@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from typer.testing import CliRunner
+import typer
+from click.testing import CliRunner
 
 from harness._cli.main import app
 from harness.cassettes import Cassette, CassetteError
@@ -40,11 +40,14 @@ def suite(tmp_path: Path) -> Path:
     return tmp_path
 
 
+COMMAND = typer.main.get_command(app)  # built once: typer rebuilds it on every invoke of the app
+
+
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("CI", "true")
     runner = CliRunner()
-    return lambda *args: runner.invoke(app, [str(a) for a in args])
+    return lambda *args: runner.invoke(COMMAND, [str(a) for a in args])
 
 
 def run_test(cli, suite: Path, *args):
@@ -97,7 +100,7 @@ def test_an_alias_bomb_in_a_cassette_is_refused_at_once(suite: Path) -> None:
     assert request in text
     tape.write_text(text.replace(request, "  request:\n    arguments:\n" + bomb(indent="      ") + "      timezone: *l8\n", 1))
     line = text[: text.index(request)].count("\n") + 4  # the line of l1, the first alias
-    done = flowtape("test", "goldens", "--ledger", "ledger.duckdb", "--trace-dir", "traces", "--approach", "ir", cwd=suite)
+    done = flowtape("test", "goldens", "--ledger", "ledger.duckdb", "--trace-dir", "traces", "--case", CASE, "--approach", "ir", cwd=suite)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "Traceback" not in done.stderr + done.stdout
     assert f"cassettes/{TASK}/{CASE}.ir.yaml:{line}:16: corrupt cassette (YAML aliases are not allowed (*l0 refers to &l0 at line {line - 1})" in done.stdout
