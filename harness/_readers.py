@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError
 
-__all__ = ["MAX_DEPTH", "ParseError", "clip", "decode", "load_json", "load_toml", "load_yaml", "locate_yaml", "read_text"]
+__all__ = ["MAX_DEPTH", "ParseError", "clip", "decode", "json_depth_error", "load_json", "load_toml", "load_yaml", "locate_yaml", "read_text"]
 
 MAX_DEPTH = 100
 VALUE_LIMIT = 200  # characters of a value quoted in a message
@@ -229,6 +229,16 @@ def _depth(value: Any) -> int:
             if isinstance(child, (dict, list)):
                 stack.append((child, level + 1))
     return deepest if isinstance(value, (dict, list)) else 0
+
+
+def json_depth_error(text: str) -> ParseError:
+    """The error for JSON too deep to parse (for readers that keep `json.loads`), placed at the
+    first bracket past `MAX_DEPTH` when there is one."""
+    try:
+        _check_depth(text, _JSON_STRING_OR_BRACKET)
+    except ParseError as err:
+        return err
+    return ParseError(f"nested deeper than {MAX_DEPTH} levels")
 
 
 class _Duplicate(ValueError):

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness._readers import ParseError, clip, load_yaml, read_text
+from harness._readers import ParseError, clip, json_depth_error, load_yaml, read_text
 from harness.cassettes import Normalizer, Rule
 from runner._hints import did_you_mean
 
@@ -118,7 +118,7 @@ class Task:
         """Whether the IR has llm nodes (then recording needs a model)."""
         try:
             nodes = json.loads(self.workflow_path.read_text(encoding="utf-8")).get("nodes", [])
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError, AttributeError, RecursionError):
             return False
         return any(isinstance(n, dict) and n.get("type") == "llm" for n in nodes)
 
@@ -228,11 +228,17 @@ def _build_case(path: Path, spec: CaseSpec, registry: dict[str, type]) -> Case:
 def _check_targets(workflow: Path, cases: tuple[Case, ...]) -> None:
     """Every step a case judges is a node of the workflow, every output a declared output."""
     try:
-        document = json.loads(workflow.read_text(encoding="utf-8"))
+        text = read_text(workflow)
+        document = json.loads(text)
         nodes = [n["id"] for n in document.get("nodes", []) if isinstance(n, dict) and "id" in n]
         outputs = list(document.get("outputs", {}) or {})
+    except ParseError as err:
+        raise GoldenError(f"{workflow}{err.where()}: cannot read the workflow: {err}") from None
+    except RecursionError:
+        err = json_depth_error(text)
+        raise GoldenError(f"{workflow}{err.where()}: cannot read the workflow: {err}") from None
     except (OSError, ValueError, AttributeError, TypeError) as err:
-        raise GoldenError(f"{workflow}: cannot read the workflow: {err}") from None
+        raise GoldenError(f"{workflow}: cannot read the workflow: {clip(str(err))}") from None
     for case in cases:
         for section, known in (("steps", nodes), ("outputs", outputs)):
             for target in getattr(case.spec, section):

@@ -42,6 +42,11 @@ def read_json(path: Path, what: str = "workflow") -> Any:
         return json.loads(text)
     except json.JSONDecodeError as err:
         fail(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}")
+    except RecursionError:
+        from harness._readers import json_depth_error
+
+        err = json_depth_error(text)
+        fail(f"{path}{err.where()}: invalid JSON: {err}")
 
 
 def parse_inputs(document: Any, pairs: list[str], source: str) -> dict[str, Any]:
