@@ -265,6 +265,15 @@ def test_a_bad_server_command_is_exit_2_with_workers(suite: Path, cli) -> None:
     assert line == f"flowtape: {path}: servers.time.command: must be a non-empty string"
 
 
+def test_a_corrupt_cassette_in_rescore_and_compare_is_exit_2(suite: Path, cli) -> None:
+    assert run_test(cli, suite, "--case", CASE).exit_code == 0
+    run_id = cli("ledger", "query", "SELECT run_id FROM runs LIMIT 1", "--ledger", suite / "ledger.duckdb").stdout.splitlines()[-1].strip()
+    (suite / "cassettes" / TASK / f"{CASE}.ir.yaml").write_text("version: 1\ninteractions: [\n")
+    args = ("--cassettes", suite / "cassettes", "--ledger", suite / "ledger.duckdb", "--trace-dir", suite / "traces")
+    assert "corrupt cassette" in one_clean_line(cli("compare", suite / "goldens", "--run", run_id, *args[:4]))
+    assert "corrupt cassette" in one_clean_line(cli("rescore", suite / "goldens", *args))
+
+
 # -- the ledger's SQL -----------------------------------------------------------------------------
 
 def test_ledger_query_errors_are_one_line_and_the_ledger_is_read_only(suite: Path, cli) -> None:
