@@ -11,7 +11,8 @@ refuse, each a `ParseError` with the line and column:
 - YAML types JSON lacks (`!!binary`, `!!set`, `!!omap`, `!!pairs`); a YAML date or timestamp
   is read as the text it is written as (JSON has no dates, so that is what it meant);
 - a key given twice in one mapping (YAML, JSON; TOML refuses it itself);
-- nesting deeper than `MAX_DEPTH` (recursive code downstream would overflow the stack).
+- nesting deeper than `MAX_DEPTH` (recursive code downstream would overflow the stack);
+- integers of more digits than Python converts (~4,300), which would be a bare ValueError.
 
     data = load_yaml(read_text(path))     # raises ParseError: err.where() is ":line:column"
 
@@ -77,6 +78,24 @@ def read_text(path: Path) -> str:
 _CLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE = "tag:yaml.org,2002:merge"
 _NOT_JSON = ("binary", "set", "omap", "pairs")
+
+
+_LONG_NUMBER = re.compile(r"[0-9a-fA-F_]{4000,}")
+_MAX_INT_BITS = 14_000  # ~4,200 decimal digits: what str() and json.dumps can still write
+
+
+def _too_long(number: str) -> str:
+    digits = len(re.sub(r"^[+-]?0[xXoObB]|[_+-]", "", number))
+    return f"a number of {digits} digits is too long to read"
+
+
+def _long_number_error(text: str) -> ParseError:
+    """Python refuses to convert integers of more than ~4,300 digits (a plain ValueError from
+    inside the parser): the error, placed at the first very long run of digits."""
+    match = _LONG_NUMBER.search(text)
+    if match is None:
+        return ParseError("a number is too long to read")
+    return ParseError(_too_long(match.group()), *_line_column(text, match.start()))
 
 
 def _at(mark: Any, problem: str) -> ParseError:
@@ -145,6 +164,15 @@ class _StrictLoader(_CLoader):  # type: ignore[misc,valid-type]
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
 
+    def construct_yaml_int(self, node: Any) -> int:
+        try:
+            value = super().construct_yaml_int(node)
+        except ValueError:  # more decimal digits than Python converts (sys.get_int_max_str_digits)
+            raise _at(node.start_mark, _too_long(str(node.value))) from None
+        if value.bit_length() > _MAX_INT_BITS:  # 0x..., 0o...: read, but never printable in decimal
+            raise _at(node.start_mark, _too_long(str(node.value)))
+        return value
+
     def construct_timestamp_text(self, node: Any) -> str:
         return str(self.construct_scalar(node))
 
@@ -152,6 +180,7 @@ class _StrictLoader(_CLoader):  # type: ignore[misc,valid-type]
         raise _at(node.start_mark, f"YAML type !!{node.tag.rsplit(':', 1)[-1]} is not allowed (not a JSON value)")
 
 
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_timestamp_text)
 for _tag in _NOT_JSON:
     _StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _StrictLoader.construct_not_json)
@@ -296,6 +325,8 @@ def load_json(text: str) -> Any:
         raise ParseError(f"duplicate key {clip(dup.key)!r}", *where) from None
     except RecursionError:
         too_deep = True
+    except ValueError:  # not a JSONDecodeError: an integer of more digits than Python converts
+        raise _long_number_error(text) from None
     else:
         too_deep = _depth(value) > MAX_DEPTH
     if too_deep:
@@ -314,8 +345,18 @@ def load_toml(text: str) -> dict[str, Any]:
     """
     _check_depth(text, _TOML_STRING_COMMENT_OR_BRACKET)
     try:
-        return tomllib.loads(text)
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:  # its message ends "(at line 3, column 7)"
         raise ParseError(f"invalid TOML: {clip(str(err))}") from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise _long_number_error(text) from None
     except RecursionError:
         raise ParseError(f"nested deeper than {MAX_DEPTH} levels") from None
+    stack: list[Any] = [document]
+    while stack:  # hex, octal and binary integers convert at any length; printed, they would not
+        item = stack.pop()
+        if isinstance(item, int) and item.bit_length() > _MAX_INT_BITS:
+            raise _long_number_error(text)
+        if isinstance(item, (dict, list)):
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return document

@@ -125,7 +125,7 @@ def hostile_requests(valid: str) -> st.SearchStrategy[bytes]:
     """A cassette whose first `request: {}` holds a hostile value: where replay walks it."""
     assert "  request: {}\n" in valid
     values = st.one_of(
-        st.sampled_from(["&a [*a]", "&a {k: [*a]}", "2024-01-01", "{at: 2024-01-01 10:00:00}", "!!binary aGk=", "!!set {a}", "!!omap [{a: 1}]", "{a: 1, a: 2}"]),
+        st.sampled_from(["&a [*a]", "&a {k: [*a]}", "1" * 5000, "0x" + "f" * 5000, "2024-01-01", "{at: 2024-01-01 10:00:00}", "!!binary aGk=", "!!set {a}", "!!omap [{a: 1}]", "{a: 1, a: 2}"]),
         st.integers(1, 1200).map(lambda n: "[" * n + "]" * n),
         st.tuples(st.integers(1, 9), st.integers(1, 9)).map(
             lambda lw: "{" + ", ".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}' if i else 'lol'] * lw[1])}]" for i in range(lw[0])) + "}"),
@@ -139,6 +139,7 @@ def hostile_json(valid: str) -> st.SearchStrategy[bytes]:
         st.integers(1, 3000).map(lambda n: ('{"version": 1, "interactions": ' + "[" * n + "]" * n + "}").encode()),
         st.integers(1, 3000).map(lambda n: ('{"version": 1, "meta": ' + '{"a": ' * n + "1" + "}" * n + "}").encode()),
         st.just(b'{"version": 1, "version": 1, "interactions": []}'),
+        st.integers(4000, 6000).map(lambda n: ('{"version": 1, "meta": {"n": ' + "7" * n + "}}").encode()),
         json_values.map(lambda v: json.dumps(v).encode()),
         st.integers(0, len(valid)).map(lambda n: valid[:n].encode()),
         st.tuples(st.integers(0, len(valid)), st.binary(max_size=20)).map(lambda t: valid.encode()[: t[0]] + t[1] + valid.encode()[t[0]:]),
@@ -153,6 +154,7 @@ def hostile_toml(valid: str) -> st.SearchStrategy[bytes]:
         st.integers(1, 3000).map(lambda n: ("[gate]\nmin_pass_rate = " + "{a = " * n + "1" + "}" * n + "\n").encode()),
         st.tuples(tables, st.sampled_from(["min_pass_rate = 1", "max_tokens_per_case = 5", "min_pass_rate = {irr = 1}", "x = 1"]))
         .map(lambda t: f"[{t[0]}]\n{t[1]}\n".encode()),
+        st.integers(4000, 6000).map(lambda n: ("[gate]\nmax_tokens_per_case = " + "9" * n + "\n").encode()),
         st.tuples(st.sampled_from(["min_pass_rate", "max_tokens_per_case", "max_regression", "required_savings", "max_schema_tokens"]), json_values)
         .map(lambda t: f"[gate]\n{t[0]} = {json.dumps(t[1])}\n".encode()),
         st.integers(0, len(valid)).map(lambda n: valid[:n].encode()),

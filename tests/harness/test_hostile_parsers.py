@@ -150,6 +150,19 @@ def test_yaml_types_json_lacks_are_refused(tmp_path: Path, value: str, tag: str)
         Cassette.open(tape, "none")
 
 
+def test_a_number_too_long_for_python_is_refused(tmp_path: Path) -> None:
+    digits = "1" * 5000  # Python refuses int() of more than 4,300 digits, with a plain ValueError
+    (tmp_path / "long.yaml").write_text(f"version: 1\ninteractions:\n- {{kind: mcp, server: s, method: m, request: {digits}}}\n")
+    with pytest.raises(CassetteError, match=r"long\.yaml:3:\d+: corrupt cassette \(a number of 5000 digits is too long"):
+        Cassette.open(tmp_path / "long.yaml", "none")
+    (tmp_path / "long.json").write_text(f'{{"version": 1, "interactions": [\n{{"request": {digits}}}]}}')
+    with pytest.raises(CassetteError, match=r"long\.json:2:13: corrupt cassette \(a number of 5000 digits is too long"):
+        Cassette.open(tmp_path / "long.json", "none")
+    (tmp_path / "flowtape.toml").write_text(f"[gate]\nmax_tokens_per_case = {digits}\n")
+    with pytest.raises(PolicyError, match=r"flowtape\.toml:2:23: a number of 5000 digits is too long"):
+        load_policy(tmp_path / "flowtape.toml")
+
+
 # -- encodings, duplicate keys, truncation --------------------------------------------------------
 
 @pytest.mark.parametrize("file", ["task.yaml", f"cases/{CASE}.yaml"])
