@@ -10,7 +10,8 @@ refuse, each a `ParseError` with the line and column:
 - YAML aliases (`*name`) and merge keys (`<<`); anchors alone are harmless and ignored;
 - YAML types JSON lacks (`!!binary`, `!!set`, `!!omap`, `!!pairs`); a YAML date or timestamp
   is read as the text it is written as (JSON has no dates, so that is what it meant);
-- a key given twice in one mapping (YAML, JSON; TOML refuses it itself);
+- a key given twice in one mapping (YAML, JSON; TOML refuses it itself); a YAML key is read
+  as the text it is written as (`1:`, `yes:`, `null:` are strings, as JSON keys are);
 - nesting deeper than `MAX_DEPTH` (recursive code downstream would overflow the stack);
 - integers of more digits than Python converts (~4,300), which would be a bare ValueError.
 
@@ -155,10 +156,10 @@ class _StrictLoader(_CLoader):  # type: ignore[misc,valid-type]
             if key_node.tag == _MERGE:
                 raise _at(key_node.start_mark, "YAML merge keys (<<) are not allowed; write the keys out")
             if key_node.id != "scalar":
-                raise _at(key_node.start_mark, "a key must be a string or a number")
-            key = self.construct_object(key_node, deep=deep)
+                raise _at(key_node.start_mark, "a key must be a string")
+            key = key_node.value  # JSON keys are strings: `1:`, `true:`, `null:` are their text
             if key in mapping:
-                raise _at(key_node.start_mark, f"duplicate key {clip(key)!r}" if isinstance(key, str) else f"duplicate key {clip(key)}")
+                raise _at(key_node.start_mark, f"duplicate key {clip(key)!r}")
             if value_node.id != "scalar":
                 self._depth[value_node] = level
             mapping[key] = self.construct_object(value_node, deep=deep)

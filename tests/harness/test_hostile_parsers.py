@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import typer
+import yaml
 from click.testing import CliRunner
 
 from harness._cli.main import app
@@ -140,6 +141,22 @@ def test_an_unquoted_date_in_a_cassette_request_is_its_text(tmp_path: Path) -> N
     replay = Cassette.open(tape, "none")
     assert replay.interactions[0].request == {"since": "2024-01-01", "at": "2024-01-01 10:00:00"}
     assert replay.lookup("mcp", "s", "a", "m", {"since": "2024-01-01", "at": "2024-01-01 10:00:00"}).response == {"ok": 1}
+
+
+@pytest.mark.parametrize("path", sorted(p.relative_to(ROOT).as_posix() for p in [*ROOT.glob("cassettes/*/*.yaml"), *ROOT.glob("goldens/**/*.yaml")]))
+def test_every_shipped_file_reads_as_before(path: str) -> None:
+    from harness._readers import load_yaml
+
+    text = (ROOT / path).read_text()
+    assert load_yaml(text) == yaml.safe_load(text)
+
+
+def test_mapping_keys_are_their_text(tmp_path: Path) -> None:
+    """JSON keys are strings: `1:`, `true:` and `null:` are read as written, so keys of mixed
+    types cannot break sorting them (json.dumps(sort_keys=True) raised a TypeError)."""
+    tape = tmp_path / "keys.yaml"
+    tape.write_text("version: 1\ninteractions:\n- {kind: mcp, server: s, step: a, method: m, request: {1: a, b: c, true: d, null: e, yes: f}}\n")
+    assert Cassette.open(tape, "none").interactions[0].request == {"1": "a", "b": "c", "true": "d", "null": "e", "yes": "f"}
 
 
 @pytest.mark.parametrize(("value", "tag"), [("!!binary aGk=", "binary"), ("!!set {a}", "set"), ("!!omap [{a: 1}]", "omap")])
