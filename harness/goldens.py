@@ -207,7 +207,7 @@ def _registry(spec: TaskSpec, task_file: Path) -> dict[str, type]:
     try:
         return registry(tuple(load_custom(path) for path in spec.evaluators))
     except EvaluatorSpecError as err:
-        raise GoldenError(f"{task_file}: evaluators: {err}") from None
+        raise GoldenError(f"{task_file}: evaluators: {clip(str(err), 400)}") from None
 
 
 def _build_case(path: Path, spec: CaseSpec, registry: dict[str, type]) -> Case:
@@ -221,7 +221,7 @@ def _build_case(path: Path, spec: CaseSpec, registry: dict[str, type]) -> Case:
                 try:
                     built[section][target].append(parse_evaluator(entry, registry))
                 except EvaluatorSpecError as err:
-                    raise GoldenError(f"{path}: {section}.{target}[{i}]: {err}") from None
+                    raise GoldenError(f"{path}: {section}.{clip(target, 80)}[{i}]: {clip(str(err), 400)}") from None
     return Case(path.stem, path, spec, built["steps"], built["outputs"])
 
 
@@ -244,7 +244,8 @@ def _check_targets(workflow: Path, cases: tuple[Case, ...]) -> None:
             for target in getattr(case.spec, section):
                 if target not in known:
                     what = "node" if section == "steps" else "declared output"
-                    raise GoldenError(f"{case.path}: {section}.{target}: the workflow has no {what} '{target}'{did_you_mean(target, known)}")
+                    name = clip(target, 80)
+                    raise GoldenError(f"{case.path}: {section}.{name}: the workflow has no {what} '{name}'{did_you_mean(target, known)}")
 
 
 def load_task(folder: Path) -> Task:

@@ -125,7 +125,7 @@ def hostile_requests(valid: str) -> st.SearchStrategy[bytes]:
     """A cassette whose first `request: {}` holds a hostile value: where replay walks it."""
     assert "  request: {}\n" in valid
     values = st.one_of(
-        st.sampled_from(["&a [*a]", "&a {k: [*a]}", "1" * 5000, "0x" + "f" * 5000, "2024-01-01", "{at: 2024-01-01 10:00:00}", "!!binary aGk=", "!!set {a}", "!!omap [{a: 1}]", "{a: 1, a: 2}"]),
+        st.sampled_from(["&a [*a]", "&a {k: [*a]}", "1" * 5000, "0x" + "f" * 5000, "2024-01-01", "{at: 2024-01-01 10:00:00}", "!!binary aGk=", "!!set {a}", "!!omap [{a: 1}]", "{a: 1, a: 2}", "{1: a, b: c, null: d}"]),
         st.integers(1, 1200).map(lambda n: "[" * n + "]" * n),
         st.tuples(st.integers(1, 9), st.integers(1, 9)).map(
             lambda lw: "{" + ", ".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}' if i else 'lol'] * lw[1])}]" for i in range(lw[0])) + "}"),

@@ -358,3 +358,8 @@ def test_a_huge_key_makes_a_short_message(suite: Path, cli) -> None:
         load_task(suite / "goldens" / TASK)
     assert len(str(err.value)) < 600 and "… (999,920 more characters)" in str(err.value)
     assert len(one_clean_line(run_test(cli, suite))) < 700
+    for steps in ("steps:\n  ? " + "s" * 100_000 + "\n  : [StepRan]", "steps:\n  now:\n  - ? " + "E" * 100_000 + "\n    : 1"):
+        (suite / "goldens" / TASK / "cases" / f"{CASE}.yaml").write_text(f"version: 1\n{steps}\n")
+        with pytest.raises(GoldenError) as err:
+            load_task(suite / "goldens" / TASK)
+        assert len(str(err.value)) < 1000 and "more characters)" in str(err.value)
