@@ -1,13 +1,14 @@
 """Strict, bounded readers for the files the harness reads: YAML (golden cases, task.yaml,
 cassettes), JSON (cassettes) and TOML (the gate policy).
 
-Every value they return is a JSON value, and no input can make them, or what runs after them,
-take minutes or gigabytes: a 500-byte YAML "billion laughs" expands to billions of strings in
+The YAML and JSON readers return JSON values only, and no input can make any of them, or what
+runs after them, take minutes or gigabytes: a 500-byte YAML "billion laughs" expands to billions of strings in
 the first code that walks it, so aliases are refused at the first one, not capped. What they
 refuse, each a `ParseError` with the line and column:
 
 - bytes that are not UTF-8;
-- YAML aliases (`*name`) and merge keys (`<<`); anchors alone are harmless and ignored;
+- YAML aliases (`*name`) where a value goes, and merge keys (`<<`); anchors alone are harmless
+  and ignored, and so is an alias as a key (it is read as a string, see below);
 - YAML types JSON lacks (`!!binary`, `!!set`, `!!omap`, `!!pairs`); a YAML date or timestamp
   is read as the text it is written as (JSON has no dates, so that is what it meant);
 - a key given twice in one mapping (YAML, JSON; TOML refuses it itself); a YAML key is read
@@ -30,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError
 
 __all__ = ["MAX_DEPTH", "ParseError", "clip", "decode", "json_depth_error", "load_json", "load_toml", "load_yaml", "locate_yaml", "read_text"]
 
