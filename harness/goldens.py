@@ -16,13 +16,14 @@ import json
 import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness._readers import ParseError, clip, json_depth_error, load_yaml, read_text
 from harness.cassettes import Normalizer, Rule
 from runner._hints import did_you_mean
 
@@ -117,7 +118,7 @@ class Task:
         """Whether the IR has llm nodes (then recording needs a model)."""
         try:
             nodes = json.loads(self.workflow_path.read_text(encoding="utf-8")).get("nodes", [])
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError, AttributeError, RecursionError):
             return False
         return any(isinstance(n, dict) and n.get("type") == "llm" for n in nodes)
 
@@ -164,21 +165,40 @@ class Places:
 
 
 def _read_yaml(path: Path, model: type[BaseModel]) -> Any:
+    """Read strictly (see `harness._readers`: no aliases, duplicate keys or deep nesting) and
+    validate; every problem is a GoldenError naming the file and the line or the key."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(read_text(path))
     except OSError as err:
-        raise GoldenError(f"{path}: cannot read: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise GoldenError(f"{path}{where}: invalid YAML: {getattr(err, 'problem', None) or err}") from None
+        raise GoldenError(f"{path}: cannot read: {err.strerror or err}") from None
+    except ParseError as err:
+        raise GoldenError(f"{path}{err.where()}: {err}") from None
     try:
         return model.model_validate(raw if raw is not None else {})
     except ValidationError as err:
         first = err.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        message = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        key = ".".join(clip(str(p), 80) for p in first["loc"]) or "(top level)"
+        message = "unknown key" if first["type"] == "extra_forbidden" else clip(first["msg"])
         raise GoldenError(f"{path}: {key}: {message}") from None
+
+
+def _check_servers(spec: TaskSpec, task_file: Path) -> None:
+    """The servers are checked as a case run will read them, so a bad one is a load error
+    (exit 2 before any case runs, in any worker count) rather than a crash in a worker."""
+    from runner.live.mcp import MCPConfigError, parse_mcp_config
+
+    def unset(value: Any) -> Any:  # `${VAR}` left after the places: the environment's, read when a case runs
+        if isinstance(value, str):
+            return value.replace("${", "$")
+        if isinstance(value, dict):
+            return {k: unset(v) for k, v in value.items()}
+        return [unset(v) for v in value] if isinstance(value, list) else value
+
+    places = Places.here(Path(tempfile.gettempdir()))
+    try:
+        parse_mcp_config({"mcpServers": unset(places.expand(spec.servers))}, source=str(task_file))
+    except MCPConfigError as err:
+        raise GoldenError(clip(str(err).replace(f"{task_file}: mcpServers.", f"{task_file}: servers.", 1), 400)) from None
 
 
 def _registry(spec: TaskSpec, task_file: Path) -> dict[str, type]:
@@ -187,7 +207,7 @@ def _registry(spec: TaskSpec, task_file: Path) -> dict[str, type]:
     try:
         return registry(tuple(load_custom(path) for path in spec.evaluators))
     except EvaluatorSpecError as err:
-        raise GoldenError(f"{task_file}: evaluators: {err}") from None
+        raise GoldenError(f"{task_file}: evaluators: {clip(str(err), 400)}") from None
 
 
 def _build_case(path: Path, spec: CaseSpec, registry: dict[str, type]) -> Case:
@@ -201,24 +221,31 @@ def _build_case(path: Path, spec: CaseSpec, registry: dict[str, type]) -> Case:
                 try:
                     built[section][target].append(parse_evaluator(entry, registry))
                 except EvaluatorSpecError as err:
-                    raise GoldenError(f"{path}: {section}.{target}[{i}]: {err}") from None
+                    raise GoldenError(f"{path}: {section}.{clip(target, 80)}[{i}]: {clip(str(err), 400)}") from None
     return Case(path.stem, path, spec, built["steps"], built["outputs"])
 
 
 def _check_targets(workflow: Path, cases: tuple[Case, ...]) -> None:
     """Every step a case judges is a node of the workflow, every output a declared output."""
     try:
-        document = json.loads(workflow.read_text(encoding="utf-8"))
+        text = read_text(workflow)
+        document = json.loads(text)
         nodes = [n["id"] for n in document.get("nodes", []) if isinstance(n, dict) and "id" in n]
         outputs = list(document.get("outputs", {}) or {})
+    except ParseError as err:
+        raise GoldenError(f"{workflow}{err.where()}: cannot read the workflow: {err}") from None
+    except RecursionError:
+        err = json_depth_error(text)
+        raise GoldenError(f"{workflow}{err.where()}: cannot read the workflow: {err}") from None
     except (OSError, ValueError, AttributeError, TypeError) as err:
-        raise GoldenError(f"{workflow}: cannot read the workflow: {err}") from None
+        raise GoldenError(f"{workflow}: cannot read the workflow: {clip(str(err))}") from None
     for case in cases:
         for section, known in (("steps", nodes), ("outputs", outputs)):
             for target in getattr(case.spec, section):
                 if target not in known:
                     what = "node" if section == "steps" else "declared output"
-                    raise GoldenError(f"{case.path}: {section}.{target}: the workflow has no {what} '{target}'{did_you_mean(target, known)}")
+                    name = clip(target, 80)
+                    raise GoldenError(f"{case.path}: {section}.{name}: the workflow has no {what} '{name}'{did_you_mean(target, known)}")
 
 
 def load_task(folder: Path) -> Task:
@@ -227,6 +254,7 @@ def load_task(folder: Path) -> Task:
     if not task_file.exists():
         raise GoldenError(f"{task_file}: no such file (a task folder needs task.yaml)")
     spec = _read_yaml(task_file, TaskSpec)
+    _check_servers(spec, task_file)
     if not (folder / "workflow.json").exists() and "ir" in spec.approaches:
         raise GoldenError(f"{folder / 'workflow.json'}: no such file (task '{folder.name}' lists the ir approach)")
     registry = _registry(spec, task_file)

@@ -7,7 +7,7 @@ leaves its parts; the next run against the same ledger merges them and marks tha
 `interrupted`, so the ledger still says which cases completed.
 
     result = run_suite(SuiteOptions(suite=Path("goldens"), workers=2))
-    result.exit_code  # 0 all passed, 1 any failed
+    result.exit_code  # 0 all passed, 1 any failed, 2 any could not run (bad input)
 """
 
 from __future__ import annotations
@@ -66,6 +66,10 @@ class SuiteResult:
 
     @property
     def exit_code(self) -> int:
+        """2 when a unit could not run at all (status `error`: a corrupt cassette, an invalid
+        workflow, a bad record mode -- bad input), else 1 when any failed, else 0."""
+        if any(u.status == "error" for u in self.units):
+            return 2
         return 0 if all(u.status == "passed" for u in self.units) else 1
 
 

@@ -15,10 +15,16 @@ from runner.ir import InputSpec
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
+MESSAGE_LIMIT = 1000  # characters of one message line; the rest is cut, with a marker
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    """Print one line per message line to stderr, prefixed, and exit; never a traceback."""
+    """Print one line per message line to stderr, prefixed, each cut to `MESSAGE_LIMIT`
+    characters (a value quoted in a message can be megabytes), and exit; never a traceback."""
+    from harness._readers import clip
+
     for line in message.splitlines() or [""]:
-        print(f"flowtape: {line}", file=sys.stderr)
+        print(f"flowtape: {clip(line, MESSAGE_LIMIT)}", file=sys.stderr)
     raise typer.Exit(code)
 
 
@@ -36,6 +42,11 @@ def read_json(path: Path, what: str = "workflow") -> Any:
         return json.loads(text)
     except json.JSONDecodeError as err:
         fail(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}")
+    except RecursionError:
+        from harness._readers import json_depth_error
+
+        err = json_depth_error(text)
+        fail(f"{path}{err.where()}: invalid JSON: {err}")
 
 
 def parse_inputs(document: Any, pairs: list[str], source: str) -> dict[str, Any]:

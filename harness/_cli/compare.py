@@ -31,6 +31,7 @@ def compare(
     approach does not win are marked as plainly as wins."""
     from harness.accounting import LedgerError
     from harness.accounting.context import Settings
+    from harness.cassettes import CassetteError
     from harness.compare import account_run, compare as build, render
     from harness.goldens import GoldenError
 
@@ -45,6 +46,6 @@ def compare(
             run = result.run_id
         account_run(ledger, run, suite=suite, cassettes=cassettes, settings=Settings(model=model, system_prompt_tokens=system_tokens))
         report = build(ledger, run)
-    except (GoldenError, LedgerError, FileNotFoundError) as err:
+    except (GoldenError, LedgerError, CassetteError, FileNotFoundError) as err:
         fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
     typer.echo(render(report, format_))

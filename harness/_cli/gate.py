@@ -19,11 +19,13 @@ def gate(
     summary: Annotated[Optional[Path], typer.Option("--summary", help="Write a markdown summary here (e.g. $GITHUB_STEP_SUMMARY).")] = None,
     update_baseline: Annotated[bool, typer.Option("--update-baseline", help="Record the run as the ledger's baseline and exit 0 (nothing is judged).")] = False,
     cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Where the run's recordings are, for schema tokens (default: the folder the run replayed from).")] = None,
+    allow_no_policy: Annotated[bool, typer.Option("--allow-no-policy", help="With no policy found, judge by the defaults (every case must pass its golden checks) instead of exiting 2.")] = False,
 ) -> None:
     """Judge a run by the gate policy -- pass rates, tokens and cost per case and per step,
     regressions against a baseline, required savings between approaches, MCP schema sizes --
     and print every failure naming task, case, approach, step, metric, value, threshold and
-    baseline. Exit 0 when the gate passes, 1 when it fails, 2 for bad input."""
+    baseline. Exit 0 when the gate passes, 1 when it fails, 2 for bad input (no policy found
+    is bad input unless --allow-no-policy)."""
     from harness import gate as lib
 
     if update_baseline and baseline is not None:
@@ -34,6 +36,9 @@ def gate(
             typer.echo(f"flowtape gate: baseline of {ledger} is now run {run_id}")
             return
         loaded = lib.load_policy(policy) if policy is not None else lib.find_policy()
+        if loaded.source is None and not allow_no_policy:
+            fail(f"no gate policy found (no [gate] in a flowtape.toml or [tool.flowtape.gate] in a pyproject.toml, looked from {Path.cwd()} up); "
+                 "give --policy FILE, or --allow-no-policy to judge by the defaults")
         result = lib.gate(ledger, loaded, run_id=run, baseline=baseline, cassettes=cassettes)
     except lib.GateError as err:
         fail(str(err))

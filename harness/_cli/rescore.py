@@ -25,13 +25,14 @@ def rescore(
     when all pass, 1 when any fails, 2 for bad input."""
     from harness._cli.test import _print_table
     from harness.accounting import LedgerError
+    from harness.cassettes import CassetteError
     from harness.goldens import GoldenError
     from harness.suiterun import SuiteOptions, rescore as do_rescore
 
     options = SuiteOptions(suite=suite, task=task, case=case, ledger=ledger, cassettes=cassettes, traces=traces, tokenizer=tokenizer)
     try:
         result = do_rescore(options, run)
-    except (GoldenError, LedgerError) as err:
+    except (GoldenError, LedgerError, CassetteError) as err:
         fail(str(err))
     _print_table(result)
     if result.exit_code:

@@ -10,7 +10,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from harness._cli._common import EXIT_FAILED, fail
+from harness._cli._common import MESSAGE_LIMIT, fail
+from harness._readers import clip
 
 
 class Format(str, Enum):
@@ -34,7 +35,8 @@ def test(
     """Replay every (case, approach) of the suite from its cassettes (offline: no server, no
     model, no key), judge each step and output against the golden case, add the run to the
     ledger, and print case x approach x status with the failing steps and why. Exit 0 when all
-    pass, 1 when any fails, 2 for bad input."""
+    pass, 1 when any fails, 2 for bad input (also when a case cannot run: a corrupt cassette, an
+    invalid workflow; it is still recorded in the ledger, as an error)."""
     from harness.accounting import LedgerError
     from harness.goldens import GoldenError
     from harness.suiterun import SuiteOptions, run_suite
@@ -51,7 +53,7 @@ def test(
     else:
         _print_table(result)
     if result.exit_code:
-        raise typer.Exit(EXIT_FAILED)
+        raise typer.Exit(result.exit_code)
 
 
 def _progress() -> Any:
@@ -75,7 +77,7 @@ def _progress() -> Any:
         return live
 
     def report(unit: Any, done: int, total: int) -> None:
-        note = f" ({unit.error})" if unit.error else ""
+        note = f" ({clip(unit.error, MESSAGE_LIMIT)})" if unit.error else ""
         print(f"[{done}/{total}] {unit.task}/{unit.case} [{unit.approach}] {unit.status} {unit.duration_ms:.0f} ms{note}", file=sys.stderr, flush=True)
 
     return report
@@ -92,9 +94,9 @@ def _print_table(result: Any) -> None:
     for u in failing:
         where = f"{u.task}/{u.case} [{u.approach}]"
         if u.error:
-            typer.echo(f"{where}: {u.error}")
+            typer.echo(f"{where}: {clip(u.error, MESSAGE_LIMIT)}")
         for target, evaluator, reason in u.failures:
-            typer.echo(f"{where} {target} {evaluator}: {reason}")
+            typer.echo(f"{where} {target} {evaluator}: {clip(reason, MESSAGE_LIMIT)}")
     for note in result.skipped:
         typer.echo(f"skipped: {note}")
     passed = sum(u.status == "passed" for u in result.units)

@@ -296,16 +296,21 @@ def query(path: Path | str, sql: str, params: Sequence[Any] | Mapping[str, Any] 
 
         columns, rows = query("reports/ledger.duckdb", 'SELECT "case", sum(cost_usd) FROM llm_calls GROUP BY 1')
 
+    The connection is read-only, so a statement that writes (`DELETE FROM runs`) is refused.
+
     Raises:
         FileNotFoundError: no file at `path`.
-        LedgerError: not a ledger, or a writer has it open.
-        duckdb.Error: the SQL is wrong.
+        LedgerError: not a ledger, a writer has it open, or the SQL is wrong or writes (one
+            line: "<path>: SQL error: ..." with DuckDB's first line).
     """
     conn = connect(Path(path), read_only=True)
     try:
         cursor = conn.execute(sql, params) if params is not None else conn.execute(sql)
         columns = [d[0] for d in cursor.description or []]
         return columns, cursor.fetchall()
+    except duckdb.Error as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise LedgerError(f"{path}: SQL error: {first[:500]}") from None
     finally:
         conn.close()
 

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.cassettes._modes import RecordMode, decide_mode
 from harness.cassettes._normalize import Normalizer
+from harness._readers import ParseError, clip, load_json, load_yaml, locate_yaml, read_text
 from harness.cassettes._secrets import MIN_SECRET_LENGTH, LeakedSecretError, find_leaks, known_secrets, redact_meta, redact_text
 from runner.trace import write_atomic
 
@@ -328,7 +329,6 @@ def _pretty_path(path: str) -> str:
 
 # -- file format ---------------------------------------------------------------------------------
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -355,33 +355,38 @@ def _dump(data: dict[str, Any], path: Path) -> str:
 
 
 def _read(path: Path) -> CassetteFile:
+    """Read a cassette strictly (see `harness._readers`: no aliases, duplicate keys or deep
+    nesting); every problem is a CassetteError naming the file and, where it can, the line."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise CassetteError(f"{path}: cannot read cassette: {getattr(err, 'strerror', None) or err}") from None
+        text = read_text(path)
+    except OSError as err:
+        raise CassetteError(f"{path}: cannot read cassette: {err.strerror or err}") from None
+    except ParseError as err:
+        raise CassetteError(f"{path}{err.where()}: cannot read cassette: {err}") from None
     gc_was_on = gc.isenabled()
     gc.disable()  # parsing builds many small objects; collections during it cost as much as the parse
     try:
-        raw = yaml.load(text, Loader=_Loader) if _is_yaml(path) else json.loads(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise CassetteError(f"{path}{where}: corrupt cassette (invalid YAML: {getattr(err, 'problem', None) or err})") from None
-    except json.JSONDecodeError as err:
-        raise CassetteError(f"{path}:{err.lineno}:{err.colno}: corrupt cassette (invalid JSON: {err.msg})") from None
+        raw = load_yaml(text) if _is_yaml(path) else load_json(text)
+    except ParseError as err:
+        raise CassetteError(f"{path}{err.where()}: corrupt cassette ({err})") from None
     finally:
         if gc_was_on:
             gc.enable()
     if not isinstance(raw, dict):
         raise CassetteError(f"{path}: corrupt cassette: expected a mapping with 'version' and 'interactions', got {type(raw).__name__}")
+    if "version" not in raw and "interactions" in raw:
+        # Keys are saved sorted, so the version is the last line: without it the file was cut short.
+        raise CassetteError(f"{path}:{text.count(chr(10)) + (not text.endswith(chr(10)))}: corrupt cassette: no 'version' key by its last line (truncated?)")
     if raw.get("version") != CASSETTE_VERSION:
-        raise CassetteError(f"{path}: cassette version {raw.get('version')!r} is not supported (expected {CASSETTE_VERSION})")
+        raise CassetteError(f"{path}: cassette version {clip(raw.get('version'), 40)} is not supported (expected {CASSETTE_VERSION})")
     try:
         return CassetteFile.model_validate(raw)
     except ValidationError as err:
         first = err.errors()[0]
-        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
-        raise CassetteError(f"{path}: corrupt cassette at ${loc}: {first['msg']}") from None
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{clip(p, 80)}" for p in first["loc"])
+        place = locate_yaml(text, first["loc"]) if _is_yaml(path) else None
+        where = f":{place[0]}:{place[1]}" if place else ""
+        raise CassetteError(f"{path}{where}: corrupt cassette at ${loc}: {clip(first['msg'])}") from None
 
 
 __all__ = ["CASSETTE_VERSION", "Cassette", "CassetteError", "CassetteFile", "CassetteMiss", "LeakedSecretError", "StepChange", "StoredInteraction", "request_digest"]

@@ -11,19 +11,23 @@
 Every rule is optional. A per-approach or per-server rule takes a number (every one) or a table
 whose `"*"` entry is the default; a per-step rule takes a number or a table of step id patterns
 (fnmatch), the most specific matching pattern applying. Unknown keys, wrong types and
-out-of-range values are errors naming the file and the key.
+out-of-range values are errors naming the file and the key; so is a table that looks meant
+for the gate but is not where it is read (`[gates]`, `[tool.flowtape.gates]`, `[gate]` in
+pyproject.toml), which would otherwise switch the gate off without a word.
 """
 
 from __future__ import annotations
 
 import difflib
-import tomllib
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness._readers import ParseError, clip, load_toml, read_text
+from runner._hints import did_you_mean
 
 __all__ = ["APPROACHES", "GateError", "Limit", "LoadedPolicy", "MaxRegression", "Policy", "PolicyError", "Savings",
            "find_policy", "load_policy", "lookup", "lookup_pattern"]
@@ -202,27 +206,73 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _sections(document: dict[str, Any]) -> list[tuple[str, Any]]:
+GATE, TOOL_GATE = "gate", "tool.flowtape.gate"
+
+
+def _tables_for(path: Path) -> tuple[str, ...]:
+    """Where a file may hold the policy: pyproject.toml its tool table, flowtape.toml its own
+    [gate]; a file given with --policy either."""
+    return {"pyproject.toml": (TOOL_GATE,), "flowtape.toml": (GATE,)}.get(path.name, (GATE, TOOL_GATE))
+
+
+def _like(name: str, word: str) -> bool:
+    return bool(did_you_mean(name.lower(), [word])) or name.lower() == word
+
+
+def _check_tables(path: Path, document: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    """A table that looks meant for the gate but is not where flowtape reads it (`[gates]`,
+    `[GATE]`, `[tool.flowtape.gates]`, `[gate]` in pyproject.toml) is an error with a
+    did-you-mean: read as "no policy", a typo would silently switch the gate off."""
+    target = GATE if GATE in allowed else TOOL_GATE
+
+    def unknown(name: str, value: Any, hint: str) -> PolicyError:
+        what = f"table [{clip(name, 80)}]" if isinstance(value, dict) else f"key '{clip(name, 80)}'"
+        return PolicyError(f"{path}: unknown {what}{hint}")
+
+    tool = document.get("tool")
+    if isinstance(tool, dict):
+        for name, value in tool.items():
+            if name != "flowtape" and _like(name, "flowtape"):
+                raise unknown(f"tool.{name}", value, "; did you mean [tool.flowtape]?")
+        flowtape = tool.get("flowtape")
+        if isinstance(flowtape, dict) and TOOL_GATE in allowed:
+            for name, value in flowtape.items():
+                if name != "gate":
+                    raise unknown(f"tool.flowtape.{name}", value, f"; did you mean [{TOOL_GATE}]?" if _like(name, "gate") else " (flowtape reads only [tool.flowtape.gate] there)")
+    for name, value in document.items():
+        if name in allowed or (name == "tool" and TOOL_GATE in allowed):
+            continue
+        if path.name == "flowtape.toml":
+            close = _like(name, "gate") or (name == "tool" and isinstance(value, dict) and "flowtape" in value)
+            raise unknown(name, value, f"; did you mean [{GATE}]?" if close else f" (flowtape.toml holds only [{GATE}])")
+        if _like(name, "gate") or _like(name, "flowtape"):
+            raise unknown(name, value, f"; did you mean [{target}]?")
+
+
+def _sections(document: dict[str, Any], allowed: tuple[str, ...] = (GATE, TOOL_GATE)) -> list[tuple[str, Any]]:
     found = []
     tool = document.get("tool")
-    if isinstance(tool, dict) and isinstance(tool.get("flowtape"), dict) and "gate" in tool["flowtape"]:
-        found.append(("tool.flowtape.gate", tool["flowtape"]["gate"]))
-    if "gate" in document:
-        found.append(("gate", document["gate"]))
+    if TOOL_GATE in allowed and isinstance(tool, dict) and isinstance(tool.get("flowtape"), dict) and "gate" in tool["flowtape"]:
+        found.append((TOOL_GATE, tool["flowtape"]["gate"]))
+    if GATE in allowed and GATE in document:
+        found.append((GATE, document[GATE]))
     return found
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The document, read strictly (harness._readers: UTF-8, nesting depth), its tables checked."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        document = load_toml(read_text(path))
     except FileNotFoundError:
         raise PolicyError(f"{path}: no such policy file") from None
     except IsADirectoryError:
         raise PolicyError(f"{path}: is a directory, expected a TOML policy file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise PolicyError(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise PolicyError(f"{path}: invalid TOML: {err}") from None
+    except OSError as err:
+        raise PolicyError(f"{path}: cannot read: {err.strerror or err}") from None
+    except ParseError as err:
+        raise PolicyError(f"{path}{err.where()}: {err}") from None
+    _check_tables(path, document, _tables_for(path))
+    return document
 
 
 def _validate(path: Path, section: str, data: Any) -> LoadedPolicy:
@@ -234,20 +284,23 @@ def _validate(path: Path, section: str, data: Any) -> LoadedPolicy:
         errors = err.errors()
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise PolicyError(f"{path}: {section}.{_where(first['loc'])}: {_message(first)}{more}") from None
+        raise PolicyError(f"{path}: {section}.{clip(_where(first['loc']), 200)}: {clip(_message(first))}{more}") from None
 
 
 def load_policy(path: Path | str) -> LoadedPolicy:
-    """Read the policy in `path`: its `[tool.flowtape.gate]` table, or its `[gate]` table.
+    """Read the policy in `path`: a pyproject.toml's `[tool.flowtape.gate]` table, a
+    flowtape.toml's `[gate]` table, either in a file of another name.
 
     Raises:
-        PolicyError: no such file, invalid TOML, no gate table, or an invalid rule (the message
-            names the file and the key, with a did-you-mean for a misspelt key).
+        PolicyError: no such file, invalid TOML, nesting deeper than harness._readers.MAX_DEPTH,
+            no gate table, a gate-like table elsewhere (`[gates]`), or an invalid rule (the
+            message names the file and the key, with a did-you-mean for a misspelt one).
     """
     path = Path(path)
-    sections = _sections(_read_toml(path))
+    allowed = _tables_for(path)
+    sections = _sections(_read_toml(path), allowed)
     if not sections:
-        raise PolicyError(f"{path}: no [gate] or [tool.flowtape.gate] table")
+        raise PolicyError(f"{path}: no {' or '.join(f'[{t}]' for t in allowed)} table")
     if len(sections) > 1:
         raise PolicyError(f"{path}: both [gate] and [tool.flowtape.gate] are given; keep one")
     return _validate(path, *sections[0])
@@ -256,18 +309,15 @@ def load_policy(path: Path | str) -> LoadedPolicy:
 def find_policy(start: Path | str | None = None) -> LoadedPolicy:
     """The project's policy: from `start` (default: the current directory) up, the first folder
     holding a `flowtape.toml` or `pyproject.toml` is the project; its `flowtape.toml [gate]` or
-    `pyproject.toml [tool.flowtape.gate]` is the policy (both: an error). None there: the
-    defaults, `Policy()`."""
+    `pyproject.toml [tool.flowtape.gate]` is the policy (both: an error; a misspelt table: an
+    error). None there: `LoadedPolicy(Policy())` with no source, the defaults, which
+    `flowtape gate` uses only with --allow-no-policy."""
     folder = Path(start or Path.cwd()).resolve()
     for candidate in (folder, *folder.parents):
         files = [candidate / name for name in ("flowtape.toml", "pyproject.toml") if (candidate / name).is_file()]
         if not files:
             continue
-        found = []
-        for file in files:
-            for section, data in _sections(_read_toml(file)):
-                if (file.name == "pyproject.toml") == (section == "tool.flowtape.gate"):
-                    found.append((file, section, data))
+        found = [(file, section, data) for file in files for section, data in _sections(_read_toml(file), _tables_for(file))]
         if len(found) > 1:
             raise PolicyError(f"{found[0][0]} [{found[0][1]}] and {found[1][0]} [{found[1][1]}] both define a gate policy; keep one, or pass --policy")
         return _validate(*found[0]) if found else LoadedPolicy(Policy())

@@ -141,8 +141,8 @@ def test_timestamps_and_rules_are_normalised_when_asked():
         ("version: 1\ninteractions: [\n", r"c\.yaml:\d+:\d+: corrupt cassette \(invalid YAML"),
         ("- just\n- a list\n", r"c\.yaml: corrupt cassette: expected a mapping"),
         ("version: 7\ninteractions: []\n", r"c\.yaml: cassette version 7 is not supported"),
-        ("version: 1\ninteractions:\n- kind: mcp\n  method: x\n", r"c\.yaml: corrupt cassette at \$\.interactions\[0\]\.server: Field required"),
-        ("version: 1\ninteractions: []\nextra: 1\n", r"c\.yaml: corrupt cassette at \$\.extra"),
+        ("version: 1\ninteractions:\n- kind: mcp\n  method: x\n", r"c\.yaml:3:3: corrupt cassette at \$\.interactions\[0\]\.server: Field required"),
+        ("version: 1\ninteractions: []\nextra: 1\n", r"c\.yaml:3:8: corrupt cassette at \$\.extra"),
     ],
 )
 def test_corrupt_or_truncated_cassettes_are_one_clear_error(tmp_path, text, message):

@@ -129,7 +129,7 @@ def test_compare_runs_offline_on_the_committed_cassettes(cli, suite):
 def test_a_unit_that_cannot_run_is_an_error_in_the_table_and_the_ledger(cli, suite):
     (suite / "cassettes/team-memory/skylark.code.yaml").write_text("version: 1\ninteractions: [\n")
     result = run_test(cli, suite, "--task", "team-memory")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a unit that cannot run is bad input
     assert "team-memory/skylark [code]: " in result.stdout and "corrupt cassette" in result.stdout
     rows = cli("ledger", "query", "SELECT approach, status FROM cases ORDER BY approach", "--ledger", suite / "ledger.duckdb")
     assert [line.split() for line in rows.stdout.splitlines()[2:]] == [["code", "error"], ["ir", "passed"]]

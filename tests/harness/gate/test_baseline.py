@@ -93,8 +93,8 @@ def test_baseline_by_git_commit(ledger: Path, tmp_path: Path, monkeypatch: pytes
     ("git:abcdef12", "--baseline git:abcdef12: no run at commit abcdef12 in {ledger}"),
 ])
 def test_a_baseline_that_names_nothing_is_exit_2(cli, ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ref: str, message: str) -> None:
-    monkeypatch.chdir(tmp_path)  # not a git repository
-    result = cli("gate", "--ledger", ledger, "--baseline", ref)
+    monkeypatch.chdir(tmp_path)  # not a git repository (and no policy: the defaults, allowed)
+    result = cli("gate", "--ledger", ledger, "--baseline", ref, "--allow-no-policy")
     assert result.exit_code == 2
     assert result.stderr == f"flowtape: {message.format(ledger=ledger)}\n"
 
