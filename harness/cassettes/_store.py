@@ -30,9 +30,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness._readers import ParseError, clip, load_json, load_yaml, locate_yaml, read_text
 from harness.cassettes._modes import RecordMode, decide_mode
 from harness.cassettes._normalize import Normalizer
-from harness._readers import ParseError, clip, load_json, load_yaml, locate_yaml, read_text
 from harness.cassettes._secrets import MIN_SECRET_LENGTH, LeakedSecretError, find_leaks, known_secrets, redact_meta, redact_text
 from runner.trace import write_atomic
 
