@@ -23,8 +23,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness._readers import ParseError, clip, json_depth_error, load_yaml, read_text
+from harness._readers import ParseError, clip, load_yaml, read_text
 from harness.cassettes import Normalizer, Rule
+from runner import JSONInputError, read_json
 from runner._hints import did_you_mean
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,15 +229,11 @@ def _build_case(path: Path, spec: CaseSpec, registry: dict[str, type]) -> Case:
 def _check_targets(workflow: Path, cases: tuple[Case, ...]) -> None:
     """Every step a case judges is a node of the workflow, every output a declared output."""
     try:
-        text = read_text(workflow)
-        document = json.loads(text)
+        document = read_json(workflow)  # the runner's strict reader: UTF-8, duplicate keys, depth
         nodes = [n["id"] for n in document.get("nodes", []) if isinstance(n, dict) and "id" in n]
         outputs = list(document.get("outputs", {}) or {})
-    except ParseError as err:
-        raise GoldenError(f"{workflow}{err.where()}: cannot read the workflow: {err}") from None
-    except RecursionError:
-        err = json_depth_error(text)
-        raise GoldenError(f"{workflow}{err.where()}: cannot read the workflow: {err}") from None
+    except JSONInputError as err:
+        raise GoldenError(str(err)) from None
     except (OSError, ValueError, AttributeError, TypeError) as err:
         raise GoldenError(f"{workflow}: cannot read the workflow: {clip(str(err))}") from None
     for case in cases:

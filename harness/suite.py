@@ -17,7 +17,7 @@ from typing import Any
 from harness.cassettes import Cassette, RecordMode, StepChange, StoredInteraction
 from harness.cassettes._secrets import redact_server_spec, redact_trace, scrub
 from harness.goldens import Case, GoldenError, Places, Task, cassette_path
-from runner import RunStatus, Runtime, Trace, execute
+from runner import JSONInputError, RunStatus, Runtime, Trace, execute, read_json
 from runner.live.mcp import MCPConfigError, parse_mcp_config
 
 
@@ -89,9 +89,9 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
         document = None
         if approach == "ir":
             try:
-                document = json.loads(task.workflow_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as err:
-                raise GoldenError(f"{task.workflow_path}: {err}") from None
+                document = read_json(task.workflow_path)  # strict: duplicate keys, depth, UTF-8
+            except JSONInputError as err:
+                raise GoldenError(str(err)) from None
         cassette = Cassette.open(cassette_path(cassettes, task, case, approach), mode, normalizer=places.normalizer(task.spec.normalize), ci=ci)
         cassette.add_credential(llm.api_key, "--llm-api-key")
         model = llm.model or task.spec.llm.model

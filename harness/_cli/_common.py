@@ -1,10 +1,8 @@
-"""Shared pieces of the CLI commands: reading a workflow file, `-i` values, user errors."""
+"""Shared pieces of the CLI commands: `-i` values, user errors (one line, exit 2, no traceback)."""
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -26,27 +24,6 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     for line in message.splitlines() or [""]:
         print(f"flowtape: {clip(line, MESSAGE_LIMIT)}", file=sys.stderr)
     raise typer.Exit(code)
-
-
-def read_json(path: Path, what: str = "workflow") -> Any:
-    """Parse a JSON file or exit 2 naming the file and the line and column of the problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        fail(f"{path}: no such {what} file")
-    except IsADirectoryError:
-        fail(f"{path}: is a directory, expected a {what} JSON file")
-    except (OSError, UnicodeDecodeError) as err:
-        fail(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        fail(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}")
-    except RecursionError:
-        from harness._readers import json_depth_error
-
-        err = json_depth_error(text)
-        fail(f"{path}{err.where()}: invalid JSON: {err}")
 
 
 def parse_inputs(document: Any, pairs: list[str], source: str) -> dict[str, Any]:

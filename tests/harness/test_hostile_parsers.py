@@ -262,10 +262,10 @@ def test_a_deeply_nested_policy_is_refused(tmp_path: Path, name: str) -> None:
 def test_a_deeply_nested_workflow_is_refused(suite: Path, cli, tmp_path: Path) -> None:
     deep = '{"ir_version": "0.1.0",\n "nodes": ' + "[" * 5000 + "]" * 5000 + "}"
     (suite / "goldens" / TASK / "workflow.json").write_text(deep)
-    with pytest.raises(GoldenError, match=r"workflow\.json:2:\d+: cannot read the workflow: nested deeper than 100 levels"):
+    with pytest.raises(GoldenError, match=r"workflow\.json:2:\d+: JSON nested deeper than 100 levels"):
         load_task(suite / "goldens" / TASK)
     (tmp_path / "deep.json").write_text(deep)
-    assert one_clean_line(cli("validate", tmp_path / "deep.json")) == f"flowtape: {tmp_path / 'deep.json'}:2:110: invalid JSON: nested deeper than 100 levels"
+    assert one_clean_line(cli("validate", tmp_path / "deep.json")) == f"flowtape: {tmp_path / 'deep.json'}:2:110: JSON nested deeper than 100 levels"
 
 
 # -- `flowtape test`: what cannot run is bad input -------------------------------------------------
