@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from harness.evaluators._base import EvaluationResult, Evaluator, EvaluatorContext
 from runner.trace import StepRecord
@@ -77,13 +76,13 @@ def load_data_file(base_dir: Path, relative: str, what: str) -> Any:
     path = base_dir / relative
     if not path.is_file():
         raise FileNotFoundError(f"{what} '{relative}' not found in {base_dir}")
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            return yaml.safe_load(text)
-        return json.loads(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise ValueError(f"{what} '{relative}' does not parse: {str(err).splitlines()[0]}") from None
+    from harness._readers import ParseError, load_json, load_yaml, read_text
+
+    try:  # read as strictly as the golden files themselves (no aliases, duplicates, deep nesting)
+        text = read_text(path)
+        return load_yaml(text) if path.suffix.lower() in (".yaml", ".yml") else load_json(text)
+    except ParseError as err:
+        raise ValueError(f"{what} '{relative}'{err.where()} does not parse: {err}") from None
 
 
 def clip(text: str, limit: int = 120) -> str:

@@ -84,3 +84,12 @@ def test_a_missing_expected_file_is_named(tmp_path: Path) -> None:
 def test_bad_arguments_are_refused_when_built(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         DeepEquals(**options)
+
+
+def test_an_expected_file_is_read_as_strictly_as_the_golden_files(tmp_path: Path) -> None:
+    (tmp_path / "bomb.yaml").write_text("a: &a [x, x]\nb: [*a, *a]\n")
+    with pytest.raises(ValueError, match=r"expected_file 'bomb.yaml':2:\d+ does not parse: YAML aliases are not allowed"):
+        DeepEquals(expected_file="bomb.yaml").evaluate(value_ctx(1, base_dir=tmp_path))
+    (tmp_path / "twice.json").write_text('{"a": 1, "a": 2}')
+    with pytest.raises(ValueError, match=r"expected_file 'twice.json'.* does not parse: .*duplicate key 'a'"):
+        DeepEquals(expected_file="twice.json").evaluate(value_ctx(1, base_dir=tmp_path))
