@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +31,7 @@ from runner._hints import did_you_mean
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACES = ("FIXTURES", "TOOLS", "BIN", "WORKDIR")
+RUNNABLE = ("ir", "code")  # the approaches `flowtape test` and `record` run; direct is modelled
 _PLACE = re.compile(r"\$\{(" + "|".join(PLACES) + r")\}")
 
 
@@ -265,23 +267,51 @@ def load_task(folder: Path) -> Task:
     return Task(folder.name, folder, spec, cases)
 
 
-def load_suite(suite: Path, *, task: str | None = None, case: str | None = None) -> list[Task]:
-    """Every task under `suite` (folders holding task.yaml), filtered by task and case name."""
+def load_suite(suite: Path, *, task: str | Sequence[str] | None = None, case: str | Sequence[str] | None = None) -> list[Task]:
+    """Every task under `suite` (folders holding task.yaml), filtered by task and case names
+    (one name or several). A name that matches nothing is an error naming it, with a
+    did-you-mean: a selection never quietly runs less than was asked for."""
     if not suite.is_dir():
         raise GoldenError(f"{suite}: no such suite folder")
     folders = sorted(p.parent for p in suite.glob("*/task.yaml"))
-    if task is not None:
-        folders = [f for f in folders if f.name == task]
-        if not folders:
-            known = ", ".join(sorted(p.parent.name for p in suite.glob("*/task.yaml"))) or "none"
-            raise GoldenError(f"{suite}: no task '{task}' (tasks: {known})")
+    tasks_wanted, cases_wanted = _names(task), _names(case)
+    if tasks_wanted:
+        known = [f.name for f in folders]
+        for name in tasks_wanted:
+            if name not in known:
+                raise GoldenError(f"{suite}: no task '{name}'{did_you_mean(name, known)} (tasks: {', '.join(known) or 'none'})")
+        folders = [f for f in folders if f.name in tasks_wanted]
     tasks = [load_task(f) for f in folders]
-    if case is not None:
-        tasks = [Task(t.name, t.folder, t.spec, tuple(c for c in t.cases if c.name == case)) for t in tasks]
+    if cases_wanted:
+        known = sorted({c.name for t in tasks for c in t.cases})
+        for name in cases_wanted:
+            if name not in known:
+                where = f" in task{'s' * (len(tasks_wanted) > 1)} {', '.join(repr(t) for t in tasks_wanted)}" if tasks_wanted else ""
+                raise GoldenError(f"{suite}: no case '{name}'{where}{did_you_mean(name, known)} (cases: {', '.join(known) or 'none'})")
+        tasks = [Task(t.name, t.folder, t.spec, tuple(c for c in t.cases if c.name in cases_wanted)) for t in tasks]
         tasks = [t for t in tasks if t.cases]
-        if not tasks:
-            raise GoldenError(f"{suite}: no case '{case}'" + (f" in task '{task}'" if task else ""))
     return tasks
+
+
+def select_units(tasks: Sequence[Task], approach: str | Sequence[str] | None = None) -> list[tuple[Task, Case, str]]:
+    """The (task, case, approach) units that run: every approach a task lists but `direct`
+    (modelled by `flowtape compare`, never run), or those named. An approach that is not one
+    of flowtape's, `direct`, or one no selected task lists is an error naming it."""
+    wanted = _names(approach)
+    for name in wanted:
+        if name == "direct":
+            raise GoldenError("--approach direct: direct tool calling is modelled from the recorded calls by `flowtape compare`, never run")
+        if name not in RUNNABLE:
+            raise GoldenError(f"--approach {name!r}: not an approach{did_you_mean(name, RUNNABLE)} (approaches that run: {', '.join(RUNNABLE)})")
+        if not any(name in t.spec.approaches for t in tasks):
+            raise GoldenError(f"--approach {name}: no selected task lists it (tasks: {', '.join(t.name for t in tasks) or 'none'})")
+    return [(t, c, a) for t in tasks for a in t.spec.approaches if a != "direct" and (not wanted or a in wanted) for c in t.cases]
+
+
+def _names(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(dict.fromkeys(value))
 
 
 def cassette_path(cassettes: Path, task: Task, case: Case, approach: str = "ir") -> Path:

@@ -13,5 +13,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     compared, and a word that is not one has no suggestion."""
     if not isinstance(word, str):
         return ""
-    match = difflib.get_close_matches(word, [c for c in choices if isinstance(c, str)], n=1, cutoff=0.6)
+    names = [c for c in choices if isinstance(c, str)]
+    by_case = {c.lower(): c for c in reversed(names)}  # a name that differs only in case ("IR") is the likeliest
+    if word.lower() in by_case and by_case[word.lower()] != word:
+        return f"; did you mean '{by_case[word.lower()]}'?"
+    match = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return f"; did you mean '{match[0]}'?" if match else ""

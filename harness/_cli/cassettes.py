@@ -40,9 +40,9 @@ def show(
 @app.command("prune")
 def prune(
     suite: Annotated[Path, typer.Argument(help="The golden suite folder (tasks with task.yaml).")] = Path("goldens"),
-    task: Annotated[Optional[str], typer.Option("--task", help="Only this task.")] = None,
-    case: Annotated[Optional[str], typer.Option("--case", help="Only this case.")] = None,
-    approach: Annotated[Optional[str], typer.Option("--approach", help="Only this approach (ir or code).")] = None,
+    task: Annotated[Optional[list[str]], typer.Option("--task", help="Only this task (repeat for several).", show_default=False)] = None,
+    case: Annotated[Optional[list[str]], typer.Option("--case", help="Only this case (repeat for several).", show_default=False)] = None,
+    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir or code (repeat for both; direct is modelled, never run).", show_default=False)] = None,
     cassettes: Annotated[Path, typer.Option("--cassettes", help="Where the recordings are.")] = Path("cassettes"),
     fixtures: Annotated[Optional[Path], typer.Option("--fixtures", help="Built fixtures (default .fixtures, or FLOWTAPE_FIXTURES).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed; write nothing.")] = False,
@@ -52,17 +52,16 @@ def prune(
     is left alone: what it did not reach is not stale. Each cassette is rewritten atomically.
     Exit 0 when every replay completed, 1 when some were left alone, 2 for bad input."""
     from harness.cassettes import CassetteError, CassetteMiss, LeakedSecretError, RecordModeError
-    from harness.goldens import GoldenError, load_suite
+    from harness.goldens import GoldenError, load_suite, select_units
     from harness.suite import run_case
     from runner import InvalidWorkflow
 
     try:
-        tasks = load_suite(suite, task=task, case=case)
+        units = select_units(load_suite(suite, task=task, case=case), approach)
     except GoldenError as err:
         fail(str(err))
-    units = [(t, c, a) for t in tasks for a in t.spec.approaches if a != "direct" and approach in (None, a) for c in t.cases]
     if not units:
-        fail(f"{suite}: no (case, approach) matches" + (f" --approach {approach}" if approach else ""))
+        fail(f"{suite}: no (case, approach) to run (every selected task lists only direct)")
     left_alone = removed = 0
     for t, c, a in units:
         where = f"{t.name}/{c.name} [{a}]"

@@ -13,9 +13,9 @@ from harness._cli._common import EXIT_BAD_INPUT, EXIT_FAILED, fail
 
 def record(
     suite: Annotated[Path, typer.Argument(help="The golden suite folder (tasks with task.yaml).")] = Path("goldens"),
-    task: Annotated[Optional[str], typer.Option("--task", help="Record only this task.")] = None,
-    case: Annotated[Optional[str], typer.Option("--case", help="Record only this case.")] = None,
-    approach: Annotated[Optional[str], typer.Option("--approach", help="Record only this approach (ir or code; direct is modelled, never run).")] = None,
+    task: Annotated[Optional[list[str]], typer.Option("--task", help="Only this task (repeat for several).", show_default=False)] = None,
+    case: Annotated[Optional[list[str]], typer.Option("--case", help="Only this case (repeat for several).", show_default=False)] = None,
+    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir or code (repeat for both; direct is modelled, never run).", show_default=False)] = None,
     cassettes: Annotated[Path, typer.Option("--cassettes", help="Where cassettes are written: <task>/<case>.<approach>.yaml.")] = Path("cassettes"),
     record_mode: Annotated[str, typer.Option("--record-mode", help="all (re-record everything), new_episodes (keep what is recorded, add the rest), once (only cases with no cassette).")] = "all",
     fixtures: Annotated[Optional[Path], typer.Option("--fixtures", help="Built fixtures (default .fixtures, or FLOWTAPE_FIXTURES).")] = None,
@@ -32,17 +32,18 @@ def record(
     changed, step by step. Exit 0 when every case ran and passed, 1 when a case failed or was
     not saved, 2 for bad input."""
     from harness.cassettes import CassetteError, LeakedSecretError, RecordModeError, in_ci
-    from harness.goldens import GoldenError, load_suite
+    from harness.goldens import GoldenError, load_suite, select_units
     from harness.suite import LLMSettings, run_case
     from runner import InvalidWorkflow
 
     if in_ci():
         fail("flowtape record calls real servers and models; CI replays only (unset CI to record)")
     try:
-        tasks = load_suite(suite, task=task, case=case)
+        units = select_units(load_suite(suite, task=task, case=case), approach)
     except GoldenError as err:
         fail(str(err))
-    units = [(t, c, a) for t in tasks for a in t.spec.approaches if a != "direct" and approach in (None, a) for c in t.cases]
+    if not units:
+        fail(f"{suite}: no (case, approach) to record (every selected task lists only direct)")
     if record_mode == "all" and not force:
         _refuse_to_replace(units, cassettes)
     failed = 0

@@ -1,6 +1,7 @@
 """`flowtape cassettes show` lists a cassette by step; `flowtape cassettes prune` removes what a
 completed replay did not use, and leaves alone a cassette whose replay did not complete."""
 
+import copy
 import shutil
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def project(tmp_path):
 def add_stale(tape: Path) -> None:
     """A recording for a step the workflow no longer has (as after renaming a node)."""
     data = yaml.safe_load(tape.read_text())
-    stale = dict(next(i for i in data["interactions"] if i["step"] == "convert"), step="retired")
+    stale = dict(copy.deepcopy(next(i for i in data["interactions"] if i["step"] == "convert")), step="retired")
     data["interactions"].append(stale)
     tape.write_text(yaml.safe_dump(data, sort_keys=True))
 
