@@ -82,6 +82,11 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
     workdir = Path(tempfile.mkdtemp(prefix="flowtape-")) if needs_workdir else Path(tempfile.gettempdir()) / "flowtape-no-workdir"
     try:
         places = Places.here(workdir, fixtures)
+        missing = [name for name in task.spec.fixtures if not (places.fixtures / name).exists()]
+        if missing:
+            built = sorted(p.name for p in places.fixtures.iterdir()) if places.fixtures.is_dir() else []
+            raise GoldenError(f"{task.folder / 'task.yaml'}: fixtures: {', '.join(repr(m) for m in missing)} not in {places.fixtures}"
+                              f" (there: {', '.join(built) or 'nothing'}; scripts/build_fixtures.py builds them, --fixtures or FLOWTAPE_FIXTURES points elsewhere)")
         try:
             servers = parse_mcp_config({"mcpServers": places.expand(task.spec.servers)}, source=str(task.folder / "task.yaml"))
         except MCPConfigError as err:

@@ -107,3 +107,14 @@ def test_a_record_killed_at_any_point_leaves_the_old_cassette_or_the_whole_new_o
             outcomes.add("old")
         assert sorted(p.name for p in tape.parent.iterdir()) == ["ten.ir.yaml"]  # no temp file left beside it
     assert "old" in outcomes  # at least one kill landed mid-run
+
+
+def test_a_fixture_the_task_names_must_exist(cli, suite, tmp_path):
+    folder, out, tape = suite
+    task = folder / "tz" / "task.yaml"
+    task.write_text(task.read_text() + "fixtures: [does-not-exist]\n")
+    (tmp_path / "fx" / "repo").mkdir(parents=True)
+    result = cli("record", folder, "--cassettes", out, "--fixtures", tmp_path / "fx")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"flowtape: {task}: fixtures: 'does-not-exist' not in {tmp_path / 'fx'} (there: repo;")
+    assert not tape.exists()
