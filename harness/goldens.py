@@ -197,9 +197,14 @@ def _check_servers(spec: TaskSpec, task_file: Path) -> None:
             return {k: unset(v) for k, v in value.items()}
         return [unset(v) for v in value] if isinstance(value, list) else value
 
+    from harness.envs import envs_root, server_specs
+
     places = Places.here(Path(tempfile.gettempdir()))
     try:
-        parse_mcp_config({"mcpServers": unset(places.expand(spec.servers))}, source=str(task_file))
+        specs = server_specs(places.expand(spec.servers), envs_root(task_file.parent.parent.parent))
+        parse_mcp_config({"mcpServers": unset(specs)}, source=str(task_file))
+    except ValueError as err:
+        raise GoldenError(f"{task_file}: {err}") from None
     except MCPConfigError as err:
         raise GoldenError(clip(str(err).replace(f"{task_file}: mcpServers.", f"{task_file}: servers.", 1), 400)) from None
 

@@ -12,10 +12,11 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from harness.cassettes import Cassette, RecordMode, StepChange, StoredInteraction
 from harness.cassettes._secrets import redact_server_spec, redact_trace, scrub
+from harness.envs import EnvError, envs_root, server_specs
 from harness.goldens import Case, GoldenError, Places, Task, cassette_path
 from runner import JSONInputError, RunStatus, Runtime, Trace, execute, read_json
 from runner.live.mcp import MCPConfigError, parse_mcp_config
@@ -56,7 +57,7 @@ class CaseRun:
 
 def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str | None = None, ci: bool = False,
              llm: LLMSettings | None = None, fixtures: Path | None = None, evaluate: bool = False,
-             tokenizer: str = "o200k_base", approach: str = "ir") -> CaseRun:
+             tokenizer: str = "o200k_base", approach: str = "ir", log: Callable[[str], None] | None = None) -> CaseRun:
     """Run `case` of `task` under `approach` (`ir`: the workflow; `code`: the task's baseline.py
     in the sandbox) with its cassette, judge it when `evaluate` (model-judged
     evaluators call through the same cassette, so judging records and replays too), save what was
@@ -87,10 +88,6 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             built = sorted(p.name for p in places.fixtures.iterdir()) if places.fixtures.is_dir() else []
             raise GoldenError(f"{task.folder / 'task.yaml'}: fixtures: {', '.join(repr(m) for m in missing)} not in {places.fixtures}"
                               f" (there: {', '.join(built) or 'nothing'}; scripts/build_fixtures.py builds them, --fixtures or FLOWTAPE_FIXTURES points elsewhere)")
-        try:
-            servers = parse_mcp_config({"mcpServers": places.expand(task.spec.servers)}, source=str(task.folder / "task.yaml"))
-        except MCPConfigError as err:
-            raise GoldenError(str(err)) from None
         document = None
         if approach == "ir":
             try:
@@ -98,6 +95,12 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             except JSONInputError as err:
                 raise GoldenError(str(err)) from None
         cassette = Cassette.open(cassette_path(cassettes, task, case, approach), mode, normalizer=places.normalizer(task.spec.normalize), ci=ci)
+        try:  # a server with an environment of its own gets it made when it may have to start
+            specs = server_specs(places.expand(task.spec.servers), envs_root(task.folder.parent.parent),
+                                 create=not cassette.write_protected, log=log)
+            servers = parse_mcp_config({"mcpServers": specs}, source=str(task.folder / "task.yaml"))
+        except (MCPConfigError, EnvError) as err:
+            raise GoldenError(f"{task.folder / 'task.yaml'}: {err}" if isinstance(err, EnvError) else str(err)) from None
         cassette.add_credential(llm.api_key, "--llm-api-key")
         model = llm.model or task.spec.llm.model
         # The openai SDK will not send a request without a key; a replay sends none, so any will do.

@@ -60,7 +60,8 @@ def record(
             llm = LLMSettings(api_base=server.api_base, api_key=server.api_key, note=localmodel.describe())
         for done, (t, c, a) in enumerate(units, 1):
             try:
-                run = run_case(t, c, cassettes=cassettes, mode=record_mode, llm=llm, fixtures=fixtures, evaluate=True, approach=a)
+                run = run_case(t, c, cassettes=cassettes, mode=record_mode, llm=llm, fixtures=fixtures, evaluate=True, approach=a,
+                               log=lambda message: typer.echo(f"flowtape: {message}", err=True))
             except (GoldenError, CassetteError, RecordModeError, LeakedSecretError, InvalidWorkflow) as err:
                 fail(str(err))
             failed += not run.passed or run.held_back

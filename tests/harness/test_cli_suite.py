@@ -38,9 +38,9 @@ def test_the_shipped_suite_passes_offline_and_lands_in_the_ledger(cli, suite):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["task", "case", "approach", "status", "failed", "checks"]
-    assert sum(line.split()[3:4] == ["passed"] for line in lines[2:]) == 12  # 6 cases x (ir, code)
-    assert "12 cases: 12 passed, 0 failed" in lines[-1]
-    assert "[12/12]" in result.stderr  # progress, one line per case
+    assert sum(line.split()[3:4] == ["passed"] for line in lines[2:]) == 16  # 8 cases x (ir, code)
+    assert "16 cases: 16 passed, 0 failed" in lines[-1]
+    assert "[16/16]" in result.stderr  # progress, one line per case
     query = cli("ledger", "query", "SELECT count(*) AS n, sum(passed::int) AS ok FROM evaluations", "--ledger", suite / "ledger.duckdb")
     n, ok = query.stdout.splitlines()[-1].split()
     assert int(n) == int(ok) > 30
@@ -104,11 +104,11 @@ def test_four_workers_lose_nothing(cli, suite):
     ledger = suite / "ledger.duckdb"
     counts = cli("ledger", "query", "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM steps), (SELECT count(*) FROM tool_calls), "
                  "(SELECT count(*) FROM llm_calls), (SELECT count(*) FROM evaluations)", "--ledger", ledger)
-    # Counted from the suite's files. 6 cases x 2 approaches. Steps: ir 3+3+3+3+5+4 = 21; code (its
-    # tool and model calls, meeting-times' two discovery reads, and a stdout step) 3+3+5+5+6+5 = 27.
-    # MCP calls 13 per approach; llm calls 4 per approach. Evaluator entries: ir 8+6+5+3+9+4 = 35;
-    # code, outputs only, 1+1+2+2+2+2 = 10.
-    assert [int(n) for n in counts.stdout.splitlines()[-1].split()] == [12, 48, 26, 8, 45]
+    # Counted from the suite's files. 8 cases x 2 approaches. Steps: ir 3+3+3+3+5+3+3+4 = 27; code (its
+    # tool and model calls, meeting-times' two discovery reads, and a stdout step) 3+3+5+5+6+4+4+5 = 35.
+    # MCP calls 19 per approach; llm calls 4 per approach. Evaluator entries: ir 8+6+5+3+9+7+3+4 = 45;
+    # code, outputs only, 1+1+2+2+2+3+2+2 = 15.
+    assert [int(n) for n in counts.stdout.splitlines()[-1].split()] == [16, 62, 38, 8, 60]
 
 
 def test_compare_runs_offline_on_the_committed_cassettes(cli, suite):
@@ -117,13 +117,13 @@ def test_compare_runs_offline_on_the_committed_cassettes(cli, suite):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     text = json.dumps(report)
-    for task in ("git-release-digest", "meeting-times", "review-triage", "team-memory"):
+    for task in ("git-release-digest", "meeting-times", "review-triage", "shop-sales", "team-memory"):
         assert task in text
     assert "does not win" in text  # meeting-times: a small result, where ir does not pay off on one run
     markdown = cli("compare", suite / "goldens", "--run", report["run_id"], "--ledger", suite / "ledger.duckdb", "--cassettes", suite / "cassettes", "--format", "markdown")
     assert markdown.exit_code == 0 and markdown.stdout.startswith("## Approaches") and "| git-release-digest | ir " in markdown.stdout
     savings = cli("ledger", "query", "SELECT count(*) FROM savings_per_tool_call WHERE approach = 'ir'", "--ledger", suite / "ledger.duckdb")
-    assert int(savings.stdout.splitlines()[-1]) == 13  # every recorded MCP call of the ir approach
+    assert int(savings.stdout.splitlines()[-1]) == 19  # every recorded MCP call of the ir approach
 
 
 def test_a_unit_that_cannot_run_is_an_error_in_the_table_and_the_ledger(cli, suite):

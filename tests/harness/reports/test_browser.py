@@ -49,7 +49,7 @@ def test_the_dom_has_the_four_charts_and_the_tables(page, tmp_path):
     for key in ("cases", "tokens", "savings", "cost", "pass-rate"):
         table = re.search(rf'<table id="table-{key}">(.*?)</table>', dom, re.S)
         assert table and table.group(1).count("<tr>") > 1, key
-    assert dom.count('<td class="status-passed">passed</td>') == 12
+    assert dom.count('<td class="status-passed">passed</td>') == 16
 
 
 def test_a_screenshot_shows_the_page_with_its_charts(page, tmp_path):

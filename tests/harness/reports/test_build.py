@@ -24,9 +24,9 @@ def test_the_header_names_run_time_commit_and_suite(replayed):
 
 def test_every_case_and_approach_passed_with_its_checks_counted(replayed):
     data = build_report(replayed.ledger, replayed.run)
-    assert len(data.cases) == 12 and data.passed == 12
+    assert len(data.cases) == 16 and data.passed == 16
     assert {(c.task, c.approach) for c in data.cases} >= {("review-triage", "ir"), ("review-triage", "code")}
-    assert sum(c.checks for c in data.cases) == 45  # as tests/harness/test_cli_suite.py counts them
+    assert sum(c.checks for c in data.cases) == 60  # as tests/harness/test_cli_suite.py counts them
     assert all(not c.failed and c.error is None for c in data.cases)
 
 
@@ -45,7 +45,7 @@ def test_tokens_come_from_the_context_rows_with_direct_modelled(replayed):
     data = build_report(replayed.ledger, replayed.run)
     assert data.tokens_source == "context"
     figures = {(t.task, t.approach): t for t in data.tokens}
-    assert len(figures) == 12  # four tasks x direct, code, ir
+    assert len(figures) == 15  # five tasks x direct, code, ir
     for task in ("git-release-digest", "meeting-times", "review-triage", "team-memory"):
         assert figures[task, "direct"].per_run_tokens > figures[task, "ir"].per_run_tokens > 0
         assert figures[task, "direct"].authoring_tokens is None and figures[task, "ir"].authoring_tokens > 0
