@@ -85,11 +85,13 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     case runs."""
     from harness.accounting import Ledger
     from runner import new_run_id
+    from runner.trace import remove_stale_temp_files
 
     units, skipped = plan(options)
     started = time.perf_counter()
     ledger = Ledger(options.ledger)
-    ledger.recover()
+    for recovered in ledger.recover():  # a killed run: its parts are merged, its half-written traces go
+        remove_stale_temp_files(options.traces / recovered.run_id)
     run_id = new_run_id()
     parts_dir = ledger.parts_dir(run_id)
     settings = {"workers": options.workers, "tokenizer": options.tokenizer, "task": options.task, "case": options.case,
