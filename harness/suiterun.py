@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -139,25 +140,29 @@ def _open_part(parts_dir: Path, name: str | None = None, commit_every: float = C
     return LedgerPart(parts_dir / (name or f"worker-{os.getpid()}.duckdb"), commit_every=commit_every)
 
 
+AHEAD = 2  # units a worker holds: the one it runs and the next, so it never waits for the pool
+
+
 @dataclass
 class _Worker:
-    """A worker process, its end of the pipe, and the unit it is running (an index into args)."""
+    """A worker process, its end of the pipe, and the units handed to it (indices into args),
+    in order: the first is the one it is running."""
 
     process: Any
     conn: Any
-    unit: int | None = None
+    units: deque[int] = field(default_factory=deque)
 
 
 def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
     """Run units in `workers` processes, yielding results as they finish. Each worker owns a
-    ledger part for its whole life and is handed one unit at a time over its own pipe, so the
-    pool always knows which unit a worker is running.
+    ledger part for its whole life and is handed units over its own pipe, at most `AHEAD` at a
+    time, which it runs in order; so the pool always knows which unit a worker is running.
 
     A worker that dies (the OOM killer, a signal from outside) is noticed through its process
-    sentinel: its unit becomes an `error` case, written to the pool's own part, and a fresh
-    worker takes over the rest. (The pool's part sorts before the workers' parts, so if the
-    worker had committed that case an instant before it died, the ledger keeps the error that
-    was reported.)
+    sentinel: the unit it was running becomes an `error` case, written to the pool's own part;
+    the units it had not started go back to the others, and a fresh worker takes its place.
+    (The pool's part sorts before the workers' parts, so if the worker had committed that case
+    an instant before it died, the ledger keeps the error that was reported.)
 
     The processes come from a forkserver that has already imported flowtape, not from fork: this
     process holds the ledger's DuckDB connection and its threads. Pipes, not queues: a queue's
@@ -166,14 +171,17 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["harness.suite", "harness.evaluators", "harness.accounting", "harness.cassettes._mcp", "harness.cassettes._llm"])
-    todo = list(range(len(args)))[::-1]  # popped from the end: in order
+    todo = deque(range(len(args)))
     live: dict[Any, _Worker] = {}  # by sentinel
     lost_part: Any = None
 
     def hand_out(worker: _Worker) -> None:
-        worker.unit = todo.pop() if todo else None
         try:
-            worker.conn.send(args[worker.unit] if worker.unit is not None else None)
+            while todo and len(worker.units) < AHEAD:
+                worker.units.append(todo.popleft())
+                worker.conn.send(args[worker.units[-1]])
+            if not worker.units:
+                worker.conn.send(None)  # nothing left: stop
         except OSError:
             pass  # it died; its sentinel says so next
 
@@ -200,11 +208,12 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
                 yield from _receive(worker)  # what it sent before it went
                 worker.process.join()
                 worker.conn.close()
-                if worker.unit is None:
-                    continue  # it was told to stop, or finished its last unit
+                if not worker.units:
+                    continue  # it was told to stop
                 if lost_part is None:
                     lost_part = _open_part(parts_dir, f"pool-{os.getpid()}.duckdb", commit_every=0)
-                yield _lost_unit(lost_part, worker, *args[worker.unit])
+                yield _lost_unit(lost_part, worker, *args[worker.units.popleft()])
+                todo.extendleft(reversed(worker.units))  # not started: run them elsewhere
                 if todo:
                     start()
     finally:
@@ -219,7 +228,7 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
 def _receive(worker: _Worker) -> Iterator[UnitResult]:
     """The results `worker` has sent and the pool not yet read. Raises RuntimeError for the
     report of a worker that failed (a bug in flowtape, not a failing case)."""
-    while worker.unit is not None:
+    while worker.units:
         try:
             if not worker.conn.poll():
                 return
@@ -228,7 +237,7 @@ def _receive(worker: _Worker) -> Iterator[UnitResult]:
             return  # it died; its sentinel says so
         if kind == "error":
             raise RuntimeError(f"a flowtape test worker failed: {payload}")
-        worker.unit = None
+        worker.units.popleft()
         yield payload
 
 
