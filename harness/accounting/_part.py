@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness.accounting._schema import CASE_TABLES, COLUMNS, PART_FORMAT, column_types, connect, quoted, utc
+from harness.accounting._schema import CASE_TABLES, COLUMNS, PART_FORMAT, LedgerError, column_types, connect, quoted, utc
 
 __all__ = ["LedgerPart", "journal_path", "read_journal", "unpack_sql"]
 
@@ -93,9 +93,14 @@ def read_journal(path: Path | str) -> list[tuple[Any, ...]]:
     except FileNotFoundError:
         return []
     cases = []
-    for line in data.split(b"\n")[:-1]:  # the piece after the last newline is unfinished
-        key, _, document = line.decode("utf-8").partition("\t")
-        cases.append((*json.loads(key), document))
+    for number, line in enumerate(data.split(b"\n")[:-1], 1):  # the piece after the last newline is unfinished
+        try:
+            key, tab, document = line.decode("utf-8").partition("\t")
+            run_id, task, case, approach = json.loads(key)
+            json.loads(document)
+        except ValueError:
+            raise LedgerError(f"{path}: line {number} is not a journal entry (the file is damaged)") from None
+        cases.append((run_id, task, case, approach, document))
     return cases
 
 

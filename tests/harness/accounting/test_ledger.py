@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -298,6 +299,24 @@ def test_a_journal_cut_mid_line_or_also_committed_counts_each_case_once(tmp_path
         assert ledger.merge_parts("run-1") == 3
     assert fetch(path, 'SELECT "case" FROM cases ORDER BY 1') == [("one",), ("three",), ("two",)]
     assert fetch(path, "SELECT count(*) FROM steps") == [(6,)]
+
+
+def test_a_damaged_journal_is_a_clean_error_and_nothing_is_merged(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.duckdb"
+    with Ledger(path) as ledger:
+        ledger.start_run("run-1", "goldens", {}, git_commit=None, flowtape_version=None)
+        part = part_path(path, "run-1", "a")
+        writer = LedgerPart(part, commit_every=3600.0)
+        writer.add_case(case_rows("run-1", two_step_trace("one", cost=0.1), EVALUATIONS))
+        writer.flush()
+        writer.add_case(case_rows("run-1", two_step_trace("two", cost=0.1), EVALUATIONS))
+        journal = journal_path(part)
+        journal.write_bytes(b"garbage\n" + journal.read_bytes())
+        writer._conn.close()
+        with pytest.raises(LedgerError, match=rf"^{re.escape(str(journal))}: line 1 is not a journal entry \(the file is damaged\)$"):
+            ledger.merge_parts("run-1")
+        assert part.exists() and journal.exists()
+    assert fetch(path, "SELECT count(*) FROM cases") == [(0,)]
 
 
 def test_a_part_reopened_by_a_process_of_the_same_pid_keeps_the_dead_ones_journal(tmp_path: Path) -> None:
