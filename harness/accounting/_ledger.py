@@ -161,11 +161,12 @@ class Ledger:
 
     def merge_parts(self, run_id: str, part_paths: Iterable[Path | str] | None = None) -> int:
         """Add the cases of `run_id` from its parts (default: every part in `parts_dir(run_id)`)
-        in one transaction, then delete the part files. Returns how many cases were added.
+        and their journals in one transaction, then delete the part files. Returns how many
+        cases were added. Where two parts hold the same case, the first in name order wins.
 
         Raises:
-            LedgerError: a part is still being written (its worker is alive), is not a part, or
-                holds cases of another run. Nothing is merged or deleted then.
+            LedgerError: a part is still being written (its worker is alive), is not a part, has
+                a damaged journal, or holds cases of another run. Nothing is merged or deleted then.
         """
         paths = sorted(Path(p) for p in (part_paths if part_paths is not None else self.parts_dir(run_id).glob("*.duckdb")))
         aliases = self._attach(paths)

@@ -1,12 +1,13 @@
-"""A worker's ledger part: each case is one row, written in its own transaction.
+"""A worker's ledger part: each case is one row, durable once `add_case` returns.
 
-DuckDB's cost is per statement (about half a millisecond each, plus about a millisecond per
-commit), so writing a case's rows to five tables took ~3 ms a case, most of a replayed case's
-budget. A part therefore stores each case as one row in `case_rows`: the case's key plus its rows
-for every ledger table as one JSON document of arrays in column order. That is one appender flush
-and one commit a case (~1 ms). The ledger turns parts back into typed rows when it merges
-(`unpack_sql`). Values are type-checked here, so a bad row fails its own `add_case`, never the
-merge of a whole run.
+DuckDB's cost is per statement (about half a millisecond each) and per commit (a sync of its
+write-ahead log: about 10 ms on a real disk), so writing a case's rows to five tables and
+committing took longer than replaying the case. A part therefore stores each case as one row in
+`case_rows`: the case's key plus its rows for every ledger table as one JSON document of arrays in
+column order, one appender row a case; it commits in groups, and a journal beside it holds the
+cases its last group has not committed yet (see `LedgerPart`). The ledger turns parts back into
+typed rows when it merges (`unpack_sql`). Values are type-checked here, so a bad row fails its own
+`add_case`, never the merge of a whole run.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def read_journal(path: Path | str) -> list[tuple[Any, ...]]:
     cases = []
     for number, line in enumerate(data.split(b"\n")[:-1], 1):  # the piece after the last newline is unfinished
         try:
-            key, tab, document = line.decode("utf-8").partition("\t")
+            key, _, document = line.decode("utf-8").partition("\t")
             run_id, task, case, approach = json.loads(key)
             json.loads(document)
         except ValueError:
@@ -159,7 +160,10 @@ class LedgerPart:
         if time.monotonic() - self._open_since >= self._commit_every:
             self.flush()
         elif self._journal is not None:
-            _write_all(self._journal, (json.dumps(key, ensure_ascii=False) + "\t" + document + "\n").encode("utf-8"))
+            try:
+                _write_all(self._journal, (json.dumps(key, ensure_ascii=False) + "\t" + document + "\n").encode("utf-8"))
+            except OSError:
+                self.flush()  # no room for the journal line (a full disk): commit the case instead
 
     def flush(self) -> None:
         """Commit every case added so far (and empty the journal, which held them)."""
