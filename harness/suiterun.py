@@ -151,6 +151,7 @@ class _Worker:
     process: Any
     conn: Any
     units: deque[int] = field(default_factory=deque)
+    finished: int = 0  # units it sent back
 
 
 def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
@@ -210,6 +211,10 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
                 worker.conn.close()
                 if not worker.units:
                     continue  # it was told to stop
+                code = worker.process.exitcode
+                if code is not None and code > 0 and not worker.finished:
+                    # Not killed: it never got going (an import or a start-up error), and a new one would not either.
+                    raise RuntimeError(f"a flowtape test worker exited with code {code} before it finished a case")
                 if lost_part is None:
                     lost_part = _open_part(parts_dir, f"pool-{os.getpid()}.duckdb", commit_every=0)
                 yield _lost_unit(lost_part, worker, *args[worker.units.popleft()])
@@ -238,6 +243,7 @@ def _receive(worker: _Worker) -> Iterator[UnitResult]:
         if kind == "error":
             raise RuntimeError(f"a flowtape test worker failed: {payload}")
         worker.units.popleft()
+        worker.finished += 1
         yield payload
 
 

@@ -85,7 +85,7 @@ def mapped_semaphores(pids: list[int]) -> set[str]:
     return found
 
 
-def wait_for(path: Path, pattern: re.Pattern[str], count: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+def wait_for(path: Path, pattern: re.Pattern[str], count: int, proc: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while len(pattern.findall(path.read_text())) < count and proc.poll() is None:
         assert time.monotonic() < deadline, f"no {count} progress lines in {timeout} s:\n{path.read_text()}"
@@ -181,3 +181,12 @@ def test_a_save_killed_before_its_rename_leaves_nothing_that_accumulates(tmp_pat
     write_atomic(target, "done")  # a later save in the folder sweeps the dead processes' temp files
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, mine.name, "report.json"])
     assert target.read_text() == "done"
+
+
+def test_a_worker_that_cannot_start_stops_the_suite_instead_of_being_replaced_forever(tmp_path: Path) -> None:
+    from harness.suiterun import _pool
+
+    blocked = tmp_path / "parts"
+    blocked.write_text("a file where the parts folder should be")  # every worker fails before its first case
+    with pytest.raises(RuntimeError, match=r"^a flowtape test worker exited with code 1 before it finished a case$"):
+        list(_pool([("unit",)] * 20, blocked, 2))
