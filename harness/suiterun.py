@@ -1,10 +1,11 @@
 """`flowtape test`: replay every (case, approach) of a suite, judge every step, write the ledger.
 
 Cases are independent, so the unit of work is one (case, approach). Units run in a process pool;
-each worker process writes its own ledger part (one transaction per case, so every completed case
-is durable) and the parts are merged into the one DuckDB file at the end. A suite killed half-way
-leaves its parts; the next run against the same ledger merges them and marks that run
-`interrupted`, so the ledger still says which cases completed.
+each worker process writes its own ledger part (group commits, and a journal line per case before
+the case is reported, so every case reported as completed survives a kill) and the parts are
+merged into the one DuckDB file at the end. A suite killed half-way leaves its parts; the next run
+against the same ledger merges them and marks that run `interrupted`, so the ledger still says
+which cases completed. A worker that dies under a case turns that case into an `error`.
 
     result = run_suite(SuiteOptions(suite=Path("goldens"), workers=2))
     result.exit_code  # 0 all passed, 1 any failed, 2 any could not run (bad input)
@@ -15,9 +16,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from harness.goldens import Case, Task, load_suite
 
@@ -88,11 +90,13 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     case runs."""
     from harness.accounting import Ledger
     from runner import new_run_id
+    from runner.trace import remove_stale_temp_files
 
     units, skipped = plan(options)
     started = time.perf_counter()
     ledger = Ledger(options.ledger)
-    ledger.recover()
+    for recovered in ledger.recover():  # a killed run: its parts are merged, its half-written traces go
+        remove_stale_temp_files(options.traces / recovered.run_id)
     run_id = new_run_id()
     parts_dir = ledger.parts_dir(run_id)
     settings = {"workers": options.workers, "tokenizer": options.tokenizer, "task": options.task, "case": options.case,
@@ -131,63 +135,154 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     return SuiteResult(run_id, results, skipped, options.ledger, time.perf_counter() - started, ledger_seconds)
 
 
-def _open_part(parts_dir: Path) -> Any:
+def _open_part(parts_dir: Path, name: str | None = None, commit_every: float = COMMIT_EVERY) -> Any:
     from harness.accounting import LedgerPart
 
     parts_dir.mkdir(parents=True, exist_ok=True)
-    # Group commits: a commit costs milliseconds, a replayed case not many more.
-    return LedgerPart(parts_dir / f"worker-{os.getpid()}.duckdb", commit_every=COMMIT_EVERY)
+    # Group commits (a commit costs more than a replayed case); the part's journal makes each
+    # case durable before it is reported.
+    return LedgerPart(parts_dir / (name or f"worker-{os.getpid()}.duckdb"), commit_every=commit_every)
+
+
+AHEAD = 2  # units a worker holds: the one it runs and the next, so it never waits for the pool
+
+
+@dataclass
+class _Worker:
+    """A worker process, its end of the pipe, and the units handed to it (indices into args),
+    in order: the first is the one it is running."""
+
+    process: Any
+    conn: Any
+    units: deque[int] = field(default_factory=deque)
+    finished: int = 0  # units it sent back
 
 
 def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
     """Run units in `workers` processes, yielding results as they finish. Each worker owns a
-    ledger part for its whole life and closes (commits) it when the queue runs dry.
+    ledger part for its whole life and is handed units over its own pipe, at most `AHEAD` at a
+    time, which it runs in order; so the pool always knows which unit a worker is running.
+
+    A worker that dies (the OOM killer, a signal from outside) is noticed through its process
+    sentinel: the unit it was running becomes an `error` case, written to the pool's own part;
+    the units it had not started go back to the others, and a fresh worker takes its place.
+    (The pool's part sorts before the workers' parts, so if the worker had committed that case
+    an instant before it died, the ledger keeps the error that was reported.)
 
     The processes come from a forkserver that has already imported flowtape, not from fork: this
-    process holds the ledger's DuckDB connection and its threads."""
+    process holds the ledger's DuckDB connection and its threads. Pipes, not queues: a queue's
+    locks are named POSIX semaphores, which a killed run leaves behind in /dev/shm."""
+    from multiprocessing.connection import wait
+
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["harness.suite", "harness.evaluators", "harness.accounting", "harness.cassettes._mcp", "harness.cassettes._llm"])
-    todo: Any = context.Queue()
-    done: Any = context.Queue()
-    for i, a in enumerate(args):
-        todo.put((i, a))
-    for _ in range(workers):
-        todo.put(None)
-    procs = [context.Process(target=_worker, args=(todo, done, parts_dir), daemon=True) for _ in range(workers)]
-    for p in procs:
-        p.start()
+    todo = deque(range(len(args)))
+    live: dict[Any, _Worker] = {}  # by sentinel
+    lost_part: Any = None
+
+    def hand_out(worker: _Worker) -> None:
+        try:
+            while todo and len(worker.units) < AHEAD:
+                worker.units.append(todo.popleft())
+                worker.conn.send(args[worker.units[-1]])
+            if not worker.units:
+                worker.conn.send(None)  # nothing left: stop
+        except OSError:
+            pass  # it died; its sentinel says so next
+
+    def start() -> None:
+        ours, theirs = context.Pipe()
+        process = context.Process(target=_worker, args=(theirs, parts_dir), daemon=True)
+        process.start()
+        theirs.close()
+        worker = _Worker(process, ours)
+        live[process.sentinel] = worker
+        hand_out(worker)
+
     try:
-        remaining = len(args)
-        while remaining:
-            kind, payload = done.get()
-            if kind == "result":
-                remaining -= 1
-                yield payload
-            elif kind == "error":
-                raise RuntimeError(f"a flowtape test worker failed: {payload}")
-        for p in procs:
-            p.join()
+        for _ in range(min(workers, len(args))):
+            start()
+        while live:
+            ready = wait([*live, *(w.conn for w in live.values())])
+            for worker in [w for w in live.values() if w.conn in ready]:
+                for result in _receive(worker):
+                    yield result
+                    hand_out(worker)
+            for sentinel in [s for s in ready if s in live]:
+                worker = live.pop(sentinel)
+                yield from _receive(worker)  # what it sent before it went
+                worker.process.join()
+                worker.conn.close()
+                if not worker.units:
+                    continue  # it was told to stop
+                code = worker.process.exitcode
+                if code is not None and code > 0 and not worker.finished:
+                    # Not killed: it never got going (an import or a start-up error), and a new one would not either.
+                    raise RuntimeError(f"a flowtape test worker exited with code {code} before it finished a case")
+                if lost_part is None:
+                    lost_part = _open_part(parts_dir, f"pool-{os.getpid()}.duckdb", commit_every=0)
+                yield _lost_unit(lost_part, worker, *args[worker.units.popleft()])
+                todo.extendleft(reversed(worker.units))  # not started: run them elsewhere
+                if todo:
+                    start()
     finally:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-                p.join()
+        for worker in live.values():
+            worker.process.kill()
+            worker.process.join()
+            worker.conn.close()
+        if lost_part is not None:
+            lost_part.close()
 
 
-def _worker(todo: Any, done: Any, parts_dir: Path) -> None:
+def _receive(worker: _Worker) -> Iterator[UnitResult]:
+    """The results `worker` has sent and the pool not yet read. Raises RuntimeError for the
+    report of a worker that failed (a bug in flowtape, not a failing case)."""
+    while worker.units:
+        try:
+            if not worker.conn.poll():
+                return
+            kind, payload = worker.conn.recv()
+        except (EOFError, OSError):
+            return  # it died; its sentinel says so
+        if kind == "error":
+            raise RuntimeError(f"a flowtape test worker failed: {payload}")
+        worker.units.popleft()
+        worker.finished += 1
+        yield payload
+
+
+def _lost_unit(part: Any, worker: _Worker, task: Task, case: Case, approach: str, run_id: str, options: SuiteOptions) -> UnitResult:
+    """The error case of a unit whose worker process died under it."""
+    code = worker.process.exitcode
+    how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+    message = f"worker process {worker.process.pid} died ({how}) while running {task.name}/{case.name} [{approach}]"
+    _record_error(part, task, case, approach, run_id, options, message)
+    return UnitResult(task.name, case.name, approach, "error", error=message)
+
+
+def _worker(conn: Any, parts_dir: Path) -> None:
     part = _open_part(parts_dir)
     try:
-        while (item := todo.get()) is not None:
-            _, a = item
-            done.put(("result", _run_unit(part, *a)))
+        while (a := conn.recv()) is not None:
+            conn.send(("result", _run_unit(part, *a)))
+    except EOFError:
+        pass  # the pool is gone
     except BaseException as err:  # a bug, not a failing case: surface it in the parent
         import traceback
 
-        done.put(("error", "".join(traceback.format_exception_only(type(err), err)).strip()))
+        conn.send(("error", "".join(traceback.format_exception_only(type(err), err)).strip()))
         raise
     finally:
         part.close()
-        done.put(("exit", os.getpid()))
+
+
+def _record_error(part: Any, task: Task, case: Case, approach: str, run_id: str, options: SuiteOptions, message: str) -> None:
+    """Add a unit that could not run to the ledger, as an `error` case with `message`."""
+    from harness.accounting import case_rows
+    from runner import RunStatus, Trace, new_run_id
+
+    stub = Trace(run_id=new_run_id(), task=task.name, case=case.name, approach=approach, workflow_hash="", status=RunStatus.ERROR, error=message)
+    part.add_case(case_rows(run_id, stub, [], tokenizer=options.tokenizer))
 
 
 def _run_unit(part: Any, task: Task, case: Case, approach: str, run_id: str, options: SuiteOptions) -> UnitResult:
@@ -203,11 +298,8 @@ def _run_unit(part: Any, task: Task, case: Case, approach: str, run_id: str, opt
                        tokenizer=options.tokenizer, fixtures=options.fixtures, approach=approach)
     except (CassetteError, CassetteMiss, RecordModeError, InvalidWorkflow) as err:
         # The unit could not run at all; the ledger still records it, as an error.
-        from runner import RunStatus, Trace, new_run_id
-
         message = str(err).splitlines()[0]
-        stub = Trace(run_id=new_run_id(), task=task.name, case=case.name, approach=approach, workflow_hash="", status=RunStatus.ERROR, error=message)
-        part.add_case(case_rows(run_id, stub, [], tokenizer=options.tokenizer))
+        _record_error(part, task, case, approach, run_id, options, message)
         return UnitResult(task.name, case.name, approach, "error", error=message, duration_ms=(time.perf_counter() - started) * 1000)
     trace = run.trace
     trace_path = trace.write(options.traces / run_id)

@@ -10,6 +10,7 @@ is a versioned JSON document, so a stored run can be re-evaluated without runnin
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from datetime import datetime, timezone
 from enum import Enum
@@ -155,8 +156,17 @@ def clip(value: Any, limit: int = MAX_VALUE_DEPTH) -> Any:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so a reader never sees half a file (temp file + rename)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write `text` to `path` so a reader never sees half a file (temp file + rename).
+
+    The temp file beside the target, `.<name>.flowtape-<pid>.<random>.tmp`, names the process
+    writing it. A process killed mid-save leaves it behind; the first save of a later process
+    into the same folder removes every such file whose process is gone
+    (`remove_stale_temp_files`), so leftovers cannot pile up."""
+    folder = path.parent
+    if (os.getpid(), folder) not in _SWEPT:
+        remove_stale_temp_files(folder)
+        _SWEPT.add((os.getpid(), folder))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.flowtape-{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -164,3 +174,35 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_SWEPT: set[tuple[int, Path]] = set()  # (pid, folder): folders this process has swept once
+_TEMP_NAME = re.compile(r"\..+\.flowtape-(\d+)\.[a-z0-9_]{8}\.tmp")  # mkstemp adds 8 of [a-z0-9_]
+
+
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Remove the temp files `write_atomic` left in `folder` when its process was killed (their
+    process is gone); files of live processes stay. Returns what was removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        found = _TEMP_NAME.fullmatch(entry.name)
+        if found and not _alive(int(found.group(1))):
+            Path(entry.path).unlink(missing_ok=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):
+        return True  # another user's process, or no pid we can ask about: keep its file
+    return True

@@ -8,9 +8,9 @@ this, and a run killed at any point loses no completed case:
     ledger.start_run(run_id, "goldens", settings)
     # in each worker process:
     part = LedgerPart(part_path(ledger.path, run_id))  # reports/ledger.duckdb.parts/<run_id>/worker-<pid>.duckdb
-    part.add_case(case_rows(run_id, trace, results))   # one transaction per case: durable once it returns
+    part.add_case(case_rows(run_id, trace, results))   # durable once it returns (group commit + journal)
     # back in the main process, after the workers exit:
-    ledger.merge_parts(run_id)                        # ATTACH each part, INSERT ... SELECT per table, one transaction
+    ledger.merge_parts(run_id)                        # ATTACH each part (+ its journal), INSERT ... SELECT per table, one transaction
     ledger.finish_run(run_id, "completed")
 
 Merging is idempotent: a case (run_id, task, case, approach) already in the ledger is not added
@@ -32,7 +32,7 @@ from typing import Any
 
 import duckdb
 
-from harness.accounting._part import unpack_sql
+from harness.accounting._part import journal_path, read_journal, unpack_sql
 from harness.accounting._schema import (
     CASE_TABLES,
     COLUMNS,
@@ -161,11 +161,12 @@ class Ledger:
 
     def merge_parts(self, run_id: str, part_paths: Iterable[Path | str] | None = None) -> int:
         """Add the cases of `run_id` from its parts (default: every part in `parts_dir(run_id)`)
-        in one transaction, then delete the part files. Returns how many cases were added.
+        and their journals in one transaction, then delete the part files. Returns how many
+        cases were added. Where two parts hold the same case, the first in name order wins.
 
         Raises:
-            LedgerError: a part is still being written (its worker is alive), is not a part, or
-                holds cases of another run. Nothing is merged or deleted then.
+            LedgerError: a part is still being written (its worker is alive), is not a part, has
+                a damaged journal, or holds cases of another run. Nothing is merged or deleted then.
         """
         paths = sorted(Path(p) for p in (part_paths if part_paths is not None else self.parts_dir(run_id).glob("*.duckdb")))
         aliases = self._attach(paths)
@@ -174,8 +175,7 @@ class Ledger:
             self._conn.begin()
             try:
                 for alias, path in zip(aliases, paths):
-                    if alias is not None:
-                        added += self._merge_one(alias, path, run_id)
+                    added += self._merge_one(alias, path, run_id)
                 self._conn.commit()
             except BaseException:
                 self._conn.rollback()
@@ -185,7 +185,7 @@ class Ledger:
                 if alias is not None:
                     self._conn.execute(f"DETACH {quoted(alias)}")
         for path in paths:
-            for file in (path, path.with_name(path.name + ".wal")):
+            for file in (path, path.with_name(path.name + ".wal"), journal_path(path)):
                 file.unlink(missing_ok=True)
         folder = self.parts_dir(run_id)
         for empty in (folder, folder.parent):  # <run_id>/, then <ledger>.parts/, once empty
@@ -217,22 +217,35 @@ class Ledger:
             raise
         return aliases
 
-    def _merge_one(self, alias: str, path: Path, run_id: str) -> int:
-        others = self._conn.execute(f"SELECT DISTINCT run_id FROM {quoted(alias)}.case_rows WHERE run_id <> ?", [run_id]).fetchall()
+    def _merge_one(self, alias: str | None, path: Path, run_id: str) -> int:
+        # The part's committed cases, then those its journal holds (added after its last commit).
+        self._conn.execute(
+            """CREATE OR REPLACE TEMP TABLE flowtape_part_cases
+               (run_id VARCHAR, task VARCHAR, "case" VARCHAR, approach VARCHAR, rows JSON, seq BIGINT)"""
+        )
+        if alias is not None:
+            self._conn.execute(f"INSERT INTO flowtape_part_cases SELECT *, rowid FROM {quoted(alias)}.case_rows")
+        journal = read_journal(journal_path(path))
+        if journal:
+            self._conn.executemany("INSERT INTO flowtape_part_cases VALUES (?, ?, ?, ?, ?, ?)",
+                                   [(*case, (1 << 62) + i) for i, case in enumerate(journal)])
+        others = self._conn.execute("SELECT DISTINCT run_id FROM flowtape_part_cases WHERE run_id <> ?", [run_id]).fetchall()
         if others:
             raise LedgerError(f"{path} holds cases of run {', '.join(sorted(r[0] for r in others))}, not of {run_id}")
-        # The part's cases that the ledger lacks (the last write of a case wins).
+        # The part's cases that the ledger lacks (the last write of a case wins; a case both
+        # committed and still in the journal is one case).
         same = " AND ".join(f"p.{quoted(c)} IS NOT DISTINCT FROM k.{quoted(c)}" for c in ("run_id", "task", "case", "approach"))
         self._conn.execute(
             f"""CREATE OR REPLACE TEMP TABLE flowtape_new_cases AS
-                SELECT p.* FROM {quoted(alias)}.case_rows p
+                SELECT p.* EXCLUDE (seq) FROM flowtape_part_cases p
                 WHERE NOT EXISTS (SELECT 1 FROM cases k WHERE {same})
-                QUALIFY row_number() OVER (PARTITION BY p.run_id, p.task, p."case", p.approach ORDER BY p.rowid DESC) = 1"""
+                QUALIFY row_number() OVER (PARTITION BY p.run_id, p.task, p."case", p.approach ORDER BY p.seq DESC) = 1"""
         )
         for table in CASE_TABLES:
             self._conn.execute(f"INSERT INTO {table} ({column_list(table)}) {unpack_sql(table, 'flowtape_new_cases')}")
         added = self._conn.execute("SELECT count(*) FROM flowtape_new_cases").fetchone()[0]
         self._conn.execute("DROP TABLE flowtape_new_cases")
+        self._conn.execute("DROP TABLE flowtape_part_cases")
         return int(added)
 
     def recover(self) -> list[RecoveredRun]:

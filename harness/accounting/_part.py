@@ -1,27 +1,29 @@
-"""A worker's ledger part: each case is one row, written in its own transaction.
+"""A worker's ledger part: each case is one row, durable once `add_case` returns.
 
-DuckDB's cost is per statement (about half a millisecond each, plus about a millisecond per
-commit), so writing a case's rows to five tables took ~3 ms a case, most of a replayed case's
-budget. A part therefore stores each case as one row in `case_rows`: the case's key plus its rows
-for every ledger table as one JSON document of arrays in column order. That is one appender flush
-and one commit a case (~1 ms). The ledger turns parts back into typed rows when it merges
-(`unpack_sql`). Values are type-checked here, so a bad row fails its own `add_case`, never the
-merge of a whole run.
+DuckDB's cost is per statement (about half a millisecond each) and per commit (a sync of its
+write-ahead log: about 10 ms on a real disk), so writing a case's rows to five tables and
+committing took longer than replaying the case. A part therefore stores each case as one row in
+`case_rows`: the case's key plus its rows for every ledger table as one JSON document of arrays in
+column order, one appender row a case; it commits in groups, and a journal beside it holds the
+cases its last group has not committed yet (see `LedgerPart`). The ledger turns parts back into
+typed rows when it merges (`unpack_sql`). Values are type-checked here, so a bad row fails its own
+`add_case`, never the merge of a whole run.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness.accounting._schema import CASE_TABLES, COLUMNS, PART_FORMAT, column_types, connect, quoted, utc
+from harness.accounting._schema import CASE_TABLES, COLUMNS, PART_FORMAT, LedgerError, column_types, connect, quoted, utc
 
-__all__ = ["LedgerPart", "unpack_sql"]
+__all__ = ["LedgerPart", "journal_path", "read_journal", "unpack_sql"]
 
 # Python values each column type takes (bool is an int to Python, never to the ledger).
 _PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -77,13 +79,43 @@ def unpack_sql(table: str, source: str) -> str:
     return f"SELECT {values} FROM (SELECT unnest(CAST(rows->'{table}' AS JSON[])) AS r FROM {source})"
 
 
+def journal_path(part: Path | str) -> Path:
+    """The journal beside a part: `<part>.journal`."""
+    part = Path(part)
+    return part.with_name(part.name + ".journal")
+
+
+def read_journal(path: Path | str) -> list[tuple[Any, ...]]:
+    """The cases in a journal as (run_id, task, case, approach, rows JSON) tuples, oldest first.
+    A last line without its newline is a write the process did not finish (it was killed): it
+    is skipped, and so is its case, which was never reported as completed."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return []
+    cases = []
+    for number, line in enumerate(data.split(b"\n")[:-1], 1):  # the piece after the last newline is unfinished
+        try:
+            key, _, document = line.decode("utf-8").partition("\t")
+            run_id, task, case, approach = json.loads(key)
+            json.loads(document)
+        except ValueError:
+            raise LedgerError(f"{path}: line {number} is not a journal entry (the file is damaged)") from None
+        cases.append((run_id, task, case, approach, document))
+    return cases
+
+
 class LedgerPart:
-    """One worker's ledger file. Cases are committed in groups: at most every `commit_every`
-    seconds (0 commits each case as it comes), and on `flush()` / `close()`. A committed case is
-    on disk (DuckDB's write-ahead log) even if the process is killed the next instant; a worker
-    killed between commits loses at most that interval's cases, which the ledger then does not
-    list as completed. (Each commit costs a few milliseconds; per case that was a third of a
-    replayed case's time.)
+    """One worker's ledger file, plus a journal that makes every added case durable at once.
+
+    A DuckDB commit costs about 10 ms on a disk that syncs for real, more than a replayed case,
+    so cases are committed in groups: at most every `commit_every` seconds (0 commits each case),
+    and on `flush()` / `close()`. Until its group commits, a case lives in the journal
+    (`<part>.journal`): one line appended with a single write before `add_case` returns, and
+    emptied after each commit. A process killed at any instant (SIGKILL, the OOM killer) thus
+    leaves every case whose `add_case` returned in the part or the journal, and
+    `Ledger.merge_parts` / `Ledger.recover` read both. (The journal is not synced to disk: it
+    survives the process, not a power cut; the group commit bounds that loss to `commit_every`.)
 
     Raises:
         LedgerError: the file is not a part, or another process has it open.
@@ -96,10 +128,22 @@ class LedgerPart:
         self._appender: Any = None
         self._commit_every = commit_every
         self._open_since: float | None = None  # when the uncommitted transaction began
+        self._journal: int | None = None
+        leftover = read_journal(journal_path(self.path))  # a killed process of the same pid wrote to this part
+        if leftover:
+            self._conn.begin()
+            appender = self._conn.appender("case_rows")
+            for case in leftover:
+                appender.append_row(*case)
+            appender.flush()
+            self._conn.commit()
+        if commit_every > 0 or leftover:
+            self._journal = os.open(journal_path(self.path), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC | os.O_CLOEXEC, 0o644)
 
     def add_case(self, rows: Mapping[str, Iterable[Sequence[Any] | Mapping[str, Any]]]) -> None:
         """Add one case's rows (as `case_rows` returns them: table -> tuples or dicts in column
-        order) with DuckDB's appender. A bad row raises before anything of the case is added."""
+        order) with DuckDB's appender; durable against a kill of this process once it returns.
+        A bad row raises before anything of the case is added."""
         key, document = encode_case(rows)
         if self._appender is None:
             self._appender = self._conn.appender("case_rows")
@@ -115,9 +159,14 @@ class LedgerPart:
             raise
         if time.monotonic() - self._open_since >= self._commit_every:
             self.flush()
+        elif self._journal is not None:
+            try:
+                _write_all(self._journal, (json.dumps(key, ensure_ascii=False) + "\t" + document + "\n").encode("utf-8"))
+            except OSError:
+                self.flush()  # no room for the journal line (a full disk): commit the case instead
 
     def flush(self) -> None:
-        """Commit every case added so far."""
+        """Commit every case added so far (and empty the journal, which held them)."""
         if self._open_since is None:
             return
         try:
@@ -129,14 +178,26 @@ class LedgerPart:
             raise
         finally:
             self._open_since = None
+        if self._journal is not None:
+            os.ftruncate(self._journal, 0)  # killed before this: merging finds the cases twice, keeps one
 
     def close(self) -> None:
         self.flush()
         self._appender = None
         self._conn.close()
+        if self._journal is not None:
+            os.close(self._journal)
+            self._journal = None
+            journal_path(self.path).unlink(missing_ok=True)
 
     def __enter__(self) -> LedgerPart:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

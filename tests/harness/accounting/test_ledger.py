@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -28,6 +29,7 @@ from harness.accounting import (
     part_path,
     query,
 )
+from harness.accounting._part import journal_path
 from harness.evaluators._base import EvaluationResult
 from runner.trace import LLMUsage, RunStatus, StepRecord, ToolUsage, Trace
 
@@ -191,10 +193,11 @@ def test_a_part_of_another_run_is_refused_and_kept(tmp_path: Path) -> None:
 # -- parallel workers -------------------------------------------------------------------------
 
 
-def write_cases(ledger: str, run_id: str, worker: int, count: int, hold: object = None, written: object = None) -> None:
+def write_cases(ledger: str, run_id: str, worker: int, count: int, hold: object = None, written: object = None,
+                commit_every: float = 0.0) -> None:
     """A worker process: `count` cases into its own part; with `hold`, stop after `count` and
     wait (until killed) on it, having set `written`."""
-    with LedgerPart(part_path(ledger, run_id)) as part:
+    with LedgerPart(part_path(ledger, run_id), commit_every=commit_every) as part:
         for n in range(count):
             trace = two_step_trace(f"w{worker}-c{n}", cost=0.001)
             part.add_case(case_rows(run_id, trace, EVALUATIONS))
@@ -254,6 +257,79 @@ def test_a_killed_worker_leaves_its_completed_cases_for_recover(tmp_path: Path) 
     assert fetch(path, "SELECT count(*) FROM cases WHERE run_id = 'run-dead'") == [(10,)]
     assert fetch(path, "SELECT count(*) FROM steps WHERE run_id = 'run-dead'") == [(20,)]
     assert not (tmp_path / "ledger.duckdb.parts").exists()
+
+
+def test_a_killed_worker_keeps_the_cases_its_group_commit_had_not_committed(tmp_path: Path) -> None:
+    # Group commits every hour: nothing of the 12 cases is committed when the worker is killed,
+    # yet each add_case had returned, so each case is in the ledger after recover.
+    path = tmp_path / "ledger.duckdb"
+    spawn = multiprocessing.get_context("spawn")
+    hold, written = spawn.Event(), spawn.Event()
+    with Ledger(path) as ledger:
+        ledger.start_run("run-dead", "goldens", {}, git_commit=None, flowtape_version=None)
+    worker = spawn.Process(target=write_cases, args=(str(path), "run-dead", 0, 12, hold, written, 3600.0))
+    worker.start()
+    try:
+        assert written.wait(60), "the worker did not write its cases"
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.join(10)
+    finally:
+        if worker.is_alive():
+            worker.kill()
+    with Ledger(path) as ledger:
+        assert [(r.run_id, r.cases, r.status) for r in ledger.recover()] == [("run-dead", 12, "interrupted")]
+    assert fetch(path, "SELECT count(*), count(DISTINCT \"case\") FROM cases") == [(12, 12)]
+    assert fetch(path, "SELECT count(*) FROM steps") == [(24,)]
+    assert not (tmp_path / "ledger.duckdb.parts").exists()
+
+
+def test_a_journal_cut_mid_line_or_also_committed_counts_each_case_once(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.duckdb"
+    with Ledger(path) as ledger:
+        ledger.start_run("run-1", "goldens", {}, git_commit=None, flowtape_version=None)
+        part = part_path(path, "run-1", "a")
+        writer = LedgerPart(part, commit_every=3600.0)
+        for case in ("one", "two", "three"):
+            writer.add_case(case_rows("run-1", two_step_trace(case, cost=0.1), EVALUATIONS))
+        journal = journal_path(part)
+        lines = journal.read_bytes()
+        writer.flush()  # "one" to "three" committed; as if killed before the journal was emptied:
+        journal.write_bytes(lines + lines[: len(lines) // 5])  # ... and a fourth line cut short
+        del writer  # never closed: the process "died"
+        assert ledger.merge_parts("run-1") == 3
+    assert fetch(path, 'SELECT "case" FROM cases ORDER BY 1') == [("one",), ("three",), ("two",)]
+    assert fetch(path, "SELECT count(*) FROM steps") == [(6,)]
+
+
+def test_a_damaged_journal_is_a_clean_error_and_nothing_is_merged(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.duckdb"
+    with Ledger(path) as ledger:
+        ledger.start_run("run-1", "goldens", {}, git_commit=None, flowtape_version=None)
+        part = part_path(path, "run-1", "a")
+        writer = LedgerPart(part, commit_every=3600.0)
+        writer.add_case(case_rows("run-1", two_step_trace("one", cost=0.1), EVALUATIONS))
+        writer.flush()
+        writer.add_case(case_rows("run-1", two_step_trace("two", cost=0.1), EVALUATIONS))
+        journal = journal_path(part)
+        journal.write_bytes(b"garbage\n" + journal.read_bytes())
+        writer._conn.close()
+        with pytest.raises(LedgerError, match=rf"^{re.escape(str(journal))}: line 1 is not a journal entry \(the file is damaged\)$"):
+            ledger.merge_parts("run-1")
+        assert part.exists() and journal.exists()
+    assert fetch(path, "SELECT count(*) FROM cases") == [(0,)]
+
+
+def test_a_part_reopened_by_a_process_of_the_same_pid_keeps_the_dead_ones_journal(tmp_path: Path) -> None:
+    part = tmp_path / "worker-7.duckdb"
+    writer = LedgerPart(part, commit_every=3600.0)
+    writer.add_case(case_rows("run-1", two_step_trace("first", cost=0.1), EVALUATIONS))
+    writer._conn.close()  # killed: its transaction is gone, its journal line stays
+    with LedgerPart(part, commit_every=3600.0) as again:
+        again.add_case(case_rows("run-1", two_step_trace("second", cost=0.1), EVALUATIONS))
+    assert not journal_path(part).exists()
+    with Ledger(tmp_path / "ledger.duckdb") as ledger:
+        ledger.start_run("run-1", "goldens", {}, git_commit=None, flowtape_version=None)
+        assert ledger.merge_parts("run-1", [part]) == 2
 
 
 # -- reading ----------------------------------------------------------------------------------
