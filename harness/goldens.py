@@ -203,10 +203,10 @@ def _check_servers(spec: TaskSpec, task_file: Path) -> None:
     try:
         specs = server_specs(places.expand(spec.servers), envs_root(task_file.parent.parent.parent))
         parse_mcp_config({"mcpServers": unset(specs)}, source=str(task_file))
-    except ValueError as err:
-        raise GoldenError(f"{task_file}: {err}") from None
     except MCPConfigError as err:
         raise GoldenError(clip(str(err).replace(f"{task_file}: mcpServers.", f"{task_file}: servers.", 1), 400)) from None
+    except ValueError as err:  # a malformed `python:` entry
+        raise GoldenError(f"{task_file}: {err}") from None
 
 
 def _registry(spec: TaskSpec, task_file: Path) -> dict[str, type]:

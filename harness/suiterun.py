@@ -17,11 +17,12 @@ import multiprocessing
 import os
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from harness.goldens import Case, Task, load_suite
+from harness.goldens import Case, GoldenError, Task, load_suite, select_units
 
 COMMIT_EVERY = 0.5  # seconds between a worker's ledger commits
 
@@ -29,9 +30,9 @@ COMMIT_EVERY = 0.5  # seconds between a worker's ledger commits
 @dataclass
 class SuiteOptions:
     suite: Path
-    task: str | None = None
-    case: str | None = None
-    approach: str | None = None
+    task: str | Sequence[str] | None = None  # one name or several; a name that matches nothing is an error
+    case: str | Sequence[str] | None = None
+    approach: str | Sequence[str] | None = None
     workers: int = 1
     ledger: Path = Path("reports/ledger.duckdb")
     cassettes: Path = Path("cassettes")
@@ -55,6 +56,7 @@ class UnitResult:
     unused: int = 0
     duration_ms: float = 0.0
     ledger_ms: float = 0.0
+    bad_input: bool = False  # an error because the unit could not run at all (corrupt cassette, invalid workflow)
 
 
 @dataclass
@@ -68,21 +70,20 @@ class SuiteResult:
 
     @property
     def exit_code(self) -> int:
-        """2 when a unit could not run at all (status `error`: a corrupt cassette, an invalid
-        workflow, a bad record mode -- bad input), else 1 when any failed, else 0."""
-        if any(u.status == "error" for u in self.units):
+        """2 when a unit could not run at all (a corrupt cassette, an invalid workflow, a bad
+        record mode: bad input), else 1 when any failed or erred (a worker that died), else 0."""
+        if any(u.bad_input for u in self.units):
             return 2
         return 0 if all(u.status == "passed" for u in self.units) else 1
 
 
 def plan(options: SuiteOptions) -> tuple[list[tuple[Task, Case, str]], list[str]]:
     """The units to run, and the (task, approach) pairs that cannot run yet, with the reason."""
-    units, skipped = [], []
-    for task in load_suite(options.suite, task=options.task, case=options.case):
-        approaches = [a for a in task.spec.approaches if options.approach in (None, a)]
-        # direct tool calling is modelled from the recorded calls (flowtape compare), never run.
-        units += [(task, case, a) for case in task.cases for a in approaches if a != "direct"]
-    return units, skipped
+    # direct tool calling is modelled from the recorded calls (flowtape compare), never run.
+    units = select_units(load_suite(options.suite, task=options.task, case=options.case), options.approach)
+    if not units:
+        raise GoldenError(f"{options.suite}: no (case, approach) to run (every selected task lists only direct)")
+    return units, []
 
 
 def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], None] | None = None) -> SuiteResult:
@@ -296,11 +297,15 @@ def _run_unit(part: Any, task: Task, case: Case, approach: str, run_id: str, opt
     try:
         run = run_case(task, case, cassettes=options.cassettes, mode="none", ci=True, evaluate=True,
                        tokenizer=options.tokenizer, fixtures=options.fixtures, approach=approach)
-    except (CassetteError, CassetteMiss, RecordModeError, InvalidWorkflow) as err:
-        # The unit could not run at all; the ledger still records it, as an error.
-        message = str(err).splitlines()[0]
+    except (CassetteError, CassetteMiss, RecordModeError, InvalidWorkflow, GoldenError) as err:
+        # The unit could not run at all; the ledger still records it, as an error (a miss can
+        # quote request values: known secrets are redacted from the message).
+        from harness.cassettes._secrets import known_secrets, scrub
+
+        message = scrub(str(err).splitlines()[0], known_secrets())
         _record_error(part, task, case, approach, run_id, options, message)
-        return UnitResult(task.name, case.name, approach, "error", error=message, duration_ms=(time.perf_counter() - started) * 1000)
+        return UnitResult(task.name, case.name, approach, "error", error=message, duration_ms=(time.perf_counter() - started) * 1000,
+                          bad_input=not isinstance(err, CassetteMiss))
     trace = run.trace
     trace_path = trace.write(options.traces / run_id)
     failures = [(r.target, r.evaluator, r.reason) for r in run.evaluations if not r.passed]

@@ -59,3 +59,17 @@ def test_record_refuses_a_selection_that_records_nothing_before_starting_anythin
     assert result.exit_code == 2
     assert result.stderr == "flowtape: --approach 'IR': not an approach; did you mean 'ir'? (approaches that run: ir, code)\n"
     assert "local model" not in result.output
+
+
+def test_flowtape_test_runs_what_was_named_and_refuses_what_matches_nothing(tmp_path, monkeypatch):
+    cli = CliRunner()
+    args = ["test", str(SUITE), "--ledger", str(tmp_path / "l.duckdb"), "--trace-dir", str(tmp_path / "t")]
+    for bad, message in ((["--approach", "IR"], "--approach 'IR': not an approach; did you mean 'ir'?"),
+                         (["--approach", "direct"], "--approach direct: direct tool calling is modelled"),
+                         (["--case", "lisbon-tokyo", "--case", "nope"], "no case 'nope'")):
+        result = cli.invoke(app, [*args, *bad])
+        assert result.exit_code == 2 and message in result.stderr, result.output
+        assert not (tmp_path / "l.duckdb").exists()  # nothing ran, no run was added
+    both = cli.invoke(app, [*args, "--case", "lisbon-tokyo", "--case", "new-york-berlin", "--approach", "ir"])
+    assert both.exit_code == 0, both.output
+    assert "2 cases: 2 passed, 0 failed" in both.stdout

@@ -66,7 +66,7 @@ def test_without_context_rows_tokens_are_measured_tool_results_and_model_tokens(
 
 def test_savings_are_every_recorded_tool_call_largest_first(replayed):
     savings = build_report(replayed.ledger, replayed.run).savings
-    assert sum(s.approach == "ir" for s in savings) == sum(s.approach == "code" for s in savings) == 13
+    assert sum(s.approach == "ir" for s in savings) == sum(s.approach == "code" for s in savings) == 19
     assert [s.saved_tokens for s in savings] == sorted((s.saved_tokens for s in savings), reverse=True)
     top = savings[0]
     assert (top.task, top.case, top.tool) == ("git-release-digest", "full-history", "git_log")
@@ -87,7 +87,7 @@ def test_pass_rates_group_verdicts_by_target_steps_in_run_order_then_outputs(rep
     rates = build_report(replayed.ledger, replayed.run).pass_rates
     digest = [p.target for p in rates if p.task == "git-release-digest"]
     assert digest == ["steps.log", "steps.counts", "steps.headline", "outputs.features"]
-    assert sum(p.total for p in rates) == 45 and all(p.rate == 1 for p in rates)
+    assert sum(p.total for p in rates) == 60 and all(p.rate == 1 for p in rates)
 
 
 def test_an_unknown_run_or_a_missing_ledger_is_an_error(replayed, tmp_path):
