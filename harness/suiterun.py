@@ -53,7 +53,7 @@ class UnitResult:
     status: str  # passed | failed | error
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # (target, evaluator, reason)
     error: str | None = None
-    unused: int = 0
+    unused: list[str] = field(default_factory=list)  # recordings the run did not use, one line each
     duration_ms: float = 0.0
     ledger_ms: float = 0.0
     bad_input: bool = False  # an error because the unit could not run at all (corrupt cassette, invalid workflow)
@@ -86,15 +86,17 @@ def plan(options: SuiteOptions) -> tuple[list[tuple[Task, Case, str]], list[str]
     return units, []
 
 
-def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], None] | None = None) -> SuiteResult:
-    """Run the suite. Raises GoldenError (bad suite) and LedgerError (ledger unusable) before any
-    case runs."""
+def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], None] | None = None,
+              started: Callable[[int, str], None] | None = None) -> SuiteResult:
+    """Run the suite. `started(units, run_id)` is called as soon as the run is in the ledger,
+    before any case finishes (a first sign of life); `progress` after each case. Raises
+    GoldenError (bad suite) and LedgerError (ledger unusable) before any case runs."""
     from harness.accounting import Ledger
     from runner import new_run_id
     from runner.trace import remove_stale_temp_files
 
     units, skipped = plan(options)
-    started = time.perf_counter()
+    began = time.perf_counter()
     ledger = Ledger(options.ledger)
     for recovered in ledger.recover():  # a killed run: its parts are merged, its half-written traces go
         remove_stale_temp_files(options.traces / recovered.run_id)
@@ -103,6 +105,8 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     settings = {"workers": options.workers, "tokenizer": options.tokenizer, "task": options.task, "case": options.case,
                 "approach": options.approach, "cassettes": str(options.cassettes)}
     ledger.start_run(run_id, str(options.suite), settings)
+    if started:
+        started(len(units), run_id)
     results: list[UnitResult] = []
     # Each unit carries its task with only its own case: pickling the whole task (all its cases)
     # for every unit would make a large suite quadratic.
@@ -133,7 +137,7 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     ledger_seconds = time.perf_counter() - merge_started + sum(r.ledger_ms for r in results) / 1000
     order = {(t.name, c.name, a): i for i, (t, c, a) in enumerate(units)}
     results.sort(key=lambda r: order[(r.task, r.case, r.approach)])
-    return SuiteResult(run_id, results, skipped, options.ledger, time.perf_counter() - started, ledger_seconds)
+    return SuiteResult(run_id, results, skipped, options.ledger, time.perf_counter() - began, ledger_seconds)
 
 
 def _open_part(parts_dir: Path, name: str | None = None, commit_every: float = COMMIT_EVERY) -> Any:
@@ -317,7 +321,7 @@ def _run_unit(part: Any, task: Task, case: Case, approach: str, run_id: str, opt
     prices = {**task.spec.llm.price_map(), **options.prices}
     rows = case_rows(run_id, trace, run.evaluations, tokenizer=options.tokenizer, prices=prices or None, trace_path=str(trace_path))
     part.add_case(rows)
-    return UnitResult(task.name, case.name, approach, status, failures, error, len(run.unused), (time.perf_counter() - started) * 1000,
+    return UnitResult(task.name, case.name, approach, status, failures, error, [i.summary() for i in run.unused], (time.perf_counter() - started) * 1000,
                       ledger_ms=(time.perf_counter() - ledger_started) * 1000)
 
 

@@ -168,6 +168,13 @@ def write_atomic(path: Path, text: str) -> None:
         _SWEPT.add((os.getpid(), folder))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.flowtape-{os.getpid()}.", suffix=".tmp")
     try:
+        # mkstemp makes the file 0600; the result gets the mode a plain open() would give it (the
+        # user's umask), or keeps the mode of the file it replaces.
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            mode = 0o666 & ~_UMASK
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
@@ -176,6 +183,8 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+_UMASK = os.umask(0o022)  # read once, at import (os.umask can only be read by setting it)
+os.umask(_UMASK)
 _SWEPT: set[tuple[int, Path]] = set()  # (pid, folder): folders this process has swept once
 _TEMP_NAME = re.compile(r"\..+\.flowtape-(\d+)\.[a-z0-9_]{8}\.tmp")  # mkstemp adds 8 of [a-z0-9_]
 

@@ -79,7 +79,7 @@ def prune(
         if not dropped:
             continue
         removed += len(dropped)
-        listed = "; ".join(f"{i.step or '(set-up)'} {i.kind} {i.server} {i.method} {_cut(i.request, 60)}" for i in dropped[:5])
+        listed = "; ".join(i.summary(60) for i in dropped[:5])
         more = f"; and {len(dropped) - 5} more" if len(dropped) > 5 else ""
         if not dry_run:
             try:

@@ -44,7 +44,7 @@ def test(
     options = SuiteOptions(suite=suite, task=task, case=case, approach=approach, workers=workers, ledger=ledger,
                            cassettes=cassettes, traces=traces, tokenizer=tokenizer, strict=strict)
     try:
-        result = run_suite(options, progress=_progress())
+        result = run_suite(options, progress=_progress(), started=_started(workers))
     except (GoldenError, LedgerError) as err:
         fail(str(err))
     if format_ is Format.json:
@@ -54,6 +54,14 @@ def test(
         _print_table(result)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+def _started(workers: int) -> Any:
+    """The first line, as soon as the run starts (the first case can take seconds)."""
+    def say(units: int, run_id: str) -> None:
+        print(f"flowtape test: {units} cases, {min(workers, units)} worker{'s' * (min(workers, units) > 1)}, run {run_id}", file=sys.stderr, flush=True)
+
+    return say
 
 
 def _progress() -> Any:
@@ -97,6 +105,13 @@ def _print_table(result: Any) -> None:
             typer.echo(f"{where}: {clip(u.error, MESSAGE_LIMIT)}")
         for target, evaluator, reason in u.failures:
             typer.echo(f"{where} {target} {evaluator}: {clip(reason, MESSAGE_LIMIT)}")
+    stale = [(u, line) for u in result.units for line in u.unused]
+    if stale:
+        typer.echo(f"\n{len(stale)} stale recording(s), not used by this run (`flowtape cassettes prune` removes them; --strict fails on them):")
+        for u, line in stale[:20]:
+            typer.echo(f"  {u.task}/{u.case} [{u.approach}] {line}")
+        if len(stale) > 20:
+            typer.echo(f"  ... and {len(stale) - 20} more")
     for note in result.skipped:
         typer.echo(f"skipped: {note}")
     passed = sum(u.status == "passed" for u in result.units)

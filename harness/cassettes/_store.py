@@ -60,6 +60,11 @@ class StoredInteraction(BaseModel):
     notifications: list[Any] = Field(default_factory=list)
 
 
+    def summary(self, width: int = 80) -> str:
+        """One line for people: `step (kind server method) request...`."""
+        return f"{self.step or '(set-up)'} ({self.kind} {self.server} {self.method}) {_short(self.request, width)}"
+
+
 class CassetteFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

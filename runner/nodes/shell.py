@@ -105,7 +105,7 @@ class ShellNode(NodeType):
         if values:
             output["command_values"] = dict(values)
         if proc.returncode != 0 and not params.get("ignore_errors") and not _no_match(command, proc.returncode, proc.stderr):
-            raise NodeFailure(f"Command failed with exit code {proc.returncode}: {proc.stderr[:500].strip()}", output)
+            raise NodeFailure(f"Command failed with exit code {proc.returncode}: {_tail(proc.stderr)}", output)
         return NodeResult(output)
 
 
@@ -132,6 +132,12 @@ def _run(command: str, stdin: str | None, cwd: Path, env: dict[str, str], timeou
     finally:
         timer.cancel()
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr), fired.is_set()
+
+
+def _tail(stderr: str, limit: int = 500) -> str:
+    """The end of stderr, where the error is (a traceback's last line names the exception)."""
+    text = stderr.strip()
+    return text if len(text) <= limit else "…" + text[-limit:]
 
 
 def _stdin_text(value: Any) -> str | None:

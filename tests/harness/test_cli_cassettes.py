@@ -57,7 +57,7 @@ def test_prune_removes_what_a_completed_replay_did_not_use(cli, project):
     args = ("cassettes", "prune", project / "goldens", "--cassettes", project / "cassettes", "--case", "lisbon-tokyo")
     dry = cli(*args, "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert "meeting-times/lisbon-tokyo [ir]: would remove 1 unused from" in dry.stdout and "retired mcp time tools/call" in dry.stdout
+    assert "meeting-times/lisbon-tokyo [ir]: would remove 1 unused from" in dry.stdout and "retired (mcp time tools/call) {" in dry.stdout
     assert tape.read_bytes() == stale
     done = cli(*args)
     assert done.exit_code == 0 and "removed 1 unused" in done.stdout
@@ -77,3 +77,12 @@ def test_prune_leaves_alone_a_cassette_whose_replay_did_not_complete(cli, projec
     assert result.exit_code == 1
     assert "meeting-times/lisbon-tokyo [ir]: left alone, its replay did not complete" in result.stdout
     assert tape.read_bytes() == before
+
+
+def test_flowtape_test_names_each_stale_recording(cli, project):
+    add_stale(project / "cassettes/meeting-times/lisbon-tokyo.ir.yaml")
+    result = cli("test", project / "goldens", "--cassettes", project / "cassettes", "--case", "lisbon-tokyo",
+                 "--ledger", project / "ledger.duckdb", "--trace-dir", project / "traces")
+    assert result.exit_code == 0, result.output
+    assert "1 stale recording(s), not used by this run (`flowtape cassettes prune` removes them; --strict fails on them):" in result.stdout
+    assert '  meeting-times/lisbon-tokyo [ir] retired (mcp time tools/call) {"arguments": {"source_timezone": "Europe/Lisbon"' in result.stdout

@@ -41,6 +41,7 @@ def test_the_shipped_suite_passes_offline_and_lands_in_the_ledger(cli, suite):
     assert sum(line.split()[3:4] == ["passed"] for line in lines[2:]) == 16  # 8 cases x (ir, code)
     assert "16 cases: 16 passed, 0 failed" in lines[-1]
     assert "[16/16]" in result.stderr  # progress, one line per case
+    assert result.stderr.splitlines()[0].startswith("flowtape test: 16 cases, 2 workers, run ")  # at once, before any case ends
     query = cli("ledger", "query", "SELECT count(*) AS n, sum(passed::int) AS ok FROM evaluations", "--ledger", suite / "ledger.duckdb")
     n, ok = query.stdout.splitlines()[-1].split()
     assert int(n) == int(ok) > 30

@@ -95,3 +95,14 @@ def test_stdout_too_deep_to_parse_is_a_reference_that_does_not_resolve(tmp_path)
     trace = execute(d, {}, base_dir=tmp_path)
     assert trace.status is RunStatus.FAILED and "does not resolve" in trace.error
     trace.write(tmp_path)
+
+
+def test_a_failing_command_keeps_the_end_of_its_stderr_where_the_error_is(tmp_path):
+    from runner import execute
+
+    lines = [f"print('noise line {i}', file=sys.stderr)" for i in range(60)]
+    (tmp_path / "fails.py").write_text("\n".join(["import sys", *lines, "raise ValueError('the real cause')", ""]))
+    doc = {"ir_version": "0.1.0", "nodes": [{"id": "s", "type": "shell", "params": {"command": "python3 fails.py"}}], "outputs": {}}
+    trace = execute(doc, base_dir=tmp_path)
+    error = trace.step("s").error
+    assert "ValueError: the real cause" in error and "noise line 0" not in error

@@ -35,3 +35,20 @@ def test_values_within_the_limit_are_stored_as_they_are(tmp_path):
     trace = Trace(run_id="r", workflow_hash="h", status=RunStatus.PASSED, outputs={"o": value})
     assert json.loads(trace.write(tmp_path).read_text())["outputs"]["o"] == value
     assert clip(value) == value and clip("text") == "text"
+
+
+def test_written_files_get_the_users_umask_not_0600(tmp_path):
+    import os
+    import stat
+
+    from runner.trace import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "report.html", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o666 & ~0o022  # as the process's umask at import
+    (tmp_path / "report.html").chmod(0o640)
+    write_atomic(tmp_path / "report.html", "y")
+    assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o640  # a replaced file keeps its mode
