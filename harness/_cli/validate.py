@@ -7,29 +7,51 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness._cli._common import EXIT_BAD_INPUT, parse_inputs
+from harness._cli._common import EXIT_BAD_INPUT, fail, parse_inputs
 from harness._cli.run import read_workflow
 from runner.validate import check
 
 
 def validate(
-    file: Annotated[Path, typer.Argument(help="The JSON IR workflow to check.", show_default=False)],
+    file: Annotated[Path, typer.Argument(help="The JSON IR workflow to check, or a task folder (goldens/<task>: its workflow.json, servers and recorded tools).", show_default=False)],
     input_: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="NAME=VALUE: also check this input value (repeatable).")] = None,
     mcp_config: Annotated[Optional[Path], typer.Option("--mcp-config", help="pflow-style {\"mcpServers\": ...} JSON; mcp-<server>-<tool> types are checked against it.")] = None,
+    task: Annotated[Optional[Path], typer.Option("--task", help="A task folder whose servers (task.yaml) and recorded tools/list the workflow is checked against.", show_default=False)] = None,
+    cassettes: Annotated[Path, typer.Option("--cassettes", help="Where the task's recordings are (its tools/list answers).")] = Path("cassettes"),
 ) -> None:
     """Validate a workflow: schema, node types and params, template references, order, cycles,
-    outputs, and (with -i) input values. Exit 0 when valid, 2 with every problem on stderr."""
+    outputs, and (with -i) input values. Given a task folder (or --task), also every MCP node
+    against the task's servers and the tools they recorded: the tool exists (did-you-mean), its
+    required arguments are given, literal arguments fit its schema. Exit 0 when valid, 2 with
+    every problem on stderr."""
+    if file.is_dir() and (file / "task.yaml").is_file():
+        task, file = file, file / "workflow.json"
     document = read_workflow(file)
     servers = None
     if mcp_config is not None:
         from harness._cli.run import load_servers
 
         servers = list(load_servers(mcp_config))
+    tool_problems: list[str] = []
+    if task is not None:
+        from harness.goldens import GoldenError, load_task
+        from harness.toolcheck import check_tools, recorded_tools
+
+        try:
+            spec = load_task(task).spec
+        except GoldenError as err:
+            fail(str(err))
+        servers = [*(servers or []), *spec.servers]
+        tool_problems, notes = check_tools(document, servers, recorded_tools(cassettes / task.name))
+        for note in notes:
+            typer.echo(f"{file}: note: {note}", err=True)
     inputs = parse_inputs(document, input_ or [], str(file)) if input_ else None
     diagnostics = check(document, inputs=inputs, mcp_servers=servers)
     for d in diagnostics:
         typer.echo(f"{file}: {d}", err=True)
-    errors = sum(d.severity == "error" for d in diagnostics)
+    for problem in tool_problems:
+        typer.echo(f"{file}: {problem}", err=True)
+    errors = sum(d.severity == "error" for d in diagnostics) + len(tool_problems)
     if errors:
         typer.echo(f"{file}: {errors} problem{'s' if errors != 1 else ''}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
