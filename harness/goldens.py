@@ -72,6 +72,14 @@ class LLMSpec(_Strict):
         return {name: p.model_dump() for name, p in self.prices.items()}
 
 
+class CodeSpec(_Strict):
+    """How the code approach's sandbox is budgeted for this task."""
+
+    timeout: float = Field(60.0, gt=0, description="seconds of wall time for the script, its calls included")
+    memory_mb: int = Field(512, ge=32, description="memory cap of the whole sandbox, in MiB")
+    max_calls: int = Field(1000, ge=1, description="the most tool, model and discovery calls the script may make")
+
+
 class TaskSpec(_Strict):
     version: Literal[1] = 1
     description: str
@@ -80,6 +88,7 @@ class TaskSpec(_Strict):
     normalize: NormalizeSpec = Field(default_factory=NormalizeSpec)
     approaches: list[Literal["ir", "code", "direct"]] = Field(default_factory=lambda: ["ir"])
     llm: LLMSpec = Field(default_factory=LLMSpec)
+    code: CodeSpec = Field(default_factory=CodeSpec)
     evaluators: list[str] = Field(default_factory=list, description="your own evaluators, as 'package.module:Class'")
 
 
@@ -89,6 +98,9 @@ class CaseSpec(_Strict):
     inputs: dict[str, Any] = Field(default_factory=dict)
     steps: dict[str, list[Any]] = Field(default_factory=dict)
     outputs: dict[str, list[Any]] = Field(default_factory=dict)
+    code_steps: dict[str, list[Any]] = Field(default_factory=dict, description=(
+        "evaluators for the code approach's calls, by pattern: 'time.convert_time' (every call of that tool), "
+        "'call-2' (the second call), or a glob over step ids 'call-<n>:<server>.<tool>'"))
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,7 @@ class Case:
     spec: CaseSpec
     steps: dict[str, list[Any]] = field(default_factory=dict)
     outputs: dict[str, list[Any]] = field(default_factory=dict)
+    code_steps: dict[str, list[Any]] = field(default_factory=dict)  # pattern -> evaluators (see CaseSpec)
 
 
 @dataclass(frozen=True)
@@ -221,8 +234,8 @@ def _registry(spec: TaskSpec, task_file: Path) -> dict[str, type]:
 def _build_case(path: Path, spec: CaseSpec, registry: dict[str, type]) -> Case:
     from harness.evaluators import EvaluatorSpecError, parse_evaluator
 
-    built: dict[str, dict[str, list[Any]]] = {"steps": {}, "outputs": {}}
-    for section in ("steps", "outputs"):
+    built: dict[str, dict[str, list[Any]]] = {"steps": {}, "outputs": {}, "code_steps": {}}
+    for section in ("steps", "outputs", "code_steps"):
         for target, entries in getattr(spec, section).items():
             built[section][target] = []
             for i, entry in enumerate(entries):
@@ -230,7 +243,7 @@ def _build_case(path: Path, spec: CaseSpec, registry: dict[str, type]) -> Case:
                     built[section][target].append(parse_evaluator(entry, registry))
                 except EvaluatorSpecError as err:
                     raise GoldenError(f"{path}: {section}.{clip(target, 80)}[{i}]: {clip(str(err), 400)}") from None
-    return Case(path.stem, path, spec, built["steps"], built["outputs"])
+    return Case(path.stem, path, spec, built["steps"], built["outputs"], built["code_steps"])
 
 
 def _check_targets(workflow: Path, cases: tuple[Case, ...]) -> None:
@@ -329,7 +342,7 @@ def golden_schema() -> dict[str, Any]:
 
     schema = CaseSpec.model_json_schema()
     entries = {"type": "array", "items": schema_entries()}
-    for section in ("steps", "outputs"):
+    for section in ("steps", "outputs", "code_steps"):
         schema["properties"][section]["additionalProperties"] = entries
     schema["title"] = "flowtape golden case"
     return schema

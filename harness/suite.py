@@ -115,7 +115,9 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             else:
                 from harness.codeexec import run_code
 
-                trace = run_code(task.baseline_path.resolve(), inputs, runtime, task=task.name, case=case.name, base_dir=task.folder.resolve())
+                budget = task.spec.code
+                trace = run_code(task.baseline_path.resolve(), inputs, runtime, task=task.name, case=case.name, base_dir=task.folder.resolve(),
+                                 timeout=budget.timeout, memory_mb=budget.memory_mb, max_calls=budget.max_calls)
             results = judge(task, case, trace, llm=runtime.llm, judge_model=model, tokenizer=tokenizer) if evaluate else []
             # The servers as task.yaml writes them (places unexpanded), credentials redacted.
             servers_meta = {name: redact_server_spec(spec) for name, spec in task.spec.servers.items()}
@@ -139,13 +141,34 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def code_step_targets(patterns: dict[str, list[Any]], step_ids: list[str]) -> dict[str, list[Any]]:
+    """The code approach's step ids each pattern names, with its evaluators: `server.tool` is
+    every call of that tool, `call-<n>` the n-th call, anything else a glob over the step ids
+    (`call-<n>:<server>.<tool>`). A pattern that names no call stays as it is, so its checks
+    fail with "did not run" rather than vanish."""
+    import fnmatch
+    import re
+
+    targets: dict[str, list[Any]] = {}
+    for pattern, evaluators in patterns.items():
+        if re.fullmatch(r"call-\d+", pattern):
+            found = [s for s in step_ids if s.startswith(pattern + ":")]
+        elif re.fullmatch(r"[^:*?\[\]]+\.[^:*?\[\]]+", pattern):
+            found = [s for s in step_ids if s.startswith("call-") and s.endswith(":" + pattern)]
+        else:
+            found = [s for s in step_ids if fnmatch.fnmatchcase(s, pattern)]
+        for step_id in dict.fromkeys(found) or [pattern]:
+            targets.setdefault(step_id, []).extend(evaluators)
+    return targets
+
+
 def judge(task: Task, case: Case, trace: Trace, *, llm: Any = None, judge_model: str | None = None, tokenizer: str = "o200k_base") -> list[Any]:
     """Every evaluator of `case` on `trace` (also used by rescore, on stored traces)."""
     from harness.accounting import count_tokens
     from harness.evaluators import evaluate_case
 
-    # Step evaluators name IR nodes; other approaches are judged on their outputs.
-    steps = case.steps if trace.approach == "ir" else {}
+    # Step evaluators name IR nodes; the code approach's calls are judged by `code_steps` patterns.
+    steps = case.steps if trace.approach == "ir" else code_step_targets(case.code_steps, [s.step_id for s in trace.steps]) if trace.approach == "code" else {}
     return evaluate_case(trace, steps, case.outputs, base_dir=task.folder, count_tokens=lambda text: count_tokens(text, tokenizer),
                          tokenizer=tokenizer, llm=llm, judge_model=judge_model or task.spec.llm.model)
 
