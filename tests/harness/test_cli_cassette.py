@@ -5,18 +5,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from harness._cli.main import app
 
 TIME_SERVER = str(Path(sys.executable).with_name("mcp-server-time"))
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    monkeypatch.delenv("CI", raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture

@@ -12,22 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from harness._cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWTAPE = Path(sys.executable).with_name("flowtape")
 WORKFLOW = {"ir_version": "0.1.0", "inputs": {"t": {"type": "string"}},
             "nodes": [{"id": "c", "type": "mcp-time-convert_time", "params": {"source_timezone": "UTC", "time": "${t}", "target_timezone": "Asia/Tokyo"}}],
             "outputs": {"diff": "${c.result.time_difference}"}}
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    monkeypatch.delenv("CI", raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture
