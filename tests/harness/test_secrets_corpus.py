@@ -301,6 +301,12 @@ def record(tmp_path: Path, servers: dict, doc: dict) -> tuple[Trace, Cassette]:
     return trace, cassette
 
 
+@pytest.fixture(autouse=True)
+def _outside_ci(monkeypatch):
+    """These tests record cassettes, which flowtape refuses under CI: run them as a developer would."""
+    monkeypatch.delenv("CI", raising=False)
+
+
 @pytest.fixture
 def echo_server(tmp_path: Path) -> dict:
     script = tmp_path / "echo_server.py"
