@@ -32,9 +32,10 @@ from typing import Any
 
 import yaml
 
-__all__ = ["MAX_DEPTH", "ParseError", "clip", "decode", "json_depth_error", "load_json", "load_toml", "load_yaml", "locate_yaml", "read_text"]
+from runner._json import MAX_DEPTH, too_deep_at  # one depth limit for every reader
 
-MAX_DEPTH = 100
+__all__ = ["MAX_DEPTH", "ParseError", "clip", "decode", "load_json", "load_toml", "load_yaml", "locate_yaml", "read_text"]
+
 VALUE_LIMIT = 200  # characters of a value quoted in a message
 
 
@@ -238,15 +239,9 @@ def _line_column(text: str, offset: int) -> tuple[int, int]:
 def _check_depth(text: str, tokens: re.Pattern[str]) -> None:
     """Bracket depth outside strings (and comments): before a recursive parser sees the text
     (TOML), or to place the error once the parsed value is known to be too deep (JSON)."""
-    depth = 0
-    for match in tokens.finditer(text):
-        char = match.group()
-        if char in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise ParseError(f"nested deeper than {MAX_DEPTH} levels", *_line_column(text, match.start()))
-        elif char in "]}":
-            depth -= 1
+    at = too_deep_at(text, MAX_DEPTH, tokens)
+    if at is not None:
+        raise ParseError(f"nested deeper than {MAX_DEPTH} levels", *_line_column(text, at))
 
 
 def _depth(value: Any) -> int:
@@ -259,16 +254,6 @@ def _depth(value: Any) -> int:
             if isinstance(child, (dict, list)):
                 stack.append((child, level + 1))
     return deepest if isinstance(value, (dict, list)) else 0
-
-
-def json_depth_error(text: str) -> ParseError:
-    """The error for JSON too deep to parse (for readers that keep `json.loads`), placed at the
-    first bracket past `MAX_DEPTH` when there is one."""
-    try:
-        _check_depth(text, _JSON_STRING_OR_BRACKET)
-    except ParseError as err:
-        return err
-    return ParseError(f"nested deeper than {MAX_DEPTH} levels")
 
 
 class _Duplicate(ValueError):

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JSONInputError", "JSONSyntaxError", "MAX_DEPTH", "depth_exceeds", "loads", "read"]
+__all__ = ["JSONInputError", "JSONSyntaxError", "MAX_DEPTH", "depth_exceeds", "loads", "read", "too_deep_at"]
 
 MAX_DEPTH = 100
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.S)
@@ -42,10 +42,12 @@ def _place(source: str, text: str, offset: int) -> str:
     return f"{source}:{where}" if source else f"at {where}"
 
 
-def _too_deep_at(text: str, limit: int) -> int | None:
-    """Offset of the bracket that opens level `limit + 1`, or None (strings are skipped)."""
+def too_deep_at(text: str, limit: int, tokens: re.Pattern[str] = _TOKEN) -> int | None:
+    """Offset of the bracket that opens level `limit + 1`, or None. `tokens` matches the
+    brackets and whatever must be skipped whole (JSON strings by default; the harness passes
+    one that also skips TOML's strings and comments)."""
     depth = 0
-    for m in _TOKEN.finditer(text):
+    for m in tokens.finditer(text):
         ch = m.group()
         if ch in "[{":
             depth += 1
@@ -79,7 +81,7 @@ def loads(text: str | bytes, source: str, *, max_depth: int = MAX_DEPTH) -> Any:
         except UnicodeDecodeError as err:
             before = text[: err.start].decode("utf-8", errors="replace")
             raise JSONInputError(f"{_place(source, before, len(before))}: not UTF-8 text (byte 0x{text[err.start]:02x})") from None
-    at = _too_deep_at(text, max_depth)
+    at = too_deep_at(text, max_depth)
     if at is not None:
         raise JSONInputError(f"{_place(source, text, at)}: JSON nested deeper than {max_depth} levels")
     repeated: dict[int, str] = {}  # id of an object -> the first key its text repeats
