@@ -5,9 +5,11 @@
     goldens/<task>/cases/<case>.yaml inputs, and expectations per step and per output
 
 Values may name places that differ per machine, expanded when a case runs:
-`${FIXTURES}` (the built fixtures, `scripts/build_fixtures.py`), `${TOOLS}` (the npm servers,
-`scripts/install_tools.sh`), `${BIN}` (the folder of this Python's console scripts) and
-`${WORKDIR}` (a fresh empty folder per run, for servers that keep state).
+`${ROOT}` (the project root, harness.settings), `${FIXTURES}` (the built fixtures,
+`scripts/build_fixtures.py`, or the `fixtures` setting), `${TOOLS}` (the npm servers,
+`scripts/install_tools.sh`), `${BIN}` (the folder of this Python's console scripts),
+`${WORKDIR}` (a fresh empty folder per run, for servers that keep state), and the project's own
+places (`[tool.flowtape.places]`, relative to the root).
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ from runner import JSONInputError, read_json
 from runner._hints import did_you_mean
 
 ROOT = Path(__file__).resolve().parents[1]
-PLACES = ("FIXTURES", "TOOLS", "BIN", "WORKDIR")
+PLACES = ("ROOT", "FIXTURES", "TOOLS", "BIN", "WORKDIR")  # flowtape's own; a project may add more
 RUNNABLE = ("ir", "code")  # the approaches `flowtape test` and `record` run; direct is modelled
-_PLACE = re.compile(r"\$\{(" + "|".join(PLACES) + r")\}")
+_PLACE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 
 
 class GoldenError(ValueError):
@@ -147,23 +149,43 @@ class Places:
     tools: Path
     bin: Path
     workdir: Path
+    root: Path = field(default_factory=Path.cwd)
+    own: dict[str, Path] = field(default_factory=dict)  # the project's places, [tool.flowtape.places]
 
     @classmethod
-    def here(cls, workdir: Path, fixtures: Path | None = None) -> Places:
+    def here(cls, workdir: Path, fixtures: Path | None = None, *, project: Path | None = None) -> Places:
+        """The places for a task of the project that `project` (a task folder; default: the
+        current folder) is in. Fixtures: `fixtures`, else FLOWTAPE_FIXTURES, else the project's
+        `fixtures` setting, else flowtape's own `.fixtures`.
+
+        Raises:
+            GoldenError: the project's settings are invalid (the message names the file and key).
+        """
+        from harness.settings import SettingsError, load_settings
+
+        try:
+            settings = load_settings(project)
+        except SettingsError as err:
+            raise GoldenError(str(err)) from None
         return cls(
-            fixtures=Path(fixtures or os.environ.get("FLOWTAPE_FIXTURES") or ROOT / ".fixtures").resolve(),
+            fixtures=Path(fixtures or os.environ.get("FLOWTAPE_FIXTURES") or settings.fixtures or ROOT / ".fixtures").resolve(),
             tools=(ROOT / ".tools" / "node_modules").resolve(),
             bin=Path(sys.executable).parent,
             workdir=workdir.resolve(),
+            root=settings.root,
+            own={k: v for k, v in settings.places.items() if k != "ROOT"},
         )
 
     def as_dict(self) -> dict[str, str]:
-        return {"FIXTURES": str(self.fixtures), "TOOLS": str(self.tools), "BIN": str(self.bin), "WORKDIR": str(self.workdir)}
+        return {**{k: str(v) for k, v in self.own.items()}, "ROOT": str(self.root), "FIXTURES": str(self.fixtures),
+                "TOOLS": str(self.tools), "BIN": str(self.bin), "WORKDIR": str(self.workdir)}
 
     def expand(self, value: Any) -> Any:
+        """`value` with every known `${NAME}` replaced; an unknown one stays (a server's
+        environment variable, read when it starts)."""
         values = self.as_dict()
         if isinstance(value, str):
-            return _PLACE.sub(lambda m: values[m.group(1)], value)
+            return _PLACE.sub(lambda m: values.get(m.group(1), m.group(0)), value)
         if isinstance(value, dict):
             return {k: self.expand(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -174,7 +196,8 @@ class Places:
         """Fixture and work paths become placeholders in cassettes (BIN and TOOLS locate servers,
         which replay never starts, so they stay out of recordings)."""
         return Normalizer(
-            placeholders={"FIXTURES": str(self.fixtures), "WORKDIR": str(self.workdir)},
+            placeholders={**{k: str(v) for k, v in self.own.items()}, "ROOT": str(self.root),
+                          "FIXTURES": str(self.fixtures), "WORKDIR": str(self.workdir)},
             timestamps=spec.timestamps,
             rules=[Rule(r.pattern, r.replace) for r in spec.rules],
         )
@@ -212,7 +235,7 @@ def _check_servers(spec: TaskSpec, task_file: Path) -> None:
 
     from harness.envs import envs_root, server_specs
 
-    places = Places.here(Path(tempfile.gettempdir()))
+    places = Places.here(Path(tempfile.gettempdir()), project=task_file.parent)
     try:
         specs = server_specs(places.expand(spec.servers), envs_root(task_file.parent.parent.parent))
         parse_mcp_config({"mcpServers": unset(specs)}, source=str(task_file))

@@ -33,8 +33,8 @@ _RUN = pytest.StashKey["_LedgerRun"]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("flowtape")
-    group.addoption("--flowtape-cassettes", default=None, help="where golden cassettes are (default: <rootdir>/cassettes)")
-    group.addoption("--flowtape-ledger", default=None, help="the DuckDB ledger the run is added to (default: <rootdir>/reports/ledger.duckdb)")
+    group.addoption("--flowtape-cassettes", default=None, help="where golden cassettes are (default: the project's `cassettes` setting, else <rootdir>/cassettes)")
+    group.addoption("--flowtape-ledger", default=None, help="the DuckDB ledger the run is added to (default: the project's `ledger` setting, else <rootdir>/reports/ledger.duckdb)")
     group.addoption("--flowtape-no-ledger", action="store_true", default=False, help="write no ledger run and no traces")
 
 
@@ -119,12 +119,18 @@ class _LedgerRun:
     def __init__(self, config: pytest.Config) -> None:
         from harness.suiterun import SuiteOptions
 
+        from harness.settings import SettingsError, load_settings
+
         root = Path(config.rootpath)
+        try:  # the project's settings, found from the rootdir up; outside a project, <rootdir>/...
+            proj = load_settings(root)
+        except SettingsError as err:
+            raise pytest.UsageError(str(err)) from None
+        where = (lambda p: p) if proj.source else (lambda p: root / p)
         option = config.getoption("flowtape_cassettes")
         ledger = config.getoption("flowtape_ledger")
-        self.options = SuiteOptions(suite=root, cassettes=Path(option) if option else root / "cassettes",
-                                    ledger=Path(ledger) if ledger else root / "reports" / "ledger.duckdb",
-                                    traces=root / "reports" / "traces")
+        self.options = SuiteOptions(suite=root, cassettes=Path(option) if option else where(proj.cassettes),
+                                    ledger=Path(ledger) if ledger else where(proj.ledger), traces=where(proj.traces))
         self.enabled = not config.getoption("flowtape_no_ledger")
         self.ledger: Any = None
         self.part: Any = None

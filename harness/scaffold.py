@@ -30,6 +30,18 @@ from runner.trace import write_atomic
 __all__ = ["ScaffoldError", "ServerSpec", "scaffold", "starter_policy"]
 
 STARTER_POLICY = """\
+# This folder is a flowtape project: `flowtape` finds it from any folder below. Paths are
+# relative to this folder (README: "Project settings"); uncomment to change a default.
+# suite = "goldens"
+# cassettes = "cassettes"
+# ledger = "reports/ledger.duckdb"
+# reports = "reports"
+# traces = "reports/traces"
+# workers = 1
+
+# [places]          # your own ${NAME} places for task.yaml and cases; ${ROOT} is this folder
+# DATA = "data"
+
 # The release gate `flowtape gate` applies (README: "The release gate"): thresholds on pass rate,
 # tokens, cost and regressions against a baseline. Written by `flowtape init`; tighten it.
 [gate]
@@ -138,8 +150,9 @@ def _task_yaml(task: str, server: ServerSpec | None, tool: ToolInfo | None) -> s
         doc["servers"] = {server.name: {"command": server.command, **({"args": list(server.args)} if server.args else {})}}
     doc["approaches"] = ["ir", "code", "direct"] if server else ["ir"]
     header = ("# yaml-language-server: $schema=../.schema/task.json\n"
-              "# Places: ${BIN} (this Python's console scripts), ${TOOLS} (the npm servers), ${FIXTURES}, ${WORKDIR}\n"
-              "# (a fresh folder per run). Timestamps that change every run: add `normalize: {timestamps: true}`.\n")
+              "# Places: ${ROOT} (the project folder), your own from [places] in flowtape.toml, ${BIN} (this\n"
+              "# Python's console scripts), ${TOOLS} (the npm servers), ${FIXTURES}, ${WORKDIR} (a fresh folder\n"
+              "# per run). Timestamps that change every run: add `normalize: {timestamps: true}`.\n")
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None)
 
 
@@ -191,10 +204,12 @@ def _write_schemas(folder: Path) -> None:
 
 
 def starter_policy(folder: Path) -> Path | None:
-    """Write `folder/flowtape.toml` with a starter gate policy when `folder` belongs to no
-    project yet (no flowtape.toml or pyproject.toml there or above); returns the file written."""
-    resolved = folder.resolve()
-    if any((c / name).is_file() for c in (resolved, *resolved.parents) for name in ("flowtape.toml", "pyproject.toml")):
+    """Write `folder/flowtape.toml` (commented settings and a starter gate policy) when `folder`
+    belongs to no project yet (no flowtape.toml, or pyproject.toml with [tool.flowtape], there
+    or above: harness.settings.find_root); returns the file written."""
+    from harness.settings import find_root
+
+    if find_root(folder) is not None:
         return None
     path = folder / "flowtape.toml"
     write_atomic(path, STARTER_POLICY)

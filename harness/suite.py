@@ -18,6 +18,7 @@ from harness.cassettes import Cassette, RecordMode, StepChange, StoredInteractio
 from harness.cassettes._secrets import redact_server_spec, redact_trace, scrub
 from harness.envs import EnvError, envs_root, server_specs
 from harness.goldens import Case, GoldenError, Places, Task, cassette_path
+from harness.settings import load_settings
 from runner import JSONInputError, RunStatus, Runtime, Trace, execute, read_json
 from runner.live.mcp import MCPConfigError, parse_mcp_config
 
@@ -82,7 +83,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
     needs_workdir = "${WORKDIR}" in json.dumps([task.spec.servers, case.spec.inputs])
     workdir = Path(tempfile.mkdtemp(prefix="flowtape-")) if needs_workdir else Path(tempfile.gettempdir()) / "flowtape-no-workdir"
     try:
-        places = Places.here(workdir, fixtures)
+        places = Places.here(workdir, fixtures, project=task.folder)
         missing = [name for name in task.spec.fixtures if not (places.fixtures / name).exists()]
         if missing:
             built = sorted(p.name for p in places.fixtures.iterdir()) if places.fixtures.is_dir() else []
@@ -105,8 +106,9 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
         model = llm.model or task.spec.llm.model
         # The openai SDK will not send a request without a key; a replay sends none, so any will do.
         api_key = llm.api_key or (REPLAY_KEY if cassette.write_protected else None)
-        live = LiteLLMClient(api_base=llm.api_base, api_key=api_key, max_retries=0, extra=llm.extra or None)
-        with CassetteMCPClient(servers, cassette) as mcp:
+        timeouts = load_settings(task.folder).timeouts  # the project's (read and checked by Places.here)
+        live = LiteLLMClient(api_base=llm.api_base, api_key=api_key, max_retries=0, extra=llm.extra or None, timeout=timeouts.model_call)
+        with CassetteMCPClient(servers, cassette, startup_timeout=timeouts.server_start, call_timeout=timeouts.tool_call) as mcp:
             runtime = Runtime(llm=CassetteLLMClient(live, cassette), mcp=mcp, default_model=model)
             inputs = places.expand(case.spec.inputs)
             if approach == "ir":

@@ -365,7 +365,7 @@ def rescore(options: SuiteOptions, run_id: str | None = None) -> SuiteResult:
     part = LedgerPart(part_dir / "rescore.duckdb")
     results: list[UnitResult] = []
     with tempfile.TemporaryDirectory() as work:
-        places = Places.here(Path(work), options.fixtures)
+        places = Places.here(Path(work), options.fixtures, project=options.suite)
         for path in paths:
             try:
                 trace = Trace.model_validate_json(path.read_text(encoding="utf-8"))

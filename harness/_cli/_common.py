@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
 from runner.inputs import parse_cli_value
 from runner.ir import InputSpec
+
+if TYPE_CHECKING:
+    from harness.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -24,6 +27,17 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     for line in message.splitlines() or [""]:
         print(f"flowtape: {clip(line, MESSAGE_LIMIT)}", file=sys.stderr)
     raise typer.Exit(code)
+
+
+def project() -> Settings:
+    """The settings of the project the current folder is in (exit 2 when they are invalid).
+    A path given on the command line wins; a setting fills in what it leaves out."""
+    from harness.settings import SettingsError, load_settings
+
+    try:
+        return load_settings()
+    except SettingsError as err:
+        fail(str(err))
 
 
 def parse_inputs(document: Any, pairs: list[str], source: str) -> dict[str, Any]:

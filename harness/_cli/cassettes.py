@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from harness._cli._common import EXIT_FAILED, fail
+from harness._cli._common import EXIT_FAILED, fail, project
 
 app = typer.Typer(help="Look at a cassette step by step, or prune the recordings a suite no longer uses.", no_args_is_help=True)
 
@@ -39,11 +39,11 @@ def show(
 
 @app.command("prune")
 def prune(
-    suite: Annotated[Path, typer.Argument(help="The golden suite folder (tasks with task.yaml).")] = Path("goldens"),
+    suite: Annotated[Optional[Path], typer.Argument(help="The golden suite folder (tasks with task.yaml) (default: the project's `suite` setting, else goldens).", show_default=False)] = None,
     task: Annotated[Optional[list[str]], typer.Option("--task", help="Only this task (repeat for several).", show_default=False)] = None,
     case: Annotated[Optional[list[str]], typer.Option("--case", help="Only this case (repeat for several).", show_default=False)] = None,
     approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir or code (repeat for both; direct is modelled, never run).", show_default=False)] = None,
-    cassettes: Annotated[Path, typer.Option("--cassettes", help="Where the recordings are.")] = Path("cassettes"),
+    cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Where the recordings are (default: the project's `cassettes` setting, else cassettes).", show_default=False)] = None,
     fixtures: Annotated[Optional[Path], typer.Option("--fixtures", help="Built fixtures (default .fixtures, or FLOWTAPE_FIXTURES).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed; write nothing.")] = False,
 ) -> None:
@@ -51,6 +51,8 @@ def prune(
     used (stale steps, calls the workflow no longer makes). A case whose replay did not complete
     is left alone: what it did not reach is not stale. Each cassette is rewritten atomically.
     Exit 0 when every replay completed, 1 when some were left alone, 2 for bad input."""
+    proj = project()
+    suite, cassettes = suite or proj.suite, cassettes or proj.cassettes
     from harness.cassettes import CassetteError, CassetteMiss, LeakedSecretError, RecordModeError
     from harness.goldens import GoldenError, load_suite, select_units
     from harness.suite import run_case

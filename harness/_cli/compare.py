@@ -8,17 +8,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness._cli._common import fail
+from harness._cli._common import fail, project
 
 
 def compare(
-    suite: Annotated[Path, typer.Argument(help="The golden suite folder.")] = Path("goldens"),
+    suite: Annotated[Optional[Path], typer.Argument(help="The golden suite folder (default: the project's `suite` setting, else goldens).", show_default=False)] = None,
     format_: Annotated[str, typer.Option("--format", help="table, json or markdown.")] = "table",
     run: Annotated[Optional[str], typer.Option("--run", help="Compare this run of the ledger instead of replaying the suite now.")] = None,
     task: Annotated[Optional[str], typer.Option("--task", help="Only this task.")] = None,
-    ledger: Annotated[Path, typer.Option("--ledger", help="The DuckDB ledger.")] = Path("reports/ledger.duckdb"),
-    cassettes: Annotated[Path, typer.Option("--cassettes", help="Where the recordings are.")] = Path("cassettes"),
-    traces: Annotated[Path, typer.Option("--trace-dir", help="Where runs' traces are stored.")] = Path("reports/traces"),
+    ledger: Annotated[Optional[Path], typer.Option("--ledger", help="The DuckDB ledger (default: the project's `ledger` setting, else reports/ledger.duckdb).", show_default=False)] = None,
+    cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Where the recordings are (default: the project's `cassettes` setting, else cassettes).", show_default=False)] = None,
+    traces: Annotated[Optional[Path], typer.Option("--trace-dir", help="Where runs' traces are stored (default: the project's `traces` setting, else reports/traces).", show_default=False)] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes for the replay.")] = 1,
     model: Annotated[str, typer.Option("--model", help="The orchestrator model the context is priced at (litellm's local price map).")] = "gpt-4o-mini",
     system_tokens: Annotated[int, typer.Option("--system-tokens", help="The orchestrator's system prompt, carried by every turn (modelled).")] = 400,
@@ -29,6 +29,8 @@ def compare(
     tokens and cost per run, authoring tokens and payback, savings per tool call, a paired
     bootstrap interval of token differences and an exact McNemar test on pass/fail. Rows where an
     approach does not win are marked as plainly as wins."""
+    proj = project()
+    suite, ledger, cassettes, traces = suite or proj.suite, ledger or proj.ledger, cassettes or proj.cassettes, traces or proj.traces
     from harness.accounting import LedgerError
     from harness.accounting.context import Settings
     from harness.cassettes import CassetteError

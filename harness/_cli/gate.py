@@ -7,12 +7,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness._cli._common import EXIT_FAILED, fail
+from harness._cli._common import EXIT_FAILED, fail, project
 
 
 def gate(
     policy: Annotated[Optional[Path], typer.Option("--policy", help="A TOML policy file with a gate (or tool.flowtape.gate) table; default: the project's flowtape.toml gate table or pyproject.toml tool.flowtape.gate table.")] = None,
-    ledger: Annotated[Path, typer.Option("--ledger", help="The DuckDB ledger.")] = Path("reports/ledger.duckdb"),
+    ledger: Annotated[Optional[Path], typer.Option("--ledger", help="The DuckDB ledger (default: the project's `ledger` setting, else reports/ledger.duckdb).", show_default=False)] = None,
     run: Annotated[Optional[str], typer.Option("--run", help="The run to judge (default: the latest run with cases).")] = None,
     baseline: Annotated[Optional[str], typer.Option("--baseline", help="A run id of the ledger, another ledger file (its latest run), or git:<commit> (the latest run at that commit); default: the one --update-baseline recorded.")] = None,
     junit: Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here: a test case per case x approach, a failure per violated rule.")] = None,
@@ -28,6 +28,7 @@ def gate(
     is bad input unless --allow-no-policy)."""
     from harness import gate as lib
 
+    ledger = ledger or project().ledger
     if update_baseline and baseline is not None:
         fail("--update-baseline records the judged run as the baseline; it takes no --baseline")
     try:
@@ -37,7 +38,7 @@ def gate(
             return
         loaded = lib.load_policy(policy) if policy is not None else lib.find_policy()
         if loaded.source is None and not allow_no_policy:
-            fail(f"no gate policy found (no [gate] in a flowtape.toml or [tool.flowtape.gate] in a pyproject.toml, looked from {Path.cwd()} up); "
+            fail(f"no gate policy found (no [gate] in a flowtape.toml or [tool.flowtape.gate] in a pyproject.toml, looked from {Path.cwd()} up for a flowtape.toml, or a pyproject.toml with [tool.flowtape]); "
                  "give --policy FILE, or --allow-no-policy to judge by the defaults")
         result = lib.gate(ledger, loaded, run_id=run, baseline=baseline, cassettes=cassettes)
     except lib.GateError as err:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from harness._cli._common import fail
+from harness._cli._common import fail, project
 
 if TYPE_CHECKING:
     from harness.scaffold import ServerSpec
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def init(
     task: Annotated[str, typer.Argument(help="The new task's name (its folder under SUITE).")],
-    suite: Annotated[Path, typer.Option("--suite", help="The golden suite folder.")] = Path("goldens"),
+    suite: Annotated[Optional[Path], typer.Option("--suite", help="The golden suite folder (default: the project's `suite` setting, else goldens).", show_default=False)] = None,
     server: Annotated[Optional[str], typer.Option("--server", help="NAME=COMMAND [ARGS...], e.g. time='${BIN}/mcp-server-time --local-timezone UTC'. "
                                                   "Started once to read its tools.", show_default=False)] = None,
     tool: Annotated[Optional[str], typer.Option("--tool", help="The tool the task calls (default: the server's first).", show_default=False)] = None,
@@ -31,6 +31,7 @@ def init(
     `flowtape test SUITE --task TASK` (README: "Your first task")."""
     from harness.scaffold import ScaffoldError, ServerSpec, scaffold, starter_policy
 
+    suite = suite or project().suite
     try:
         spec = ServerSpec.parse(server) if server else None
         if tool and spec is None:

@@ -8,15 +8,15 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from harness._cli._common import EXIT_BAD_INPUT, EXIT_FAILED, fail
+from harness._cli._common import EXIT_BAD_INPUT, EXIT_FAILED, fail, project
 
 
 def record(
-    suite: Annotated[Path, typer.Argument(help="The golden suite folder (tasks with task.yaml).")] = Path("goldens"),
+    suite: Annotated[Optional[Path], typer.Argument(help="The golden suite folder (tasks with task.yaml) (default: the project's `suite` setting, else goldens).", show_default=False)] = None,
     task: Annotated[Optional[list[str]], typer.Option("--task", help="Only this task (repeat for several).", show_default=False)] = None,
     case: Annotated[Optional[list[str]], typer.Option("--case", help="Only this case (repeat for several).", show_default=False)] = None,
     approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir or code (repeat for both; direct is modelled, never run).", show_default=False)] = None,
-    cassettes: Annotated[Path, typer.Option("--cassettes", help="Where cassettes are written: <task>/<case>.<approach>.yaml.")] = Path("cassettes"),
+    cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Where cassettes are written: <task>/<case>.<approach>.yaml (default: the project's `cassettes` setting, else cassettes).", show_default=False)] = None,
     record_mode: Annotated[str, typer.Option("--record-mode", help="all (re-record everything), new_episodes (keep what is recorded, add the rest), once (only cases with no cassette).")] = "all",
     fixtures: Annotated[Optional[Path], typer.Option("--fixtures", help="Built fixtures (default .fixtures, or FLOWTAPE_FIXTURES).")] = None,
     model: Annotated[Optional[str], typer.Option("--model", help="litellm model for llm nodes instead of the task's (default: the local SmolLM2 server).")] = None,
@@ -31,6 +31,8 @@ def record(
     byte as it was. Re-recording an existing cassette (mode all) needs --force and prints what
     changed, step by step. Exit 0 when every case ran and passed, 1 when a case failed or was
     not saved, 2 for bad input."""
+    proj = project()
+    suite, cassettes = suite or proj.suite, cassettes or proj.cassettes
     from harness.cassettes import CassetteError, LeakedSecretError, RecordModeError, in_ci
     from harness.goldens import GoldenError, load_suite, select_units
     from harness.suite import LLMSettings, run_case

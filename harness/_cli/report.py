@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness._cli._common import fail
+from harness._cli._common import fail, project
 
 
 class ReportFormat(str, Enum):
@@ -20,9 +20,9 @@ class ReportFormat(str, Enum):
 
 def report(
     run: Annotated[Optional[str], typer.Option("--run", help="The run to report (default: the latest run of the ledger).")] = None,
-    ledger: Annotated[Path, typer.Option("--ledger", help="The DuckDB ledger.")] = Path("reports/ledger.duckdb"),
+    ledger: Annotated[Optional[Path], typer.Option("--ledger", help="The DuckDB ledger (default: the project's `ledger` setting, else reports/ledger.duckdb).", show_default=False)] = None,
     format_: Annotated[ReportFormat, typer.Option("--format", help="terminal, markdown or html.")] = ReportFormat.terminal,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write the report here (html default: reports/report-<run_id>.html).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the report here (html default: <the project's `reports` setting, reports>/report-<run_id>.html).")] = None,
     last_runs: Annotated[int, typer.Option("--last-runs", min=1, help="Runs in the cost history, ending with this one.")] = 10,
 ) -> None:
     """Report a run from the ledger alone (no traces or cassettes needed): the run, case x
@@ -33,6 +33,8 @@ def report(
     from harness.reports import UnknownRunError, build_report, to_html, to_markdown, to_terminal
     from runner.trace import write_atomic
 
+    proj = project()
+    ledger = ledger or proj.ledger
     if not ledger.exists():
         fail(f"{ledger}: no such ledger (flowtape test writes it)")
     try:
@@ -42,7 +44,7 @@ def report(
     render = {ReportFormat.terminal: to_terminal, ReportFormat.markdown: to_markdown, ReportFormat.html: to_html}[format_]
     text = render(data)
     if out is None and format_ is ReportFormat.html:
-        out = Path("reports") / f"report-{data.run.run_id}.html"
+        out = proj.reports / f"report-{data.run.run_id}.html"
     if out is None:
         typer.echo(text, nl=False)
         return

@@ -7,17 +7,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness._cli._common import EXIT_FAILED, fail
+from harness._cli._common import EXIT_FAILED, fail, project
 
 
 def rescore(
-    suite: Annotated[Path, typer.Argument(help="The golden suite folder.")] = Path("goldens"),
+    suite: Annotated[Optional[Path], typer.Argument(help="The golden suite folder (default: the project's `suite` setting, else goldens).", show_default=False)] = None,
     run: Annotated[Optional[str], typer.Option("--run", help="The run whose traces are judged (default: the latest test run in the ledger).")] = None,
     task: Annotated[Optional[str], typer.Option("--task", help="Only this task.")] = None,
     case: Annotated[Optional[str], typer.Option("--case", help="Only this case.")] = None,
-    ledger: Annotated[Path, typer.Option("--ledger", help="The DuckDB ledger.")] = Path("reports/ledger.duckdb"),
-    cassettes: Annotated[Path, typer.Option("--cassettes", help="Recordings (model-judged evaluators replay from them).")] = Path("cassettes"),
-    traces: Annotated[Path, typer.Option("--trace-dir", help="Where runs' traces are stored.")] = Path("reports/traces"),
+    ledger: Annotated[Optional[Path], typer.Option("--ledger", help="The DuckDB ledger (default: the project's `ledger` setting, else reports/ledger.duckdb).", show_default=False)] = None,
+    cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Recordings (model-judged evaluators replay from them) (default: the project's `cassettes` setting, else cassettes).", show_default=False)] = None,
+    traces: Annotated[Optional[Path], typer.Option("--trace-dir", help="Where runs' traces are stored (default: the project's `traces` setting, else reports/traces).", show_default=False)] = None,
     tokenizer: Annotated[str, typer.Option("--tokenizer")] = "o200k_base",
 ) -> None:
     """Re-evaluate the stored traces of a run with the goldens as they are now, without running
@@ -29,6 +29,8 @@ def rescore(
     from harness.goldens import GoldenError
     from harness.suiterun import SuiteOptions, rescore as do_rescore
 
+    proj = project()
+    suite, ledger, cassettes, traces = suite or proj.suite, ledger or proj.ledger, cassettes or proj.cassettes, traces or proj.traces
     options = SuiteOptions(suite=suite, task=task, case=case, ledger=ledger, cassettes=cassettes, traces=traces, tokenizer=tokenizer)
     try:
         result = do_rescore(options, run)

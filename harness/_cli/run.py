@@ -9,12 +9,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from harness._cli._common import EXIT_BAD_INPUT, EXIT_FAILED, fail, parse_inputs
+from harness._cli._common import EXIT_BAD_INPUT, EXIT_FAILED, fail, parse_inputs, project
 from runner import JSONInputError, read_json
 from runner.trace import clip
 from runner.validate import InvalidWorkflow
 
-DEFAULT_TRACE_DIR = Path("reports/traces")
 
 
 class OutputFormat(str, Enum):
@@ -101,7 +100,7 @@ def run(
     input_: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="NAME=VALUE, parsed by the input's declared type (JSON for object, array, number, boolean). Repeatable.")] = None,
     format_: Annotated[OutputFormat, typer.Option("--format", help="text: the outputs for people; json: one object {status, outputs, run_id, trace}.")] = OutputFormat.text,
     mcp_config: Annotated[Optional[Path], typer.Option("--mcp-config", help="pflow-style {\"mcpServers\": {...}} JSON for mcp-<server>-<tool> nodes.")] = None,
-    trace_dir: Annotated[Path, typer.Option("--trace-dir", help="Where the run's trace JSON is written.")] = DEFAULT_TRACE_DIR,
+    trace_dir: Annotated[Optional[Path], typer.Option("--trace-dir", help="Where the run's trace JSON is written (default: the project's `traces` setting, else reports/traces).", show_default=False)] = None,
     model: Annotated[Optional[str], typer.Option("--model", help="Default litellm model for llm nodes that name none.")] = None,
     llm_api_base: Annotated[Optional[str], typer.Option("--llm-api-base", help="Base URL of an OpenAI-compatible server for llm nodes (e.g. a local llama.cpp server).", envvar="FLOWTAPE_LLM_API_BASE")] = None,
     llm_api_key: Annotated[Optional[str], typer.Option("--llm-api-key", help="API key for --llm-api-base (providers' own keys come from their usual env vars).", envvar="FLOWTAPE_LLM_API_KEY", show_default=False)] = None,
@@ -149,6 +148,7 @@ def run(
         trace.status, trace.error = RunStatus.FAILED, f"{len(unused)} recording(s) in {cassette} were not used (--strict)"
     trace = _redacted(trace, tape, servers, llm_api_key)
     try:
+        trace_dir = trace_dir or project().traces
         path = trace.write(trace_dir)
     except OSError as err:
         fail(f"{trace_dir}: cannot write the trace: {err.strerror or err}")

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from harness._cli._common import MESSAGE_LIMIT, fail
+from harness._cli._common import MESSAGE_LIMIT, fail, project
 from harness._readers import clip
 
 
@@ -20,14 +20,14 @@ class Format(str, Enum):
 
 
 def test(
-    suite: Annotated[Path, typer.Argument(help="The golden suite folder (tasks with task.yaml).")] = Path("goldens"),
+    suite: Annotated[Optional[Path], typer.Argument(help="The golden suite folder (tasks with task.yaml) (default: the project's `suite` setting, else goldens).", show_default=False)] = None,
     task: Annotated[Optional[list[str]], typer.Option("--task", help="Only this task (repeat for several).", show_default=False)] = None,
     case: Annotated[Optional[list[str]], typer.Option("--case", help="Only this case (repeat for several).", show_default=False)] = None,
     approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir or code (repeat for both; direct is modelled by flowtape compare, never run).", show_default=False)] = None,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Cases run in parallel in this many processes.")] = 1,
-    ledger: Annotated[Path, typer.Option("--ledger", help="The DuckDB ledger the run is added to.")] = Path("reports/ledger.duckdb"),
-    cassettes: Annotated[Path, typer.Option("--cassettes", help="Where the recordings are.")] = Path("cassettes"),
-    traces: Annotated[Path, typer.Option("--trace-dir", help="Traces are written to <DIR>/<run_id>/.")] = Path("reports/traces"),
+    workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Cases run in parallel in this many processes (default: the project's `workers` setting, else 1).", show_default=False)] = None,
+    ledger: Annotated[Optional[Path], typer.Option("--ledger", help="The DuckDB ledger the run is added to (default: the project's `ledger` setting, else reports/ledger.duckdb).", show_default=False)] = None,
+    cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Where the recordings are (default: the project's `cassettes` setting, else cassettes).", show_default=False)] = None,
+    traces: Annotated[Optional[Path], typer.Option("--trace-dir", help="Traces are written to <DIR>/<run_id>/ (default: the project's `traces` setting, else reports/traces).", show_default=False)] = None,
     strict: Annotated[bool, typer.Option("--strict", help="A case that leaves recordings unused fails.")] = False,
     tokenizer: Annotated[str, typer.Option("--tokenizer", help="tiktoken encoding for token counts.")] = "o200k_base",
     format_: Annotated[Format, typer.Option("--format", help="table: for people; json: one object per run.")] = Format.table,
@@ -41,6 +41,9 @@ def test(
     from harness.goldens import GoldenError
     from harness.suiterun import SuiteOptions, run_suite
 
+    proj = project()
+    suite, ledger, cassettes, traces = suite or proj.suite, ledger or proj.ledger, cassettes or proj.cassettes, traces or proj.traces
+    workers = workers or proj.workers
     options = SuiteOptions(suite=suite, task=task, case=case, approach=approach, workers=workers, ledger=ledger,
                            cassettes=cassettes, traces=traces, tokenizer=tokenizer, strict=strict)
     try:

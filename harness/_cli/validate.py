@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness._cli._common import EXIT_BAD_INPUT, fail, parse_inputs
+from harness._cli._common import EXIT_BAD_INPUT, fail, parse_inputs, project
 from harness._cli.run import read_workflow
 from runner.validate import check
 
@@ -17,7 +17,7 @@ def validate(
     input_: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="NAME=VALUE: also check this input value (repeatable).")] = None,
     mcp_config: Annotated[Optional[Path], typer.Option("--mcp-config", help="pflow-style {\"mcpServers\": ...} JSON; mcp-<server>-<tool> types are checked against it.")] = None,
     task: Annotated[Optional[Path], typer.Option("--task", help="A task folder whose servers (task.yaml) and recorded tools/list the workflow is checked against.", show_default=False)] = None,
-    cassettes: Annotated[Path, typer.Option("--cassettes", help="Where the task's recordings are (its tools/list answers).")] = Path("cassettes"),
+    cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Where the task's recordings are (its tools/list answers) (default: the project's `cassettes` setting, else cassettes).", show_default=False)] = None,
 ) -> None:
     """Validate a workflow: schema, node types and params, template references, order, cycles,
     outputs, and (with -i) input values. Given a task folder (or --task), also every MCP node
@@ -42,7 +42,7 @@ def validate(
         except GoldenError as err:
             fail(str(err))
         servers = [*(servers or []), *spec.servers]
-        tool_problems, notes = check_tools(document, servers, recorded_tools(cassettes / task.name))
+        tool_problems, notes = check_tools(document, servers, recorded_tools((cassettes or project().cassettes) / task.name))
         for note in notes:
             typer.echo(f"{file}: note: {note}", err=True)
     inputs = parse_inputs(document, input_ or [], str(file)) if input_ else None

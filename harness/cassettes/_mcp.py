@@ -103,8 +103,7 @@ class CassetteMCPClient(LiveMCPClient):
             try:
                 yield to_client_recv, to_proxy_send
             finally:
-                tg.cancel_scope.cancel()
-                await proxy.close()
+                tg.cancel_scope.cancel()  # proxy.serve closes the real server on its way out
 
     def _open_real_streams(self, config: ServerConfig) -> Any:
         """The real transport (the live client's), for calls the cassette must record."""
@@ -126,12 +125,18 @@ class _Proxy:
     async def serve(self, from_client: Any) -> None:
         from mcp_types import JSONRPCNotification, JSONRPCRequest
 
-        async for item in from_client:
-            message = item.message
-            if isinstance(message, JSONRPCRequest):
-                await self._request(message)
-            elif isinstance(message, JSONRPCNotification) and self.upstream is not None:
-                await self.upstream[1].send(item)
+        try:
+            async for item in from_client:
+                message = item.message
+                if isinstance(message, JSONRPCRequest):
+                    await self._request(message)
+                elif isinstance(message, JSONRPCNotification) and self.upstream is not None:
+                    await self.upstream[1].send(item)
+        finally:
+            # The real server's transport and task group were entered in this task (by
+            # _start_upstream) and must be left in it, also when the session is cancelled
+            # half-way through starting it (a server that never answers `initialize`).
+            await self.close()
 
     async def _request(self, request: Any) -> None:
         from mcp_types import JSONRPCError, JSONRPCResponse

@@ -277,7 +277,9 @@ class Cassette:
 
     @property
     def changed(self) -> bool:
-        return self._new > 0 or self._pruned or (self.mode is RecordMode.ALL and self.existed)
+        # A first recording is saved even when the run made no call (a workflow of shell
+        # steps): its replay then finds a cassette, one that answers nothing.
+        return self._new > 0 or self._pruned or (self.mode is RecordMode.ALL and self.existed) or (not self.existed and not self.write_protected)
 
     # -- saving ------------------------------------------------------------------------------
 

@@ -75,7 +75,7 @@ def account_run(
         task = tasks.get(task_name) or tasks.setdefault(task_name, load_task(Path(suite) / task_name))
         # Count what the recordings hold (fixture paths as ${FIXTURES}), not this checkout's
         # paths, so the figures are the same on every machine.
-        fixtures = Places.here(Path(tempfile.gettempdir()) / "flowtape-no-workdir").fixtures
+        fixtures = Places.here(Path(tempfile.gettempdir()) / "flowtape-no-workdir", project=Path(suite)).fixtures
         portable = Normalizer(placeholders={"FIXTURES": str(fixtures)})
         by_approach = {a: Trace.model_validate(portable.to_stored(t.model_dump(mode="json"))) for a, t in by_approach.items()}
         prices = {**task.spec.llm.price_map(), **(settings.prices or {})}

@@ -27,6 +27,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness._readers import ParseError, clip, load_toml, read_text
+from harness.settings import KEYS as SETTINGS_KEYS
 from runner._hints import did_you_mean
 
 __all__ = ["APPROACHES", "GateError", "Limit", "LoadedPolicy", "MaxRegression", "Policy", "PolicyError", "Savings",
@@ -219,6 +220,11 @@ def _like(name: str, word: str) -> bool:
     return bool(did_you_mean(name.lower(), [word])) or name.lower() == word
 
 
+def _settings_hint(name: str, where: str) -> str:
+    close = did_you_mean(name, [k for k in SETTINGS_KEYS if k != "gate"])
+    return close or f" ({where} holds [gate] and the settings {', '.join(k for k in SETTINGS_KEYS if k != 'gate')})"
+
+
 def _check_tables(path: Path, document: dict[str, Any], allowed: tuple[str, ...]) -> None:
     """A table that looks meant for the gate but is not where flowtape reads it (`[gates]`,
     `[GATE]`, `[tool.flowtape.gates]`, `[gate]` in pyproject.toml) is an error with a
@@ -237,14 +243,16 @@ def _check_tables(path: Path, document: dict[str, Any], allowed: tuple[str, ...]
         flowtape = tool.get("flowtape")
         if isinstance(flowtape, dict) and TOOL_GATE in allowed:
             for name, value in flowtape.items():
-                if name != "gate":
-                    raise unknown(f"tool.flowtape.{name}", value, f"; did you mean [{TOOL_GATE}]?" if _like(name, "gate") else " (flowtape reads only [tool.flowtape.gate] there)")
+                if name not in SETTINGS_KEYS:
+                    raise unknown(f"tool.flowtape.{name}", value, f"; did you mean [{TOOL_GATE}]?" if _like(name, "gate") else _settings_hint(name, "[tool.flowtape]"))
     for name, value in document.items():
         if name in allowed or (name == "tool" and TOOL_GATE in allowed):
             continue
         if path.name == "flowtape.toml":
+            if name in SETTINGS_KEYS:
+                continue
             close = _like(name, "gate") or (name == "tool" and isinstance(value, dict) and "flowtape" in value)
-            raise unknown(name, value, f"; did you mean [{GATE}]?" if close else f" (flowtape.toml holds only [{GATE}])")
+            raise unknown(name, value, f"; did you mean [{GATE}]?" if close else _settings_hint(name, "flowtape.toml"))
         if _like(name, "gate") or _like(name, "flowtape"):
             raise unknown(name, value, f"; did you mean [{target}]?")
 
@@ -307,18 +315,19 @@ def load_policy(path: Path | str) -> LoadedPolicy:
 
 
 def find_policy(start: Path | str | None = None) -> LoadedPolicy:
-    """The project's policy: from `start` (default: the current directory) up, the first folder
-    holding a `flowtape.toml` or `pyproject.toml` is the project; its `flowtape.toml [gate]` or
-    `pyproject.toml [tool.flowtape.gate]` is the policy (both: an error; a misspelt table: an
-    error). None there: `LoadedPolicy(Policy())` with no source, the defaults, which
-    `flowtape gate` uses only with --allow-no-policy."""
-    folder = Path(start or Path.cwd()).resolve()
-    for candidate in (folder, *folder.parents):
-        files = [candidate / name for name in ("flowtape.toml", "pyproject.toml") if (candidate / name).is_file()]
-        if not files:
-            continue
-        found = [(file, section, data) for file in files for section, data in _sections(_read_toml(file), _tables_for(file))]
-        if len(found) > 1:
-            raise PolicyError(f"{found[0][0]} [{found[0][1]}] and {found[1][0]} [{found[1][1]}] both define a gate policy; keep one, or pass --policy")
-        return _validate(*found[0]) if found else LoadedPolicy(Policy())
-    return LoadedPolicy(Policy())
+    """The project's policy: the project root is found from `start` (default: the current
+    directory) up, as `harness.settings.find_root` finds it (a `flowtape.toml`, or a
+    `pyproject.toml` with `[tool.flowtape]`); its `flowtape.toml [gate]` or `pyproject.toml
+    [tool.flowtape.gate]` is the policy (both: an error; a misspelt table: an error). None
+    there: `LoadedPolicy(Policy())` with no source, the defaults, which `flowtape gate` uses only
+    with --allow-no-policy."""
+    from harness.settings import find_root
+
+    root = find_root(start)
+    if root is None:
+        return LoadedPolicy(Policy())
+    files = [root / name for name in ("flowtape.toml", "pyproject.toml") if (root / name).is_file()]
+    found = [(file, section, data) for file in files for section, data in _sections(_read_toml(file), _tables_for(file))]
+    if len(found) > 1:
+        raise PolicyError(f"{found[0][0]} [{found[0][1]}] and {found[1][0]} [{found[1][1]}] both define a gate policy; keep one, or pass --policy")
+    return _validate(*found[0]) if found else LoadedPolicy(Policy())
