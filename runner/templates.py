@@ -134,9 +134,11 @@ def parse(text: str) -> Template:
                 buf = []
             segments.append(_parse_expr(text[i + 2 : end].strip(), text))
             i = end + 1
-        else:
-            buf.append(text[i])
-            i += 1
+        else:  # literal text up to the next `$` (or the end), taken whole
+            nxt = text.find("$", i + 1)
+            nxt = len(text) if nxt < 0 else nxt
+            buf.append(text[i:nxt])
+            i = nxt
     if buf:
         segments.append("".join(buf))
     return Template(tuple(segments))

@@ -54,6 +54,10 @@ ENV_PREFIX = "__ft_"
 _META = set(" \t\n;&|<>()")
 _PLAIN_DELIMITER = re.compile(r"[^\s|&;<>()$`\\\"'#*?\[~]+")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+# Runs of characters that change no state of the scanner, taken whole (per character, long
+# literal text made rendering quadratic: `word += ch` copies the word every time).
+_CMD_PLAIN = re.compile(r"[^\s;&|<>()'\"`#$\\]+")
+_DQ_PLAIN = re.compile(r'[^"`$\\]+')
 
 
 class QuoteError(ValueError):
@@ -157,29 +161,37 @@ class _Scanner:
         top, ch = self.top, text[i]
         if top.kind == "heredoc":
             assert top.heredoc is not None
-            self._emit(ch)
-            if ch != "\n":
-                top.line += ch
-                return i + 1
-            line = top.line.lstrip("\t") if top.heredoc.strip_tabs else top.line
+            end = text.find("\n", i)
+            if end < 0:  # the line goes on in the next segment
+                self._emit(text[i:])
+                top.line += text[i:]
+                return len(text)
+            self._emit(text[i : end + 1])
+            line = top.line + text[i:end]
+            line = line.lstrip("\t") if top.heredoc.strip_tabs else line
             top.line = ""
             if line == top.heredoc.delimiter:
                 self.stack.pop()
                 if self.pending:
                     self.stack.append(_Frame("heredoc", heredoc=self.pending.pop(0)))
-            return i + 1
+            return end + 1
         if top.kind == "comment":
-            if ch == "\n":
-                self.stack.pop()
-                return i  # the newline belongs to the command around the comment
-            self._emit(ch)
-            return i + 1
+            end = text.find("\n", i)
+            if end < 0:
+                self._emit(text[i:])
+                return len(text)
+            self._emit(text[i:end])
+            self.stack.pop()
+            return end  # the newline belongs to the command around the comment
         if top.kind == "sq":
+            end = text.find("'", i)
+            chunk = text[i:] if end < 0 else text[i:end]
+            if chunk:
+                self._emit(chunk)
+                self._cmd().word += chunk
+                return i + len(chunk)
             self._emit(ch)
-            if ch == "'":
-                self.stack.pop()
-            else:
-                self._cmd().word += ch
+            self.stack.pop()
             return i + 1
         if ch == "\\" and i + 1 < len(text):
             self._emit(text[i : i + 2])
@@ -207,6 +219,11 @@ class _Scanner:
                 top.depth -= 1
             return i + 1
         if top.kind == "dq":
+            plain = _DQ_PLAIN.match(text, i)
+            if plain:
+                self._emit(plain.group())
+                self._cmd().word += plain.group()
+                return plain.end()
             self._emit(ch)
             if ch == '"':
                 self.stack.pop()
@@ -226,6 +243,11 @@ class _Scanner:
         if ch == "<" and text.startswith("<<", i) and not text.startswith("<<<", i):
             self._end_word(top)
             return self._heredoc_operator(top, text, i)
+        plain = _CMD_PLAIN.match(text, i)
+        if plain:
+            self._emit(plain.group())
+            top.word += plain.group()
+            return plain.end()
         self._emit(ch)
         if ch == "'":
             top.word += "'"  # a quoted empty word is still a word
