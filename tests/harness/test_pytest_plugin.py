@@ -92,3 +92,13 @@ def test_no_ledger_writes_nothing(pytester):
     copy_suite(pytester)
     pytester.runpytest_subprocess("goldens", "--flowtape-no-ledger", "-p", "no:cacheprovider").assert_outcomes(passed=4)
     assert not (pytester.path / "reports").exists()
+
+
+def test_the_projects_settings_place_the_cassettes_and_the_ledger(pytester):
+    copy_suite(pytester)
+    (pytester.path / "cassettes").rename(pytester.path / "tapes")
+    (pytester.path / "flowtape.toml").write_text('cassettes = "tapes"\nledger = "out/runs.duckdb"\ntraces = "out/traces"\n')
+    result = pytester.runpytest_subprocess("goldens", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
+    assert query(pytester.path / "out/runs.duckdb", "SELECT count(*) FROM cases")[1] == [(4,)]
+    assert not (pytester.path / "reports").exists()
