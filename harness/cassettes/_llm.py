@@ -1,4 +1,5 @@
-"""LLM calls recorded and replayed at the HTTP level, with vcrpy under litellm.
+"""LLM calls recorded and replayed at the HTTP level, with vcrpy under litellm (replayed
+straight from the cassette where that gives the same answer: see `_replay_without_litellm`).
 
 Why HTTP rather than the `LLMResponse`: the cassette then holds the provider's exact answer, its
 `usage` block included, and a replayed call goes through litellm's own parsing and cost
@@ -62,6 +63,9 @@ class CassetteLLMClient:
         return self._vcr
 
     def complete(self, request: LLMRequest) -> LLMResponse:
+        replayed = self._replay_without_litellm(request)
+        if replayed is not None:
+            return replayed
         recorder = self._recorder()
         from vcr.errors import CannotOverwriteExistingCassetteException
 
@@ -80,6 +84,46 @@ class CassetteLLMClient:
             if index < self._tape.loaded:
                 self._tape.mark_used(tape.data[index][0], count)
         return response
+
+    def _replay_without_litellm(self, request: LLMRequest) -> LLMResponse | None:
+        """The recorded answer read straight from the cassette, without litellm or vcrpy
+        (importing litellm costs ~4.5 s of CPU per process, most of a replayed case), or None
+        when that cannot give exactly what the litellm path gives; then the litellm path runs.
+
+        It applies to an OpenAI-compatible call (`openai/<model>`, no extra provider params):
+        the body litellm sends is then the model without its prefix, the messages and the
+        optional fields that are set, which is compared with the recorded body whole. The
+        recorded response must carry the provider's usage, and the model must be one litellm's
+        price map does not know (its cost is then None either way); a priced model goes through
+        litellm, whose cost rules (cached tokens, tiers) are not repeated here."""
+        if not self.cassette.replays or getattr(self.inner, "extra", None) or not request.model.startswith("openai/"):
+            return None
+        model = request.model.split("/", 1)[1]
+        body: dict[str, Any] = {"model": model, "messages": request.messages}
+        for name in ("temperature", "max_tokens", "response_format"):
+            if getattr(request, name) is not None:
+                body[name] = getattr(request, name)
+        try:
+            stored = self.cassette.normalizer.to_stored(redact_fields(json.loads(json.dumps(body))))
+        except (TypeError, ValueError):
+            return None
+        live_stored = None
+        for item in self.cassette.candidates(KIND, request.step_id):
+            if item.method.endswith("/chat/completions") and item.server == model and item.request == stored:
+                live_stored = item
+                break
+        if live_stored is None:
+            return None
+        answer = _answer(live_stored.response)
+        if answer is None or _priced(model, str(answer.get("model") or "")):
+            return None
+        self.cassette.lookup(KIND, model, request.step_id, live_stored.method, body)  # marks it used, in order
+        usage = answer["usage"]
+        details = usage.get("prompt_tokens_details") or {}
+        return LLMResponse(text=answer["choices"][0]["message"].get("content") or "", model=answer.get("model") or request.model,
+                           prompt_tokens=usage.get("prompt_tokens"), completion_tokens=usage.get("completion_tokens"),
+                           cached_tokens=details.get("cached_tokens") if isinstance(details, dict) else None,
+                           cost_usd=None, usage_source="provider")
 
     def _record_mode(self) -> str:
         # The Cassette decides; vcrpy's `once` would also refuse a step's second new request.
@@ -176,6 +220,42 @@ def _vcr_response(stored: dict[str, Any]) -> dict[str, Any]:
         phrase = ""
     headers = {k: [str(v)] for k, v in (stored.get("headers") or {}).items()}
     return {"status": {"code": code, "message": phrase}, "headers": headers, "body": {"string": text.encode()}}
+
+
+def _answer(response: dict[str, Any]) -> dict[str, Any] | None:
+    """A recorded 200 chat completion with one text choice and the provider's usage, or None."""
+    body = response.get("body")
+    if int(response.get("status", 0)) != 200 or not isinstance(body, dict):
+        return None
+    choices, usage = body.get("choices"), body.get("usage")
+    if not (isinstance(choices, list) and choices and isinstance(choices[0], dict) and isinstance(choices[0].get("message"), dict)):
+        return None
+    message = choices[0]["message"]
+    if message.get("tool_calls") or not isinstance(message.get("content"), (str, type(None))):
+        return None
+    if not isinstance(usage, dict) or not (usage.get("prompt_tokens") or usage.get("completion_tokens")):
+        return None  # litellm would count tokens itself
+    return body
+
+
+_PRICE_MAP: set[str] | None = None
+
+
+def _priced(*models: str) -> bool:
+    """Whether litellm's bundled price map (read as a file: importing litellm takes seconds)
+    names any of `models`, bare or as `openai/<model>`; True when the map cannot be read."""
+    global _PRICE_MAP
+    if _PRICE_MAP is None:
+        import importlib.util
+        from pathlib import Path
+
+        spec = importlib.util.find_spec("litellm")
+        try:
+            folder = Path(next(iter(spec.submodule_search_locations or ())))  # type: ignore[union-attr]
+            _PRICE_MAP = set(json.loads((folder / "model_prices_and_context_window_backup.json").read_text(encoding="utf-8")))
+        except (AttributeError, StopIteration, OSError, ValueError):
+            return True
+    return any(m and (m in _PRICE_MAP or f"openai/{m}" in _PRICE_MAP) for m in models)
 
 
 def _in_chain(exc: BaseException, kind: type[BaseException]) -> Any:
