@@ -17,16 +17,23 @@ from pathlib import Path
 from typing import Any
 
 from runner._hints import did_you_mean
+from runner.clients import ToolInfo
 
-__all__ = ["check_tools", "recorded_tools"]
+__all__ = ["check_tools", "recorded_tool_infos", "recorded_tools"]
 
 
 def recorded_tools(folder: Path) -> dict[str, dict[str, dict[str, Any]]]:
     """server -> tool name -> input schema, from every `tools/list` recorded in the cassettes
     in `folder` (unreadable cassettes are skipped: `flowtape test` names them)."""
+    return {server: {t.name: t.input_schema for t in infos} for server, infos in recorded_tool_infos(folder).items()}
+
+
+def recorded_tool_infos(folder: Path) -> dict[str, list[ToolInfo]]:
+    """server -> its tools (name, description, input schema), from every `tools/list` recorded
+    in the cassettes in `folder`, the last recording of a tool winning."""
     from harness.cassettes import Cassette, CassetteError
 
-    found: dict[str, dict[str, dict[str, Any]]] = {}
+    found: dict[str, dict[str, ToolInfo]] = {}
     for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.json")):
         try:
             tape = Cassette.open(path, "none")
@@ -34,12 +41,12 @@ def recorded_tools(folder: Path) -> dict[str, dict[str, dict[str, Any]]]:
             continue
         for item in tape.interactions:
             if item.kind == "mcp" and item.method == "tools/list" and isinstance(item.response, dict):
-                tools = (item.response.get("result") or {}).get("tools") or []
-                for tool in tools:
+                for tool in (item.response.get("result") or {}).get("tools") or []:
                     if isinstance(tool, dict) and isinstance(tool.get("name"), str):
                         schema = tool.get("inputSchema") or tool.get("input_schema") or {}
-                        found.setdefault(item.server, {})[tool["name"]] = schema if isinstance(schema, dict) else {}
-    return found
+                        found.setdefault(item.server, {})[tool["name"]] = ToolInfo(
+                            tool["name"], str(tool.get("description") or ""), schema if isinstance(schema, dict) else {})
+    return {server: list(infos.values()) for server, infos in found.items()}
 
 
 def check_tools(document: Any, servers: Iterable[str], tools: dict[str, dict[str, dict[str, Any]]]) -> tuple[list[str], list[str]]:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from harness._cli.author import author
 from harness._cli.record import record
 from harness._cli.report import report
 from harness._cli.cassettes import app as cassettes_app
@@ -53,6 +54,7 @@ app.command("init")(init)
 app.command("validate")(validate)
 app.command("run")(run)
 app.command("record")(record)
+app.command("author")(author)
 app.command("test")(test)
 app.command("rescore")(rescore)
 app.command("compare")(compare)
