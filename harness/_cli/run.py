@@ -40,17 +40,28 @@ def load_servers(path: Path) -> dict[str, Any]:
         fail(str(err))
 
 
-def _open_cassette(path: Path, mode: str | None, mcp_config: Path | None, runtime: Any) -> Any:
+def _open_cassette(path: Path, mode: str | None, mcp_config: Path | None, runtime: Any, *, workflow: Path) -> Any:
     """Plug cassette clients into `runtime`; with no --mcp-config the servers named in the
-    cassette are replayed (their commands are never run)."""
+    cassette are replayed (their commands are never run). Recordings are normalised as a suite
+    run normalises them: the project's places (`${FIXTURES}`, `${ROOT}`, its own), and the
+    task's `normalize:` when the workflow is a task's (a task.yaml beside it), so a cassette
+    `flowtape record` wrote replays here too."""
+    import tempfile
+
     from harness.cassettes import Cassette, CassetteError, RecordModeError, in_ci
     from harness.cassettes._llm import CassetteLLMClient
     from harness.cassettes._mcp import CassetteMCPClient
+    from harness.goldens import GoldenError, NormalizeSpec, Places, load_task
     from runner.live.mcp import ServerConfig
 
     try:
-        tape = Cassette.open(path, mode, ci=in_ci())
-    except (CassetteError, RecordModeError) as err:
+        spec = load_task(workflow.parent).spec.normalize if (workflow.parent / "task.yaml").is_file() else NormalizeSpec()
+    except GoldenError:
+        spec = NormalizeSpec()  # not a task after all: places only
+    try:
+        places = Places.here(Path(tempfile.gettempdir()) / "flowtape-no-workdir", project=workflow.resolve().parent)
+        tape = Cassette.open(path, mode, normalizer=places.normalizer(spec), ci=in_ci())
+    except (CassetteError, RecordModeError, GoldenError) as err:
         fail(str(err))
     if mcp_config is not None:
         servers = load_servers(mcp_config)
@@ -58,6 +69,9 @@ def _open_cassette(path: Path, mode: str | None, mcp_config: Path | None, runtim
         named = tape.meta.get("servers") if isinstance(tape.meta.get("servers"), dict) else {}
         servers = {name: ServerConfig(name=name, transport="stdio", command=str(spec.get("command") or name)) for name, spec in named.items()}
     runtime.mcp = CassetteMCPClient(servers, tape)
+    recorded = tape.meta.get("llm") if isinstance(tape.meta.get("llm"), dict) else {}
+    if runtime.default_model is None and isinstance(recorded.get("model"), str):
+        runtime.default_model = recorded["model"]  # llm nodes that name no model: the one the cassette was recorded with
     if tape.write_protected and runtime.llm.api_key is None:
         from harness.suite import REPLAY_KEY
 
@@ -101,7 +115,7 @@ def run(
     format_: Annotated[OutputFormat, typer.Option("--format", help="text: the outputs for people; json: one object {status, outputs, run_id, trace}.")] = OutputFormat.text,
     mcp_config: Annotated[Optional[Path], typer.Option("--mcp-config", help="pflow-style {\"mcpServers\": {...}} JSON for mcp-<server>-<tool> nodes.")] = None,
     trace_dir: Annotated[Optional[Path], typer.Option("--trace-dir", help="Where the run's trace JSON is written (default: the project's `traces` setting, else reports/traces).", show_default=False)] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="Default litellm model for llm nodes that name none.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="Default litellm model for llm nodes that name none (with --cassette: the model it was recorded with).")] = None,
     llm_api_base: Annotated[Optional[str], typer.Option("--llm-api-base", help="Base URL of an OpenAI-compatible server for llm nodes (e.g. a local llama.cpp server).", envvar="FLOWTAPE_LLM_API_BASE")] = None,
     llm_api_key: Annotated[Optional[str], typer.Option("--llm-api-key", help="API key for --llm-api-base (providers' own keys come from their usual env vars).", envvar="FLOWTAPE_LLM_API_KEY", show_default=False)] = None,
     cassette: Annotated[Optional[Path], typer.Option("--cassette", help="Record MCP and LLM calls into this YAML/JSON file, or replay them from it. Replay needs no server, no model and no --mcp-config.")] = None,
@@ -120,7 +134,7 @@ def run(
     runtime.llm = LiteLLMClient(api_base=llm_api_base, api_key=llm_api_key, max_retries=0 if cassette else 2)
     tape = None
     if cassette is not None:
-        tape = _open_cassette(cassette, record_mode, mcp_config, runtime)
+        tape = _open_cassette(cassette, record_mode, mcp_config, runtime, workflow=file)
         tape.add_credential(llm_api_key, "--llm-api-key")
     elif record_mode is not None or strict:
         fail("--record-mode and --strict need --cassette")

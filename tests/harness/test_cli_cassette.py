@@ -131,3 +131,14 @@ def test_a_run_that_did_not_complete_leaves_its_cassette_as_it_was(cli, files, t
     assert result.exit_code == 1
     assert f"the run did not complete; {tape} left as it was" in result.stderr
     assert tape.read_bytes() == before
+
+
+def test_a_suite_cassette_replays_under_flowtape_run(cli, tmp_path):
+    """A cassette `flowtape record` wrote for a task (fixture paths stored as ${FIXTURES}, a
+    model named in its meta) replays with `flowtape run --cassette`, no --model, no server."""
+    root = Path(__file__).resolve().parents[2]
+    fixtures = root / ".fixtures"
+    result = cli("run", root / "goldens/git-release-digest/workflow.json", "-i", f"repo={fixtures}/repo", "-i", "limit=400",
+                 "--cassette", root / "cassettes/git-release-digest/full-history.ir.yaml", "--trace-dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "headline:" in result.stdout and "not used" not in result.stderr
