@@ -7,15 +7,43 @@ the `LLMClient` and `MCPClient` protocols.
     trace = execute(document, {"name": "Ada"})
 """
 
-from runner._json import MAX_DEPTH as MAX_JSON_DEPTH
-from runner._json import JSONInputError
-from runner._json import loads as parse_json
-from runner._json import read as read_json
-from runner.clients import LLMClient, LLMRequest, LLMResponse, MCPClient, MCPError, ToolCallResult, ToolInfo
-from runner.executor import Runtime, execute, new_run_id
-from runner.ir import Workflow, workflow_hash
-from runner.trace import TRACE_VERSION, LLMUsage, RunStatus, StepRecord, ToolUsage, Trace
-from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow
+from typing import TYPE_CHECKING, Any
+
+# Names are imported on first use (PEP 562): importing one light module of the package
+# (`runner._json` for the strict JSON reader, say) must not build every pydantic model of the
+# runner, which is most of what `flowtape --help` would otherwise cost.
+_WHERE = {
+    "MAX_JSON_DEPTH": ("runner._json", "MAX_DEPTH"), "JSONInputError": ("runner._json", "JSONInputError"),
+    "parse_json": ("runner._json", "loads"), "read_json": ("runner._json", "read"),
+    **{name: ("runner.clients", name) for name in ("LLMClient", "LLMRequest", "LLMResponse", "MCPClient", "MCPError", "ToolCallResult", "ToolInfo")},
+    **{name: ("runner.executor", name) for name in ("Runtime", "execute", "new_run_id")},
+    **{name: ("runner.ir", name) for name in ("Workflow", "workflow_hash")},
+    **{name: ("runner.trace", name) for name in ("TRACE_VERSION", "LLMUsage", "RunStatus", "StepRecord", "ToolUsage", "Trace")},
+    **{name: ("runner.validate", name) for name in ("Diagnostic", "InvalidWorkflow", "check", "load_workflow")},
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'runner' has no attribute {name!r}")
+    import importlib
+
+    module, attribute = _WHERE[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from runner._json import MAX_DEPTH as MAX_JSON_DEPTH
+    from runner._json import JSONInputError
+    from runner._json import loads as parse_json
+    from runner._json import read as read_json
+    from runner.clients import LLMClient, LLMRequest, LLMResponse, MCPClient, MCPError, ToolCallResult, ToolInfo
+    from runner.executor import Runtime, execute, new_run_id
+    from runner.ir import Workflow, workflow_hash
+    from runner.trace import TRACE_VERSION, LLMUsage, RunStatus, StepRecord, ToolUsage, Trace
+    from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow
 
 __all__ = [
     "TRACE_VERSION",

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from runner.inputs import parse_cli_value
-from runner.ir import InputSpec
 
 if TYPE_CHECKING:
     from harness.settings import Settings
@@ -42,6 +40,9 @@ def project() -> Settings:
 
 def parse_inputs(document: Any, pairs: list[str], source: str) -> dict[str, Any]:
     """`NAME=VALUE` pairs parsed by each input's declared type; exit 2 on a bad pair."""
+    from runner.inputs import parse_cli_value  # the runner's models: imported by the commands that run, not by --help
+    from runner.ir import InputSpec
+
     raw_specs = document.get("inputs") if isinstance(document, dict) else None
     values: dict[str, Any] = {}
     for pair in pairs:

@@ -10,9 +10,6 @@ from typing import Annotated, Any, Optional
 import typer
 
 from harness._cli._common import EXIT_BAD_INPUT, EXIT_FAILED, fail, parse_inputs, project
-from runner import JSONInputError, read_json
-from runner.trace import clip
-from runner.validate import InvalidWorkflow
 
 
 
@@ -24,6 +21,8 @@ class OutputFormat(str, Enum):
 def read_workflow(path: Path) -> Any:
     """The workflow document, or exit 2 with one line naming the file and the place: not found,
     not UTF-8, not JSON, a key repeated in one object, nested too deep (`runner._json`)."""
+    from runner._json import JSONInputError, read as read_json  # the runner's package is imported by the commands that run, not by --help
+
     try:
         return read_json(path)
     except JSONInputError as err:
@@ -125,6 +124,8 @@ def run(
     """Run a workflow. Exit 0 when it succeeded, 1 when a node failed at run time, 2 for bad
     input (missing or unreadable file, invalid JSON, invalid IR, bad -i)."""
     from runner.executor import Runtime, execute
+    from runner.trace import clip
+    from runner.validate import InvalidWorkflow
 
     document = read_workflow(file)
     inputs = parse_inputs(document, input_ or [], str(file))

@@ -9,7 +9,6 @@ import typer
 
 from harness._cli._common import EXIT_BAD_INPUT, fail, parse_inputs, project
 from harness._cli.run import read_workflow
-from runner.validate import check
 
 
 def validate(
@@ -24,6 +23,8 @@ def validate(
     against the task's servers and the tools they recorded: the tool exists (did-you-mean), its
     required arguments are given, literal arguments fit its schema. Exit 0 when valid, 2 with
     every problem on stderr."""
+    from runner.validate import check
+
     if file.is_dir() and (file / "task.yaml").is_file():
         task, file = file, file / "workflow.json"
     document = read_workflow(file)
