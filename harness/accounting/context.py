@@ -26,8 +26,10 @@ at that model's price), which `llm_node_tokens()` returns. Costs in USD are comm
 output costs several times as much.
 
 The model, each figure below counted with the settings' tokenizer (S system prompt, H all servers'
-schemas, R the request, a_i / r_i call i's arguments / result, F the declared outputs, N calls,
-k calls per turn, T = ceil(N / k) + 1 turns, call i made in turn t_i = ceil(i / k)):
+schemas, R the request, a_i / r_i call i's arguments / result, F the declared outputs, N calls).
+The orchestrator makes up to k calls a turn (`calls_per_turn`, default 1), in order; a call whose
+arguments use a value that a result of the same turn brought in waits for the next turn. Call i
+is made in turn t_i, and there are T = t_N + 1 turns (T = N + 1 for k = 1):
 
 - `direct` (modelled, always): turn t (1..T) reads S + H + R + what earlier turns wrote and
   received; call i's arguments are written in turn t_i and re-read by the T - t_i later turns,
@@ -461,6 +463,36 @@ def _returned_per_call(approach: Approach, trace: Trace, artefact: str, stdout_t
     return per_call
 
 
+_PIECE = re.compile(r"[\w.@-]{4,}")
+
+
+def _pieces(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return set(_PIECE.findall(value))
+    if isinstance(value, dict):
+        return set().union(*(_pieces(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_pieces(v) for v in value)) if value else set()
+    return set()
+
+
+def _turns(calls: list[tuple[int, StepRecord]], trace: Trace, per_turn: int) -> list[int]:
+    """The turn (1-based) the modelled direct orchestrator makes each call in: up to `per_turn`
+    calls a turn, in order, but a call whose arguments use a value that a result of the same turn
+    brought in (a word of 4+ characters found in that result and not in the request) must wait
+    for the next turn: it could not have been written before that result arrived."""
+    request = " ".join(_pieces(trace.inputs))
+    made_in, turn, current = [], 0, []  # current: the result texts of this turn's calls
+    for _, step in calls:
+        needs = {p for p in _pieces(_arguments(step)) if p not in request}
+        waits = any(p in text for p in needs for text in current)
+        if turn == 0 or len(current) >= max(1, per_turn) or waits:
+            turn, current = turn + 1, []
+        made_in.append(turn)
+        current.append(tool_result_text(step.output))
+    return made_in
+
+
 def _result_tokens(step: StepRecord, settings: Settings) -> int:
     """A tool result's tokens: the ledger's figure (the content blocks' text, counted when the
     call returned) when it was counted with this tokenizer, else counted from the step's output."""
@@ -512,9 +544,9 @@ def context_cost(
     calls = _tool_calls(trace)
     args = [recorded(_json(_arguments(s))) for _, s in calls]
     results = [_result_tokens(s, settings) for _, s in calls]
-    per_turn = max(1, settings.calls_per_turn)
-    turns = math.ceil(len(calls) / per_turn) + 1
-    later = [turns - math.ceil(i / per_turn) for i in range(1, len(calls) + 1)]  # turns after call i's
+    made_in = _turns(calls, trace, settings.calls_per_turn)
+    turns = (made_in[-1] if made_in else 0) + 1
+    later = [turns - t for t in made_in]  # the turns after call i's, which re-read it
     system = settings.system_prompt_tokens
     request = settings.request_tokens if settings.request_tokens is not None else recorded(_json(trace.inputs))
     outputs = recorded(_json(trace.outputs))

@@ -109,6 +109,12 @@ def test_parallel_tool_calls_mean_fewer_turns() -> None:
     # reads: (S+H+R) * 2 = 15 * 2 = 30, arguments (2+1) * 1 = 3, results (5+3) * 1 = 8 -> 41; writes 2 + 1 + 3 = 6
     cost = context_cost(two_calls(), SCHEMAS, replace(SETTINGS, calls_per_turn=2), approach="direct")
     assert (cost.input_tokens("per_run"), cost.output_tokens("per_run")) == (41, 6)
+    # A call that uses a value the other call's result brought in ("three", not in the request)
+    # cannot be written in the same turn: three turns again, as with one call a turn (63 read).
+    dependent = two_calls()
+    dependent.steps[1].params["q"] = "three"
+    cost = context_cost(dependent, SCHEMAS, replace(SETTINGS, calls_per_turn=2), approach="direct")
+    assert cost.input_tokens("per_run") == 63
 
 
 def test_ir_authoring_reads_the_catalog_and_writes_the_ir_once() -> None:
