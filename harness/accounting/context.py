@@ -622,8 +622,9 @@ def payback_runs(approach: ContextCost, direct: ContextCost, *, by: Literal["tok
 
 def runs_to_pay_back(upfront: float, gain: float) -> int | None:
     """The smallest n >= 1 with upfront <= n * gain (what an artefact costs to make, against what
-    each run saves), or None when that never holds."""
-    if upfront <= gain:
+    each run saves), or None when that never holds. Figures equal up to float rounding (USD sums
+    of per-token prices) count as equal."""
+    if upfront <= gain or math.isclose(upfront, gain, rel_tol=1e-9):
         return 1
     if gain <= 0:
         return None
