@@ -73,6 +73,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
     The returned trace (and evaluation reasons) have known secrets and URL credentials redacted,
     so the callers that write them (`flowtape test`'s traces and ledger) write no secret.
     """
+    from harness.accounting import with_result_tokens
     from harness.cassettes._llm import CassetteLLMClient
     from harness.cassettes._mcp import CassetteMCPClient
     from runner.live.llm import LiteLLMClient
@@ -120,6 +121,9 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
                 budget = task.spec.code
                 trace = run_code(task.baseline_path.resolve(), inputs, runtime, task=task.name, case=case.name, base_dir=task.folder.resolve(),
                                  timeout=budget.timeout, memory_mb=budget.memory_mb, max_calls=budget.max_calls)
+            # Each tool step's result_tokens from the content blocks the client returned (the
+            # documented rule; the step's output keeps only the structured copy).
+            trace = with_result_tokens(trace, mcp.results, tokenizer)
             results = judge(task, case, trace, llm=runtime.llm, judge_model=model, tokenizer=tokenizer) if evaluate else []
             # The servers as task.yaml writes them (places unexpanded), credentials redacted.
             servers_meta = {name: redact_server_spec(spec) for name, spec in task.spec.servers.items()}

@@ -1,5 +1,5 @@
 """`flowtape compare [SUITE]`: the same tasks three ways -- direct tool calling (modelled), code
-execution and the IR workflow -- on the same recorded calls."""
+execution and the IR workflow -- on the same recorded calls, with the modelled constants swept."""
 
 from __future__ import annotations
 
@@ -21,24 +21,35 @@ def compare(
     traces: Annotated[Optional[Path], typer.Option("--trace-dir", help="Where runs' traces are stored (default: the project's `traces` setting, else reports/traces).", show_default=False)] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes for the replay.")] = 1,
     model: Annotated[str, typer.Option("--model", help="The orchestrator model the context is priced at (litellm's local price map).")] = "gpt-4o-mini",
-    system_tokens: Annotated[int, typer.Option("--system-tokens", help="The orchestrator's system prompt, carried by every turn (modelled).")] = 400,
+    system_tokens: Annotated[int, typer.Option("--system-tokens", min=0, help="The orchestrator's system prompt, carried by every turn (modelled).")] = 400,
+    calls_per_turn: Annotated[int, typer.Option("--calls-per-turn", min=1, help="Tool calls the modelled direct orchestrator makes per turn (1: one at a time).")] = 1,
+    sweep_system: Annotated[str, typer.Option("--sweep-system-tokens", help="LOW..HIGH: the system prompt sizes a verdict is checked over; 'off' to skip.")] = "200..2000",
 ) -> None:
     """Replay the suite offline (every approach from its cassettes), account the orchestrator's
     context per (case, approach) -- direct modelled from the same recorded calls -- into the
     ledger (context_tokens, savings_per_tool_call), and report per task and overall: pass rate,
     tokens and cost per run, authoring tokens and payback, savings per tool call, a paired
-    bootstrap interval of token differences and an exact McNemar test on pass/fail. Rows where an
-    approach does not win are marked as plainly as wins."""
+    bootstrap interval of token differences and an exact McNemar test on pass/fail (each only
+    when the sample allows; "n too small" otherwise). The modelled constants are swept (system
+    prompt LOW..HIGH tokens, 1, 2 and 4 tool calls per turn) and a verdict that flips inside the
+    range says "depends on ...". Rows where an approach does not win are marked as plainly as
+    wins."""
     proj = project()
     suite, ledger, cassettes, traces = suite or proj.suite, ledger or proj.ledger, cassettes or proj.cassettes, traces or proj.traces
     from harness.accounting import LedgerError
     from harness.accounting.context import Settings
     from harness.cassettes import CassetteError
-    from harness.compare import account_run, compare as build, render
+    from harness.compare import account_run, compare as build, load_run, render, sweep, swept_ranges
     from harness.goldens import GoldenError
 
     if format_ not in ("table", "json", "markdown"):
         fail(f"--format {format_!r}: choose table, json or markdown")
+    swept: tuple[int, int] | None = None
+    if sweep_system != "off":
+        low, sep, high = sweep_system.partition("..")
+        if not (sep and low.isdigit() and high.isdigit() and int(low) < int(high)):
+            fail(f"--sweep-system-tokens {sweep_system!r}: write LOW..HIGH with LOW < HIGH (e.g. 200..2000), or off")
+        swept = (int(low), int(high))
     try:
         if run is None:
             from harness._cli.test import _progress
@@ -46,8 +57,13 @@ def compare(
 
             result = run_suite(SuiteOptions(suite=suite, task=task, workers=workers, ledger=ledger, cassettes=cassettes, traces=traces), progress=_progress())
             run = result.run_id
-        account_run(ledger, run, suite=suite, cassettes=cassettes, settings=Settings(model=model, system_prompt_tokens=system_tokens))
-        report = build(ledger, run)
+        settings = Settings(model=model, system_prompt_tokens=system_tokens, calls_per_turn=calls_per_turn)
+        account_run(ledger, run, suite=suite, cassettes=cassettes, settings=settings)
+        flips, ranges = [], {}
+        if swept is not None:
+            flips = sweep(load_run(ledger, run, suite=suite, cassettes=cassettes), settings, system_tokens=swept)
+            ranges = swept_ranges(swept)
+        report = build(ledger, run, flips=flips, swept=ranges)
     except (GoldenError, LedgerError, CassetteError, FileNotFoundError) as err:
         fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
     typer.echo(render(report, format_))

@@ -27,7 +27,7 @@ from harness.accounting._ledger import (
 )
 from harness.accounting._part import LedgerPart
 from harness.accounting._prices import Prices, cost_usd
-from harness.accounting._rows import CaseRows, case_rows
+from harness.accounting._rows import CaseRows, case_rows, with_result_tokens
 from harness.accounting._schema import CASE_TABLES, COLUMNS, SCHEMA_VERSION, LedgerError
 from harness.accounting._tokens import DEFAULT_ENCODING, count_tokens, tool_result_text, tool_result_tokens
 
@@ -54,4 +54,5 @@ __all__ = [
     "query",
     "tool_result_text",
     "tool_result_tokens",
+    "with_result_tokens",
 ]

@@ -20,9 +20,40 @@ from harness.accounting._schema import COLUMNS, utc
 from harness.accounting._tokens import DEFAULT_ENCODING, tool_result_tokens
 from runner.trace import StepRecord, Trace
 
-__all__ = ["CaseRows", "case_rows"]
+__all__ = ["CaseRows", "case_rows", "with_result_tokens"]
 
 CaseRows = dict[str, list[tuple[Any, ...]]]  # table → rows, each a tuple in COLUMNS[table] order
+
+
+def with_result_tokens(trace: Trace, results: Iterable[tuple[str | None, str, str, Any]], encoding: str = DEFAULT_ENCODING) -> Trace:
+    """`trace` with each tool step's `result_tokens` counted from the result the MCP client
+    returned (`CassetteMCPClient.results`: (step_id, server, tool, result) in call order): the
+    text of its content blocks, once (`tool_result_text`), labelled `<encoding>:text`. A step's
+    output keeps only the structured copy, so this is where the documented rule can be kept.
+
+    Results are matched to steps by (step_id, server, tool), in order; a step called more than
+    once (retries) is counted by its last result. Steps already counted, or with no result
+    returned, are left as they are.
+    """
+    by_key: dict[tuple[Any, ...], list[Any]] = {}
+    for step_id, server, tool, result in results:
+        by_key.setdefault((step_id, server, tool), []).append(result)
+    steps_by_key: dict[tuple[Any, ...], list[int]] = {}
+    for index, step in enumerate(trace.steps):
+        if step.tool is not None and step.tool.result_tokens is None:
+            steps_by_key.setdefault((step.step_id, step.tool.server, step.tool.tool), []).append(index)
+    steps = list(trace.steps)
+    for key, indexes in steps_by_key.items():
+        found = by_key.get(key)
+        if not found:
+            continue
+        # one result per step when they pair up; otherwise (retries) each step's last one
+        chosen = found if len(found) == len(indexes) else [found[-1]] * len(indexes)
+        for index, result in zip(indexes, chosen):
+            tokens, label = tool_result_tokens(result, encoding)
+            tool = steps[index].tool.model_copy(update={"result_tokens": tokens, "tokenizer": label})  # type: ignore[union-attr]
+            steps[index] = steps[index].model_copy(update={"tool": tool})
+    return trace.model_copy(update={"steps": steps})
 
 
 def _llm_row(key: tuple[Any, ...], seq: int, step: StepRecord, prices: Prices | None) -> tuple[Any, ...]:

@@ -7,6 +7,12 @@ loads an encoding. An explicit `TIKTOKEN_CACHE_DIR` is respected.
 
     count_tokens("Hello, world! flowtape counts tokens.")  # 10 with o200k_base
     tool_result_tokens({"result": {"a": 1}})               # (9, "o200k_base:json")
+
+Recorded data is counted at its live size: a cassette stores a value that changes every run as a
+placeholder (`<timestamp>`, 3 tokens), which a live run would have read as a real value
+(`2026-01-01T00:00:00+00:00`, 16 tokens, as mcp-server-time writes it), so `live_size_text`
+puts a stand-in of the live form back before counting. Fixture paths stay `${FIXTURES}`: the
+figures must not depend on where the checkout is.
 """
 
 from __future__ import annotations
@@ -18,9 +24,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_ENCODING", "bundled_tokenizers_dir", "count_tokens", "tool_result_text", "tool_result_tokens"]
+__all__ = [
+    "DEFAULT_ENCODING",
+    "LIVE_STAND_INS",
+    "bundled_tokenizers_dir",
+    "count_recorded",
+    "count_tokens",
+    "live_size_text",
+    "tool_result_text",
+    "tool_result_tokens",
+]
 
 DEFAULT_ENCODING = "o200k_base"
+# A placeholder a cassette stores for a value that changes every run -> a value of the live form
+# (mcp-server-time's `isoformat(timespec="seconds")`), counted in its place.
+LIVE_STAND_INS = {"<timestamp>": "2026-01-01T00:00:00+00:00"}
 
 
 def bundled_tokenizers_dir() -> Path | None:
@@ -46,6 +64,19 @@ def count_tokens(text: str, encoding: str = DEFAULT_ENCODING) -> int:
     """How many tokens `text` is under the tiktoken `encoding`. Special-token markers in the text
     (`<|endoftext|>`) are counted as ordinary text: recorded data is never a control sequence."""
     return len(_encoder(encoding).encode(text, disallowed_special=()))
+
+
+def live_size_text(text: str) -> str:
+    """`text` with each stored placeholder (`LIVE_STAND_INS`) replaced by a value of its live
+    form, so it counts as many tokens as the live value did."""
+    for placeholder, live in LIVE_STAND_INS.items():
+        text = text.replace(placeholder, live)
+    return text
+
+
+def count_recorded(text: str, encoding: str = DEFAULT_ENCODING) -> int:
+    """Tokens of recorded data at its live size: `count_tokens(live_size_text(text))`."""
+    return count_tokens(live_size_text(text), encoding)
 
 
 def _block_text(block: Any) -> tuple[str, bool]:
@@ -103,18 +134,25 @@ def _text_and_form(output: Any) -> tuple[str, str]:
 def tool_result_text(output: Any) -> str:
     """What is counted for one MCP tool result: the text the model would read.
 
+    The rule: the text of the result's content blocks, once (joined by newlines; a non-text block
+    as its JSON). Servers often send the same data twice, as text blocks and as structured
+    content; the structured copy is never counted beside or instead of the text.
+
     Accepts a raw `tools/call` result (`content` blocks, `structuredContent`), a
-    `ToolCallResult`, or a step's output (`{"result": ...}` or `{"error": ...}`). Servers often
-    send the same data twice, as text blocks and as structured content; only the text is counted.
-    When only a structured value survives (a step output keeps the structured content), it is
-    counted as the indented JSON servers send as its text copy.
+    `ToolCallResult`, or a step's output (`{"result": ...}` or `{"error": ...}`). A step's output
+    keeps only the structured value when there is one, and its text copy cannot be rebuilt from
+    it (the filesystem server's text is not its structured JSON), so that fallback is counted as
+    indented JSON and labelled `:json` by `tool_result_tokens`; the harness fills each step's
+    `result_tokens` from the content blocks the client received, so the fallback serves traces
+    written without them.
     """
     return _text_and_form(output)[0]
 
 
 def tool_result_tokens(output: Any, encoding: str = DEFAULT_ENCODING) -> tuple[int, str]:
-    """(tokens, tokenizer label) of `tool_result_text(output)`. The label names the encoding and
-    what was counted: `o200k_base:text` (the server's text) or `o200k_base:json` (a structured
-    value serialised here, because its text copy was not in the record)."""
+    """(tokens, tokenizer label) of `tool_result_text(output)`, at its live size
+    (`count_recorded`). The label names the encoding and what was counted: `o200k_base:text`
+    (the content blocks' text, the rule) or `o200k_base:json` (a structured value serialised
+    here, because the content blocks were not in the record)."""
     text, form = _text_and_form(output)
-    return count_tokens(text, encoding), f"{encoding}:{form}"
+    return count_recorded(text, encoding), f"{encoding}:{form}"

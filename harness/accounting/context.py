@@ -11,20 +11,32 @@ the declared outputs. All three are computed from the same recorded calls of one
     ir.tokens("per_run"), direct.tokens("per_run"), payback_runs(ir, direct)
     write_context_rows("reports/ledger.duckdb", run_id, [ir, direct])
 
-Every component is labelled `measured` (tokenizer counts of recorded bytes, provider-reported
-usage) or `modelled` (what the approach implies: the turn structure of `direct`, the assumed system
-prompt, the catalog text), and sits in a phase: `authoring` (one-off: reading the catalog or
-discovering tools, writing the IR or the script) or `per_run` (what every run costs once the
-artefact exists).
+Every component carries a basis: `measured` (tokenizer counts of recorded bytes, provider-reported
+usage), `modelled` (what the approach implies: the turn structure of `direct`, the assumed system
+prompt, the request stood in for by the case inputs, the catalog text) or `hand-written` (the
+count of a file a person wrote standing in for what a model would write: the IR, the script). A
+component sits in a phase: `authoring` (one-off: reading the catalog or discovering tools,
+writing the IR or the script) or `per_run` (what every run costs once the artefact exists).
+
+Two parties' tokens are kept apart and never summed: the orchestrator's (counted with the
+settings' tiktoken encoding, priced at the orchestrator model), which `tokens()` returns, and
+the workflow's own llm nodes' (`llm_calls`: the provider's usage, with that model's tokenizer,
+at that model's price), which `llm_node_tokens()` returns. Costs in USD are commensurable and
+`cost_usd()` includes both. Input (read) and output (written) tokens are kept apart throughout:
+output costs several times as much.
 
 The model, each figure below counted with the settings' tokenizer (S system prompt, H all servers'
-schemas, R the request, a_i / r_i call i's arguments / result, F the declared outputs, N calls):
+schemas, R the request, a_i / r_i call i's arguments / result, F the declared outputs, N calls).
+The orchestrator makes up to k calls a turn (`calls_per_turn`, default 1), in order; a call whose
+arguments use a value that a result of the same turn brought in waits for the next turn. Call i
+is made in turn t_i, and there are T = t_N + 1 turns (T = N + 1 for k = 1):
 
-- `direct`: turn k (1..N) reads S + H + R + every earlier call's arguments and result and writes
-  call k's arguments; a final turn reads everything and writes F, plus the completion tokens of
-  the trace's llm steps (that data work falls to the orchestrator; their prompts' data is in its
-  context already). No prompt caching is assumed. Only MCP calls become turns: shell, file and
-  http work is taken as done by the orchestrator in the final answer. All of it is `per_run`.
+- `direct` (modelled, always): turn t (1..T) reads S + H + R + what earlier turns wrote and
+  received; call i's arguments are written in turn t_i and re-read by the T - t_i later turns,
+  its result re-read by the same T - t_i turns; the final turn writes F. The llm nodes' work is
+  the orchestrator's own under direct and its result is part of F (written once, not again). No
+  prompt caching is assumed. Only MCP calls become turns: shell, file and http work is taken as
+  done by the orchestrator in the final answer. All of it is `per_run`.
 - `ir`: authoring reads S + R + the node catalog (node types, and the name, description and input
   schema of each tool the trace used: the IR cannot name arguments without them) and writes the
   IR; each run reads S + R + F (the turn that asks for the run and reads its outputs). The
@@ -34,11 +46,19 @@ schemas, R the request, a_i / r_i call i's arguments / result, F the declared ou
   script that discovered nothing was written by someone who knew its tools, so its discovery is
   modelled as the least it must have read: the used tools' lines of the `ir` catalog.
 
+Savings per tool call add up to the per-run gap only together with the rest: for each call,
+what it costs under `direct` (a_i written, a_i and r_i re-read by later turns) minus its share of
+what returns under the approach; `per_run_gap(approach, direct) = sum of the calls' savings +
+rest`, where the rest is S, H and R carried by every turn beyond the first, F, and what returns
+that no call's data reaches (`SavingsBreakdown`).
+
 Text is serialised one way throughout: compact JSON (`,` `:` separators, non-ASCII as is). A
 server's schemas are the compact JSON of its `[{"name", "description", "inputSchema"}]`, which
 reproduces the figures of `shared/REFERENCES.md` (mcp-server-time 261, mcp-server-git 1,139
-tokens, o200k_base). Tool results are counted as `tool_result_text` gives them (the ledger's
-`tool_calls.result_tokens`).
+tokens, o200k_base). A tool result counts as the ledger's `tool_calls.result_tokens` (the text of
+its content blocks, once) when the trace holds it, else as `tool_result_text` gives it. Recorded
+data is counted at its live size (`<timestamp>` as a real timestamp, see `live_size_text`);
+fixture paths as `${FIXTURES}`.
 """
 
 from __future__ import annotations
@@ -54,7 +74,7 @@ from typing import Any, Literal
 
 from harness.accounting._prices import Prices, cost_usd
 from harness.accounting._schema import connect, quoted
-from harness.accounting._tokens import DEFAULT_ENCODING, count_tokens, tool_result_text
+from harness.accounting._tokens import DEFAULT_ENCODING, count_tokens, live_size_text, tool_result_text
 from runner.nodes.mcp import NODE_SETTINGS
 from runner.templates import TemplateError, find_refs
 from runner.trace import StepRecord, Trace
@@ -67,13 +87,16 @@ __all__ = [
     "ContextRows",
     "DEFAULT_MODEL",
     "DEFAULT_SYSTEM_PROMPT_TOKENS",
+    "LLM_NODES",
     "NODE_TYPES",
+    "SavingsBreakdown",
     "Settings",
     "ToolCallSaving",
     "context_cost",
     "context_rows",
     "node_catalog",
     "payback_runs",
+    "per_run_gap",
     "runs_to_pay_back",
     "schema_text",
     "write_context_rows",
@@ -87,7 +110,8 @@ DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_SYSTEM_PROMPT_TOKENS = 400
 
 Phase = Literal["authoring", "per_run"]
-Basis = Literal["measured", "modelled"]
+Basis = Literal["measured", "modelled", "hand-written"]
+LLM_NODES = "llm_calls"  # the component of the workflow's (or script's) own model calls
 ToolSchemas = Mapping[str, Sequence[Mapping[str, Any]]]  # {server: [{"name", "description", "input_schema"}]}
 ContextRows = dict[str, list[tuple[Any, ...]]]  # {"context_tokens": [...], "tool_call_savings": [...]}
 _SCRIPT_CALL = re.compile(r"call-\d+:")
@@ -109,15 +133,22 @@ CONTEXT_DDL = (
     """CREATE TABLE IF NOT EXISTS context_tokens (
     run_id VARCHAR NOT NULL, task VARCHAR, "case" VARCHAR, approach VARCHAR NOT NULL, component VARCHAR NOT NULL,
     phase VARCHAR NOT NULL CHECK (phase IN ('authoring', 'per_run')), tokens BIGINT NOT NULL, cost_usd DOUBLE,
-    basis VARCHAR NOT NULL CHECK (basis IN ('measured', 'modelled')))""",
+    basis VARCHAR NOT NULL CHECK (basis IN ('measured', 'modelled', 'hand-written')),
+    input_tokens BIGINT, output_tokens BIGINT, model VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS tool_call_savings (
     run_id VARCHAR NOT NULL, task VARCHAR, "case" VARCHAR, approach VARCHAR NOT NULL, seq INTEGER, step_id VARCHAR,
-    server VARCHAR, tool VARCHAR, direct_tokens BIGINT NOT NULL, approach_tokens BIGINT NOT NULL)""",
+    server VARCHAR, tool VARCHAR, direct_tokens BIGINT NOT NULL, approach_tokens BIGINT NOT NULL,
+    direct_output_tokens BIGINT, saved_cost_usd DOUBLE)""",
     """CREATE VIEW IF NOT EXISTS savings_per_tool_call AS
     SELECT run_id, task, "case", approach, step_id, server, tool, direct_tokens, approach_tokens,
-           direct_tokens - approach_tokens AS saved_tokens
+           direct_tokens - approach_tokens AS saved_tokens,
+           direct_tokens - direct_output_tokens - approach_tokens AS saved_input_tokens,
+           direct_output_tokens AS saved_output_tokens, saved_cost_usd
     FROM tool_call_savings""",
 )
+# The context tables' layout; a ledger written by an earlier layout is migrated on the next write
+# (its rows kept, the new columns NULL). 2: input/output tokens, model, `hand-written`, priced savings.
+CONTEXT_SCHEMA_VERSION = 2
 
 
 class Approach(str, Enum):
@@ -138,8 +169,10 @@ class Settings:
         system_prompt_tokens: the orchestrator's system prompt, carried by every turn.
         request_tokens: the user's request; None counts the case inputs (compact JSON).
         node_types: the node-type text of the `ir` catalog (the used tools are appended).
-        prices: USD per million tokens for models litellm's local map does not know.
+        prices: USD per million tokens by model; a price given here wins over litellm's map.
         counter: a token counter to use instead of the tokenizer (tests: `lambda s: len(s.split())`).
+        calls_per_turn: how many tool calls the modelled `direct` orchestrator makes in one turn
+            (1: one call a turn; more: parallel tool calls, fewer turns re-reading the context).
     """
 
     model: str = DEFAULT_MODEL
@@ -149,15 +182,22 @@ class Settings:
     node_types: str = NODE_TYPES
     prices: Prices | None = None
     counter: Callable[[str], int] | None = None
+    calls_per_turn: int = 1
 
     def count(self, text: str) -> int:
         return self.counter(text) if self.counter is not None else count_tokens(text, self.tokenizer)
 
+    def count_recorded(self, text: str) -> int:
+        """Recorded data at its live size (placeholders such as `<timestamp>` as live values)."""
+        return self.count(live_size_text(text))
+
 
 @dataclass(frozen=True)
 class Component:
-    """One part of an approach's context: tokens the orchestrator reads (`input_tokens`) and
-    writes (`output_tokens`), priced at `model` (None: the price is unknown)."""
+    """One part of an approach's context: tokens read (`input_tokens`) and written
+    (`output_tokens`), priced at `model` (None: the price is unknown). The `llm_calls` component
+    is the workflow's own model calls (`LLM_NODES`), counted by that model; every other is the
+    orchestrator's."""
 
     name: str
     phase: Phase
@@ -171,12 +211,20 @@ class Component:
     def tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
+    @property
+    def llm_nodes(self) -> bool:
+        return self.name == LLM_NODES
+
 
 @dataclass(frozen=True)
 class ToolCallSaving:
     """One recorded tool call: what it costs the orchestrator under `direct` (its arguments
     written once and re-read by every later turn, its result re-read by every later turn) and
-    under the approach (its share of the outputs or stdout that return; 0 if none derive from it)."""
+    under the approach (its share of the outputs or stdout that return; 0 if none derive from it).
+
+    `direct_tokens` includes the `direct_output_tokens` written (the arguments); the rest of it
+    and `approach_tokens` are read. `saved_cost_usd` prices the saving at the orchestrator model,
+    input and output at their own prices (None: unknown price)."""
 
     seq: int
     step_id: str
@@ -184,10 +232,20 @@ class ToolCallSaving:
     tool: str
     direct_tokens: int
     approach_tokens: int
+    direct_output_tokens: int = 0
+    saved_cost_usd: float | None = None
 
     @property
     def saved_tokens(self) -> int:
         return self.direct_tokens - self.approach_tokens
+
+    @property
+    def saved_input_tokens(self) -> int:
+        return self.direct_tokens - self.direct_output_tokens - self.approach_tokens
+
+    @property
+    def saved_output_tokens(self) -> int:
+        return self.direct_output_tokens
 
 
 @dataclass(frozen=True)
@@ -200,11 +258,28 @@ class ContextCost:
     components: tuple[Component, ...]
     tool_calls: tuple[ToolCallSaving, ...] = ()
 
+    def _of(self, phase: Phase | None, llm_nodes: bool) -> list[Component]:
+        return [c for c in self.components if (phase is None or c.phase == phase) and c.llm_nodes == llm_nodes]
+
     def tokens(self, phase: Phase | None = None) -> int:
-        return sum(c.tokens for c in self.components if phase is None or c.phase == phase)
+        """The orchestrator's tokens (read + written), never the llm nodes' (`llm_node_tokens`)."""
+        return sum(c.tokens for c in self._of(phase, False))
+
+    def input_tokens(self, phase: Phase | None = None) -> int:
+        """What the orchestrator reads."""
+        return sum(c.input_tokens for c in self._of(phase, False))
+
+    def output_tokens(self, phase: Phase | None = None) -> int:
+        """What the orchestrator writes."""
+        return sum(c.output_tokens for c in self._of(phase, False))
+
+    def llm_node_tokens(self, phase: Phase | None = None) -> int:
+        """The workflow's own llm calls (prompt + completion, counted by their model)."""
+        return sum(c.tokens for c in self._of(phase, True))
 
     def cost_usd(self, phase: Phase | None = None) -> float | None:
-        """USD of the phase (or of everything); None when any component's price is unknown."""
+        """USD of the phase (or of everything), orchestrator and llm nodes; None when any
+        component's price is unknown."""
         costs = [c.cost_usd for c in self.components if phase is None or c.phase == phase]
         return None if any(c is None for c in costs) else float(sum(costs))  # type: ignore[arg-type]
 
@@ -213,6 +288,52 @@ class ContextCost:
             if item.name == name and item.phase == phase:
                 return item
         raise KeyError(f"{self.approach} has no {phase} component {name!r}")
+
+
+@dataclass(frozen=True)
+class SavingsBreakdown:
+    """The orchestrator's per-run gap to `direct`, as the tool calls' savings plus the rest.
+
+    `gap_* = direct's per-run - the approach's per-run` (orchestrator tokens only);
+    `calls_*` the sum of the calls' savings; `rest_* = gap - calls`: the system prompt, schemas
+    and request that direct carries in every turn beyond the first, its final answer, less what
+    returns under the approach that no call's data reaches. Input and output apart."""
+
+    gap_input: int
+    gap_output: int
+    calls_input: int
+    calls_output: int
+
+    @property
+    def gap(self) -> int:
+        return self.gap_input + self.gap_output
+
+    @property
+    def calls(self) -> int:
+        return self.calls_input + self.calls_output
+
+    @property
+    def rest_input(self) -> int:
+        return self.gap_input - self.calls_input
+
+    @property
+    def rest_output(self) -> int:
+        return self.gap_output - self.calls_output
+
+    @property
+    def rest(self) -> int:
+        return self.gap - self.calls
+
+
+def per_run_gap(approach: ContextCost, direct: ContextCost) -> SavingsBreakdown:
+    """How `approach` saves against `direct` per run: its calls' savings and the rest, which add
+    up to the gap (see `SavingsBreakdown`)."""
+    return SavingsBreakdown(
+        direct.input_tokens("per_run") - approach.input_tokens("per_run"),
+        direct.output_tokens("per_run") - approach.output_tokens("per_run"),
+        sum(t.saved_input_tokens for t in approach.tool_calls),
+        sum(t.saved_output_tokens for t in approach.tool_calls),
+    )
 
 
 def _json(value: Any) -> str:
@@ -336,10 +457,50 @@ def _returned_per_call(approach: Approach, trace: Trace, artefact: str, stdout_t
             members = [i for i, (_, s) in enumerate(calls) if s.step_id.split("/")[0] in nodes]
         if not members:
             continue
-        shares = _apportion(settings.count(_json({name: value})), [results[i] for i in members])
+        shares = _apportion(settings.count_recorded(_json({name: value})), [results[i] for i in members])
         for i, share in zip(members, shares):
             per_call[i] += share
     return per_call
+
+
+_PIECE = re.compile(r"[\w.@-]{4,}")
+
+
+def _pieces(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return set(_PIECE.findall(value))
+    if isinstance(value, dict):
+        return set().union(*(_pieces(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_pieces(v) for v in value)) if value else set()
+    return set()
+
+
+def _turns(calls: list[tuple[int, StepRecord]], trace: Trace, per_turn: int) -> list[int]:
+    """The turn (1-based) the modelled direct orchestrator makes each call in: up to `per_turn`
+    calls a turn, in order, but a call whose arguments use a value that a result of the same turn
+    brought in (a word of 4+ characters found in that result and not in the request) must wait
+    for the next turn: it could not have been written before that result arrived."""
+    request = " ".join(_pieces(trace.inputs))
+    made_in, turn, current = [], 0, []  # current: the result texts of this turn's calls
+    for _, step in calls:
+        needs = {p for p in _pieces(_arguments(step)) if p not in request}
+        waits = any(p in text for p in needs for text in current)
+        if turn == 0 or len(current) >= max(1, per_turn) or waits:
+            turn, current = turn + 1, []
+        made_in.append(turn)
+        current.append(tool_result_text(step.output))
+    return made_in
+
+
+def _result_tokens(step: StepRecord, settings: Settings) -> int:
+    """A tool result's tokens: the ledger's figure (the content blocks' text, counted when the
+    call returned) when it was counted with this tokenizer, else counted from the step's output."""
+    usage = step.tool
+    if (settings.counter is None and usage is not None and usage.result_tokens is not None
+            and (usage.tokenizer or "").split(":")[0] == settings.tokenizer):
+        return usage.result_tokens
+    return settings.count_recorded(tool_result_text(step.output))
 
 
 def _llm_component(trace: Trace, settings: Settings) -> Component:
@@ -351,7 +512,7 @@ def _llm_component(trace: Trace, settings: Settings) -> Component:
     known = [c for c in costs if c is not None]
     total = float(sum(known)) if len(known) == len(costs) else None
     models = ",".join(sorted({u.model for u in steps})) or None
-    return Component("llm_calls", "per_run", "measured", prompt, completion, total, models)
+    return Component(LLM_NODES, "per_run", "measured", prompt, completion, total, models)
 
 
 def context_cost(
@@ -379,30 +540,28 @@ def context_cost(
     """
     settings = settings or Settings()
     approach = Approach(approach or trace.approach)
-    count = settings.count
+    count, recorded = settings.count, settings.count_recorded
     calls = _tool_calls(trace)
-    args = [count(_json(_arguments(s))) for _, s in calls]
-    results = [count(tool_result_text(s.output)) for _, s in calls]
-    turns = len(calls) + 1
-    direct_per_call = [a * (1 + turns - i) + r * (turns - i) for i, (a, r) in enumerate(zip(args, results), start=1)]
+    args = [recorded(_json(_arguments(s))) for _, s in calls]
+    results = [_result_tokens(s, settings) for _, s in calls]
+    made_in = _turns(calls, trace, settings.calls_per_turn)
+    turns = (made_in[-1] if made_in else 0) + 1
+    later = [turns - t for t in made_in]  # the turns after call i's, which re-read it
     system = settings.system_prompt_tokens
-    request_basis: Basis = "modelled" if settings.request_tokens is not None else "measured"
-    request = settings.request_tokens if settings.request_tokens is not None else count(_json(trace.inputs))
-    outputs = count(_json(trace.outputs))
+    request = settings.request_tokens if settings.request_tokens is not None else recorded(_json(trace.inputs))
+    outputs = recorded(_json(trace.outputs))
 
     def priced(name: str, phase: Phase, basis: Basis, read: int = 0, written: int = 0) -> Component:
         return Component(name, phase, basis, read, written, cost_usd(settings.model, read, written, settings.prices), settings.model)
 
     if approach is Approach.DIRECT:
-        llm_work = sum(s.llm.completion_tokens or 0 for s in trace.steps if s.llm is not None)
         components = (
             priced("system", "per_run", "modelled", system * turns),
             priced("schemas", "per_run", "modelled", sum(count(schema_text(t)) for _, t in sorted(schemas.items())) * turns),
             priced("request", "per_run", "modelled", request * turns),
-            priced("tool_arguments", "per_run", "modelled", sum(a * (turns - i) for i, a in enumerate(args, start=1)), sum(args)),
-            priced("tool_results", "per_run", "modelled", sum(r * (turns - i) for i, r in enumerate(results, start=1))),
+            priced("tool_arguments", "per_run", "modelled", sum(a * n for a, n in zip(args, later)), sum(args)),
+            priced("tool_results", "per_run", "modelled", sum(r * n for r, n in zip(results, later))),
             priced("final_answer", "per_run", "modelled", 0, outputs),
-            priced("llm_work", "per_run", "modelled", 0, llm_work),
         )
         return ContextCost(trace.task, trace.case, approach.value, components)
     if artefact is None:
@@ -415,26 +574,30 @@ def context_cost(
         found = [s for s in trace.steps if _is_discovery(s)]
         read_name, written_name = "discovery", "script"
         if found:
-            reads, reads_basis = sum(count(tool_result_text(s.output)) for s in found), "measured"
+            reads, reads_basis = sum(_result_tokens(s, settings) for s in found), "measured"
         else:  # a script that discovered nothing was written knowing its tools: the least it read
             reads, reads_basis = count("\n".join(_tool_lines(trace, schemas))), "modelled"
-        returned, returned_name = count(_script_stdout(trace) if stdout is None else stdout), "stdout"
+        returned, returned_name = recorded(_script_stdout(trace) if stdout is None else stdout), "stdout"
     components = (
         priced("system", "authoring", "modelled", system),
-        priced("request", "authoring", request_basis, request),
+        priced("request", "authoring", "modelled", request),
         priced(read_name, "authoring", reads_basis, reads),
-        priced(written_name, "authoring", "measured", 0, count(artefact)),
+        # a person wrote the file; its count stands in for what a model would write
+        priced(written_name, "authoring", "hand-written", 0, count(artefact)),
         priced("system", "per_run", "modelled", system),
-        priced("request", "per_run", request_basis, request),
+        priced("request", "per_run", "modelled", request),
         priced(returned_name, "per_run", "measured", returned),
         _llm_component(trace, settings),
     )
     shares = _returned_per_call(approach, trace, artefact, returned, results, settings)
-    savings = tuple(
-        ToolCallSaving(seq, s.step_id, s.tool.server, s.tool.tool, direct, share)  # type: ignore[union-attr]
-        for (seq, s), direct, share in zip(calls, direct_per_call, shares)
-    )
-    return ContextCost(trace.task, trace.case, approach.value, components, savings)
+    savings = []
+    for (seq, s), a, r, n, share in zip(calls, args, results, later, shares):
+        read_direct = (a + r) * n  # written in its turn, then a and r re-read by each later turn
+        read_saved = cost_usd(settings.model, read_direct - share, 0, settings.prices)
+        written_saved = cost_usd(settings.model, 0, a, settings.prices)
+        saved_usd = None if read_saved is None or written_saved is None else read_saved + written_saved
+        savings.append(ToolCallSaving(seq, s.step_id, s.tool.server, s.tool.tool, read_direct + a, share, a, saved_usd))  # type: ignore[union-attr]
+    return ContextCost(trace.task, trace.case, approach.value, components, tuple(savings))
 
 
 def payback_runs(approach: ContextCost, direct: ContextCost, *, by: Literal["tokens", "cost_usd"] = "tokens") -> int | None:
@@ -459,8 +622,9 @@ def payback_runs(approach: ContextCost, direct: ContextCost, *, by: Literal["tok
 
 def runs_to_pay_back(upfront: float, gain: float) -> int | None:
     """The smallest n >= 1 with upfront <= n * gain (what an artefact costs to make, against what
-    each run saves), or None when that never holds."""
-    if upfront <= gain:
+    each run saves), or None when that never holds. Figures equal up to float rounding (USD sums
+    of per-token prices) count as equal."""
+    if upfront <= gain or math.isclose(upfront, gain, rel_tol=1e-9):
         return 1
     if gain <= 0:
         return None
@@ -478,8 +642,10 @@ def context_rows(run_id: str, costs: Iterable[ContextCost]) -> ContextRows:
     rows: ContextRows = {"context_tokens": [], "tool_call_savings": []}
     for cost in costs:
         key = (run_id, cost.task, cost.case, cost.approach)
-        rows["context_tokens"] += [(*key, c.name, c.phase, c.tokens, c.cost_usd, c.basis) for c in cost.components]
-        rows["tool_call_savings"] += [(*key, t.seq, t.step_id, t.server, t.tool, t.direct_tokens, t.approach_tokens) for t in cost.tool_calls]
+        rows["context_tokens"] += [(*key, c.name, c.phase, c.tokens, c.cost_usd, c.basis, c.input_tokens, c.output_tokens, c.model)
+                                   for c in cost.components]
+        rows["tool_call_savings"] += [(*key, t.seq, t.step_id, t.server, t.tool, t.direct_tokens, t.approach_tokens,
+                                       t.direct_output_tokens, t.saved_cost_usd) for t in cost.tool_calls]
     return rows
 
 
@@ -506,6 +672,7 @@ def write_context_rows(ledger_path: Path | str, run_id: str, rows: Iterable[Cont
     keys = sorted({tuple(r[:4]) for table_rows in tables.values() for r in table_rows}, key=str)
     conn = connect(Path(ledger_path))
     try:
+        _migrate(conn)
         for ddl in CONTEXT_DDL:
             conn.execute(ddl)
         conn.begin()
@@ -526,3 +693,32 @@ def write_context_rows(ledger_path: Path | str, run_id: str, rows: Iterable[Cont
     finally:
         conn.close()
     return len(tables["context_tokens"])
+
+
+def _migrate(conn: Any) -> None:
+    """Bring context tables of an earlier layout to `CONTEXT_SCHEMA_VERSION`: each is rebuilt
+    with the current DDL and its rows copied (columns it lacked are NULL), in one transaction."""
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    if meta.get("context_schema_version") == str(CONTEXT_SCHEMA_VERSION):
+        return
+    tables = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+    conn.begin()
+    try:
+        conn.execute("DROP VIEW IF EXISTS savings_per_tool_call")
+        for table, ddl in (("context_tokens", CONTEXT_DDL[0]), ("tool_call_savings", CONTEXT_DDL[1])):
+            if table not in tables:
+                continue
+            old = [r[0] for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+                [table]).fetchall()]
+            conn.execute(f"ALTER TABLE {table} RENAME TO {table}_before_v{CONTEXT_SCHEMA_VERSION}")
+            conn.execute(ddl)
+            columns = ", ".join(quoted(c) for c in old)
+            conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_before_v{CONTEXT_SCHEMA_VERSION}")
+            conn.execute(f"DROP TABLE {table}_before_v{CONTEXT_SCHEMA_VERSION}")
+        conn.execute("DELETE FROM meta WHERE key = 'context_schema_version'")
+        conn.execute("INSERT INTO meta VALUES ('context_schema_version', ?)", [str(CONTEXT_SCHEMA_VERSION)])
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise

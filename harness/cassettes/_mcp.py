@@ -51,6 +51,9 @@ class CassetteMCPClient(LiveMCPClient):
         self._misses: list[CassetteMiss] = []
         self.live_starts = 0  # real servers this client started (0 when everything replayed)
         self._record_lock = threading.Lock()
+        # Every result returned, (step_id, server, tool, result) in call order: its content blocks
+        # are what accounting counts (a step's output keeps only the structured copy).
+        self.results: list[tuple[str | None, str, str, ToolCallResult]] = []
         for config in configs.values():
             if config.env:
                 cassette.secret_envs.append(dict(config.env))
@@ -61,10 +64,13 @@ class CassetteMCPClient(LiveMCPClient):
         if server in self._configs and server not in self._connections:
             replayed = self._replay_without_session(server, tool, arguments, step_id)
             if replayed is not None:
+                self.results.append((step_id, server, tool, replayed))
                 return replayed
         self._step, self._misses = step_id, []
         try:
-            return super().call_tool(server, tool, arguments, step_id=step_id)
+            result = super().call_tool(server, tool, arguments, step_id=step_id)
+            self.results.append((step_id, server, tool, result))
+            return result
         except MCPError:
             if self._misses:  # the session saw an error answer; the real reason is the miss
                 raise self._misses[0] from None
@@ -80,7 +86,13 @@ class CassetteMCPClient(LiveMCPClient):
 
         self.cassette.use_setup("mcp", server)
         result = CallToolResult.model_validate(found.response["result"])
-        return _as_tool_call_result(tool, arguments, result)
+        return _as_tool_call_result(tool, arguments, result, self.sized_form)
+
+    def sized_form(self, value: Any) -> Any:
+        """Calls are sized as the cassette stores them (fixture paths as `${FIXTURES}`,
+        `<timestamp>`), so `request_bytes` and `result_bytes` are the same on every machine and
+        the same recorded or replayed."""
+        return self.cassette.normalizer.to_stored(value)
 
     def server_meta(self) -> dict[str, Any]:
         """The servers as the cassette's meta records them: env values, secret header values,

@@ -1,8 +1,14 @@
 """A comparison report as a terminal table, markdown, or JSON.
 
+Figures per case come first; per-task rows follow only as labelled aggregates ("mean of 2
+cases"), never as one case's figure. The orchestrator's tokens are given read and written apart,
+and the llm nodes' own tokens (their model's tokenizer) in a column of their own, never added to
+them. A statistic the sample cannot support is printed as "n too small (n=...)" in its place.
+
 Where an approach does not win, its row says `✗ does not win` as plainly as a win says `wins`,
 and each such task gets a one-line note saying why (direct cheaper per run, or on a single run
-before the artefact pays back, or a lower pass rate).
+before the artefact pays back, or a lower pass rate); a verdict that flips within the plausible
+range of a modelled constant says "depends on ...".
 """
 
 from __future__ import annotations
@@ -12,9 +18,9 @@ from enum import Enum
 
 from tabulate import tabulate
 
-from harness.compare._report import ApproachSummary, PairComparison, Report
+from harness.compare._report import ApproachSummary, CaseFigures, PairComparison, Report
 
-__all__ = ["NOT_WIN", "RenderFormat", "render"]
+__all__ = ["NOT_WIN", "RenderFormat", "approach_label", "render"]
 
 NOT_WIN = "✗ does not win"
 _ALL = "(all tasks)"
@@ -24,6 +30,11 @@ class RenderFormat(str, Enum):
     TABLE = "table"
     JSON = "json"
     MARKDOWN = "markdown"
+
+
+def approach_label(approach: str, modelled: bool) -> str:
+    """`direct (modelled)` for a modelled approach: never mistaken for a measured run."""
+    return f"{approach} (modelled)" if modelled else approach
 
 
 def _num(value: float | None, fmt: str = "{:,.0f}") -> str:
@@ -41,9 +52,45 @@ def _payback(row: ApproachSummary) -> str:
 
 
 def _verdict(row: ApproachSummary, mark: str) -> str:
-    if row.not_winning:
-        return mark
-    return "baseline" if row.approach == "direct" else "wins"
+    said = mark if row.not_winning else ("baseline" if row.approach == "direct" else "wins")
+    return "; ".join([said, *row.depends_on])
+
+
+def _saved_per_call(row: ApproachSummary) -> str:
+    if row.approach == "direct" or not row.tool_calls:
+        return "—"
+    if row.saved_median is not None:
+        return f"median {row.saved_median:,.0f} of {row.tool_calls} calls"
+    calls = f"{row.tool_calls} call{'s' * (row.tool_calls != 1)}"
+    return f"{', '.join(f'{v:,}' for v in row.saved_values)} ({calls}: no median)"
+
+
+def _in_out(read: float | None, written: float | None) -> str:
+    return "n/a" if read is None or written is None else f"{read:,.0f} + {written:,.0f}"
+
+
+def _case_rows(report: Report) -> list[list[str]]:
+    rows = []
+    for f in report.cases:
+        gap = f.gap
+        rows.append([
+            f.task, f.case, approach_label(f.approach, f.modelled),
+            "n/a" if f.passed is None else ("passed" if f.passed else "failed") + f" ({f.checks} check{'s' * (f.checks != 1)})",
+            _in_out(f.per_run_input, f.per_run_output), _num(f.per_run_cost_usd, "${:.6f}"),
+            _num(f.llm_node_tokens),
+            "—" if f.approach == "direct" else _in_out(f.authoring_input, f.authoring_output),
+            "—" if gap is None else f"{gap.gap:,} = {gap.calls:,} + {gap.rest:,}",
+        ])
+    return rows
+
+
+def _call_rows(cases: tuple[CaseFigures, ...]) -> list[list[str]]:
+    rows = []
+    for f in cases:
+        for c in f.calls:
+            rows.append([f.task, f.case, f.approach, c.step_id, f"{c.server}.{c.tool}",
+                         f"{c.saved_input:,}", f"{c.saved_output:,}", _num(c.saved_cost_usd, "${:.6f}")])
+    return rows
 
 
 def _summary_rows(report: Report, mark: str) -> list[list[str]]:
@@ -51,11 +98,12 @@ def _summary_rows(report: Report, mark: str) -> list[list[str]]:
     for s in report.summaries:
         direct = s.approach == "direct"
         rows.append([
-            s.task or _ALL, s.approach, str(s.cases),
+            s.task or _ALL, approach_label(s.approach, s.modelled), f"mean of {s.cases} case{'s' * (s.cases != 1)}",
             f"{s.passed}/{s.judged} ({s.pass_rate:.0%}) on {s.checks} check{'s' * (s.checks != 1)}" if s.pass_rate is not None else "n/a",
-            _num(s.per_run_tokens), _num(s.per_run_cost_usd, "${:.6f}"),
+            _in_out(s.per_run_input, s.per_run_output), _num(s.per_run_cost_usd, "${:.6f}"), _num(s.llm_node_tokens),
             "—" if direct else _num(s.authoring_tokens), _payback(s),
-            "—" if direct else _num(s.saved_median), "—" if direct else _num(s.saved_total),
+            _saved_per_call(s),
+            "—" if direct or s.gap_calls is None else f"{s.gap_calls:,.0f} + {s.gap_rest:,.0f}",
             _verdict(s, mark),
         ])
     return rows
@@ -65,22 +113,40 @@ def _pair_rows(pairs: tuple[PairComparison, ...]) -> list[list[str]]:
     rows = []
     for p in pairs:
         t = p.tokens
-        rows.append([
-            p.task or _ALL, f"{p.first} − {p.second}", str(t.n) if t else "0",
-            _num(t.mean if t else None), f"[{t.low:,.0f}, {t.high:,.0f}]" if t else "n/a",
-            str(p.verdicts), *((str(p.b), str(p.c), f"{p.p_value:.4g}") if p.p_value is not None else ("n/a", "n/a", "n/a")),
-        ])
+        interval = f"[{t.low:,.0f}, {t.high:,.0f}]" if t else (p.tokens_note or "n/a")
+        mcnemar = f"{p.p_value:.4g}" if p.p_value is not None else (p.mcnemar_note or "n/a")
+        rows.append([p.task or _ALL, f"{p.first} − {p.second}", str(p.tokens_n), _num(p.tokens_mean), interval,
+                     str(p.verdicts), str(p.b), str(p.c), mcnemar])
     return rows
 
 
-_SUMMARY_HEADERS = ["task", "approach", "cases", "pass rate", "tokens/run", "cost/run", "authoring tokens",
-                    "payback runs (tokens / cost)", "saved/call (median)", "saved (total)", "verdict"]
+_CASE_HEADERS = ["task", "case", "approach", "pass", "tokens/run (read + written)", "cost/run", "llm-node tokens/run",
+                 "authoring (read + written)", "gap to direct/run = calls + rest"]
+_CALL_HEADERS = ["task", "case", "approach", "step", "tool", "saved read/run", "saved written/run", "saved $/run"]
+_SUMMARY_HEADERS = ["task", "approach", "aggregate", "pass rate", "tokens/run (read + written)", "cost/run", "llm-node tokens/run",
+                    "authoring tokens", "payback runs (tokens / cost)", "saved per call", "gap to direct: calls + rest", "verdict"]
 _PAIR_HEADERS = ["task", "pair (tokens/run difference)", "cases", "mean", "95% bootstrap CI", "judged", "b", "c", "McNemar p"]
+
+_LEGEND = ("tokens: the orchestrator's (tiktoken), read + written, priced apart (output costs more); llm-node tokens are the "
+           "workflow's own model calls, counted by that model's tokenizer and never added to them; cost/run is both, in USD. "
+           "direct (modelled): every figure of it is modelled from the recorded calls; it is never run. "
+           "gap to direct = the calls' savings + the rest (system prompt, schemas and request re-read by direct's later turns, "
+           "its final answer, less what returns under the approach that no call's data reaches).")
+
+
+def _sensitivity(report: Report) -> list[str]:
+    if not report.swept:
+        return []
+    ranges = ", ".join(f"{name} {low:,}..{high:,}" for name, (low, high) in report.swept.items())
+    if not report.flips:
+        return [f"swept {ranges}: no verdict flips within these ranges"]
+    return [f"swept {ranges}:"] + [f"{f.task or 'all tasks'} · {f.approach}: {f.start()}; {f.describe()}" for f in report.flips]
 
 
 def render(report: Report, format: RenderFormat | str = "table") -> str:
     """The report as text: `table` for a terminal, `markdown` for a CI summary or a PR comment,
-    `json` for machines (every figure, with `wins` and `not_winning` per row).
+    `json` for machines (every figure, with `wins` and `not_winning` per row, and "n too small
+    (n=...)" where a statistic is withheld).
 
     Raises:
         ValueError: an unknown format.
@@ -89,18 +155,33 @@ def render(report: Report, format: RenderFormat | str = "table") -> str:
     if fmt is RenderFormat.JSON:
         return json.dumps(report.to_dict(), indent=2, default=str)
     method = (f"run {report.run_id or 'n/a'} · ledger {report.ledger} · paired bootstrap: {report.resamples:,} resamples, "
-              f"seed {report.seed} · McNemar: exact, two-sided (b: first passed, second failed; c: the reverse)")
+              f"seed {report.seed}, from 10 paired cases · McNemar: exact, two-sided, from 6 discordant pairs "
+              f"(b: first passed, second failed; c: the reverse)")
+    sensitivity = _sensitivity(report)
     if fmt is RenderFormat.MARKDOWN:
-        out = ["## Approaches", "", method, "",
-               tabulate(_summary_rows(report, f"**{NOT_WIN}**"), _SUMMARY_HEADERS, tablefmt="github", disable_numparse=True)]
+        out = ["## Approaches", "", method, "", _LEGEND, "", "### Per case", "",
+               tabulate(_case_rows(report), _CASE_HEADERS, tablefmt="github", disable_numparse=True)]
+        calls = _call_rows(report.cases)
+        if calls:
+            out += ["", "### Per tool call (against direct, per run)", "", tabulate(calls, _CALL_HEADERS, tablefmt="github", disable_numparse=True)]
+        out += ["", "### Per task (aggregates over its cases)", "",
+                tabulate(_summary_rows(report, f"**{NOT_WIN}**"), _SUMMARY_HEADERS, tablefmt="github", disable_numparse=True)]
         if report.pairs:
-            out += ["", "## Paired comparisons", "", tabulate(_pair_rows(report.pairs), _PAIR_HEADERS, tablefmt="github", disable_numparse=True)]
+            out += ["", "### Paired comparisons", "", tabulate(_pair_rows(report.pairs), _PAIR_HEADERS, tablefmt="github", disable_numparse=True)]
+        if sensitivity:
+            out += ["", "### Sensitivity to the modelled constants", ""] + [f"- {line}" for line in sensitivity]
         if report.notes:
-            out += ["", "## Where an approach does not win", ""] + [f"- {n}" for n in report.notes]
+            out += ["", "### Where an approach does not win", ""] + [f"- {n}" for n in report.notes]
         return "\n".join(out) + "\n"
-    out = [method, "", tabulate(_summary_rows(report, NOT_WIN), _SUMMARY_HEADERS, disable_numparse=True)]
+    out = [method, _LEGEND, "", "per case:", tabulate(_case_rows(report), _CASE_HEADERS, disable_numparse=True)]
+    calls = _call_rows(report.cases)
+    if calls:
+        out += ["", "per tool call (against direct, per run):", tabulate(calls, _CALL_HEADERS, disable_numparse=True)]
+    out += ["", "per task (aggregates over its cases):", tabulate(_summary_rows(report, NOT_WIN), _SUMMARY_HEADERS, disable_numparse=True)]
     if report.pairs:
         out += ["", tabulate(_pair_rows(report.pairs), _PAIR_HEADERS, disable_numparse=True)]
+    if sensitivity:
+        out += ["", "sensitivity:"] + [f"  {line}" for line in sensitivity]
     if report.notes:
         out += ["", "notes:"] + [f"  {n}" for n in report.notes]
     return "\n".join(out) + "\n"

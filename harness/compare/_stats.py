@@ -3,6 +3,12 @@ seeded paired bootstrap interval of a mean difference.
 
     mcnemar_exact(1, 8)                                    # 0.0390625
     paired_bootstrap([120, 90, 300], [100, 95, 210]).low   # seeded: the same every time
+
+Neither means anything on a handful of cases: with n = 1 a bootstrap interval has zero width, with
+n = 2 it is the two data points, and a deterministic difference "excludes zero" whatever n; an
+exact McNemar test cannot reach p < 0.05 with fewer than 6 discordant pairs. So a report gives an
+interval only from `MIN_BOOTSTRAP_PAIRS` paired cases and a McNemar p-value only from
+`MIN_DISCORDANT_PAIRS` discordant pairs, and `too_small(n)` in their place otherwise.
 """
 
 from __future__ import annotations
@@ -13,10 +19,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-__all__ = ["BootstrapInterval", "DEFAULT_RESAMPLES", "DEFAULT_SEED", "mcnemar_exact", "paired_bootstrap", "quantile"]
+__all__ = [
+    "BootstrapInterval",
+    "DEFAULT_RESAMPLES",
+    "DEFAULT_SEED",
+    "MIN_BOOTSTRAP_PAIRS",
+    "MIN_DISCORDANT_PAIRS",
+    "mcnemar_exact",
+    "paired_bootstrap",
+    "quantile",
+    "too_small",
+]
 
 DEFAULT_RESAMPLES = 10_000
 DEFAULT_SEED = 0
+MIN_BOOTSTRAP_PAIRS = 10  # paired cases before a bootstrap interval is given
+MIN_DISCORDANT_PAIRS = 6  # discordant pairs before a McNemar p-value is given (below, p >= 0.0625 whatever the split)
+
+
+def too_small(n: int, what: str = "n") -> str:
+    """What a report prints where a statistic needs more data: `n too small (n=2)`."""
+    return f"n too small ({what}={n})"
 
 
 def mcnemar_exact(b: int, c: int) -> float:

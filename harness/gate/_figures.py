@@ -12,7 +12,8 @@ Definitions (each labelled so a threshold means one thing):
 - a case **passes** when its run passed and none of its golden evaluations failed (as
   `flowtape compare` counts it).
 - **context tokens per run**: the orchestrator context of the `per_run` phase, from
-  `context_tokens` (see `harness.accounting.context`).
+  `context_tokens` (see `harness.accounting.context`): the orchestrator's tokens only, never the
+  workflow's own llm calls (`llm_calls`, counted by another model's tokenizer).
 """
 
 from __future__ import annotations
@@ -185,7 +186,7 @@ def _load(path: Path, run_id: str, rows: Rows, names: set[str]) -> RunFigures:
     if "context_tokens" in names:
         for task, case, approach, tokens in rows(
                 """SELECT task, "case", approach, sum(tokens) FROM context_tokens
-                   WHERE run_id = ? AND phase = 'per_run' GROUP BY ALL""", [run_id]):
+                   WHERE run_id = ? AND phase = 'per_run' AND component <> 'llm_calls' GROUP BY ALL""", [run_id]):
             context[(task, case, approach)] = int(tokens)
     try:
         parsed = json.loads(settings) if isinstance(settings, str) else dict(settings or {})

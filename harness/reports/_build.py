@@ -103,7 +103,7 @@ def _context_tokens(path: Path, run_id: str) -> tuple[TaskTokens, ...]:
         SELECT task, approach, count(*), avg(coalesce(per_run, 0)), avg(authoring) FROM (
             SELECT task, "case", approach, sum(tokens) FILTER (WHERE phase = 'per_run') AS per_run,
                    sum(tokens) FILTER (WHERE phase = 'authoring') AS authoring
-            FROM context_tokens WHERE run_id = ? GROUP BY task, "case", approach)
+            FROM context_tokens WHERE run_id = ? AND component <> 'llm_calls' GROUP BY task, "case", approach)
         GROUP BY task, approach ORDER BY task, {_APPROACH_ORDER}, approach""", [run_id])
     return tuple(TaskTokens(task, approach, n, float(per_run), None if authoring is None else float(authoring))
                  for task, approach, n, per_run, authoring in rows)

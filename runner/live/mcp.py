@@ -18,7 +18,7 @@ import re
 import shlex
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,14 +132,22 @@ def _json_size(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
-def as_tool_call_result(tool: str, arguments: dict[str, Any], result: Any) -> ToolCallResult:
-    """The runner's view of an SDK `CallToolResult`, with the wire sizes of request and result."""
+def as_tool_call_result(tool: str, arguments: dict[str, Any], result: Any,
+                        sized: Callable[[Any], Any] | None = None) -> ToolCallResult:
+    """The runner's view of an SDK `CallToolResult`, with the sizes of request and result.
+
+    The result is sized as it arrived: only the fields the server sent (`exclude_unset`), not the
+    defaults the SDK's model fills in (`isError: false`, `resultType`). `sized` maps the request
+    and result to the form they are sized in (a cassette sizes its stored form, so a fixture path
+    counts as `${FIXTURES}` on every machine); default: as they are.
+    """
+    form = sized or (lambda value: value)
     return ToolCallResult(
         content=[block.model_dump(mode="json", by_alias=True, exclude_none=True) for block in result.content],
         structured_content=result.structured_content,
         is_error=bool(result.is_error),
-        request_bytes=_json_size({"name": tool, "arguments": arguments}),
-        result_bytes=_json_size(result.model_dump(mode="json", by_alias=True, exclude_none=True)),
+        request_bytes=_json_size(form({"name": tool, "arguments": arguments})),
+        result_bytes=_json_size(form(result.model_dump(mode="json", by_alias=True, exclude_unset=True))),
     )
 
 
@@ -200,7 +208,12 @@ class LiveMCPClient:
             raise MCPError(f"server '{server}' has no tool '{tool}'{did_you_mean(tool, names)} (its tools: {', '.join(names[:20])}"
                            + (", ..." if len(names) > 20 else "") + ")")
         result = self._call(server, f"tools/call {tool}", session.call_tool(tool, arguments))
-        return as_tool_call_result(tool, arguments, result)
+        return as_tool_call_result(tool, arguments, result, self.sized_form)
+
+    def sized_form(self, value: Any) -> Any:
+        """Hook for subclasses: the form a call's request and result are sized in (see
+        `as_tool_call_result`); as they are here."""
+        return value
 
     def wrap_streams(self, server: str, read: Any, write: Any) -> tuple[Any, Any]:
         """Hook for subclasses (recording) to wrap the transport streams; identity here.

@@ -4,6 +4,7 @@ counter stands in for the tokenizer), per-call savings, payback, and the ledger 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -17,6 +18,7 @@ from harness.accounting.context import (
     context_rows,
     node_catalog,
     payback_runs,
+    per_run_gap,
     runs_to_pay_back,
     schema_text,
     write_context_rows,
@@ -77,7 +79,7 @@ def test_the_ir_is_worth_its_forty_words() -> None:
 
 
 def test_direct_every_turn_rereads_schemas_system_request_and_earlier_calls() -> None:
-    # S=10 H=3 R=2, three turns: (15 in, 2 out), (15+2+5 in, 1 out), (15+2+5+1+3 in, 3+7 out)
+    # S=10 H=3 R=2, three turns: (15 in, 2 out), (15+2+5 in, 1 out), (15+2+5+1+3 in, 3 out)
     cost = context_cost(two_calls(), SCHEMAS, SETTINGS, approach="direct")
     assert figures(cost) == {
         ("system", "per_run"): (30, 0, "modelled"),
@@ -86,13 +88,33 @@ def test_direct_every_turn_rereads_schemas_system_request_and_earlier_calls() ->
         ("tool_arguments", "per_run"): (2 * 2 + 1 * 1, 2 + 1, "modelled"),  # written once, re-read by every later turn
         ("tool_results", "per_run"): (5 * 2 + 3 * 1, 0, "modelled"),
         ("final_answer", "per_run"): (0, 3, "modelled"),
-        ("llm_work", "per_run"): (0, 7, "modelled"),  # the llm step's completion, written by the orchestrator
     }
-    assert cost.tokens("per_run") == (15 + 22 + 26) + (2 + 1 + 10) == 76
-    assert cost.tokens("authoring") == 0
-    assert cost.cost_usd() == pytest.approx((63 * 1.0 + 13 * 4.0) / 1e6)
+    assert (cost.input_tokens("per_run"), cost.output_tokens("per_run")) == (15 + 22 + 26, 2 + 1 + 3) == (63, 6)
+    assert cost.tokens("per_run") == 69 and cost.tokens("authoring") == 0
+    assert cost.cost_usd() == pytest.approx((63 * 1.0 + 6 * 4.0) / 1e6)
     assert cost.component("tool_arguments").cost_usd == pytest.approx((5 * 1.0 + 3 * 4.0) / 1e6)
     assert cost.tool_calls == ()
+
+
+def test_direct_does_not_write_the_llm_steps_answer_twice() -> None:
+    # The llm step wrote "alpha beta gamma" (7 completion tokens); under direct that answer is the
+    # final answer F = {"answer":"alpha beta gamma"} (3 words), written once: nothing is added for it.
+    cost = context_cost(two_calls(), SCHEMAS, SETTINGS, approach="direct")
+    assert "llm_work" not in {c.name for c in cost.components}
+    assert cost.output_tokens("per_run") == 3 + 3  # arguments 2 + 1, F 3; not + 7
+
+
+def test_parallel_tool_calls_mean_fewer_turns() -> None:
+    # Both calls in one turn (calls_per_turn=2): T = ceil(2 / 2) + 1 = 2 turns, each call re-read by 1 later turn.
+    # reads: (S+H+R) * 2 = 15 * 2 = 30, arguments (2+1) * 1 = 3, results (5+3) * 1 = 8 -> 41; writes 2 + 1 + 3 = 6
+    cost = context_cost(two_calls(), SCHEMAS, replace(SETTINGS, calls_per_turn=2), approach="direct")
+    assert (cost.input_tokens("per_run"), cost.output_tokens("per_run")) == (41, 6)
+    # A call that uses a value the other call's result brought in ("three", not in the request)
+    # cannot be written in the same turn: three turns again, as with one call a turn (63 read).
+    dependent = two_calls()
+    dependent.steps[1].params["q"] = "three"
+    cost = context_cost(dependent, SCHEMAS, replace(SETTINGS, calls_per_turn=2), approach="direct")
+    assert cost.input_tokens("per_run") == 63
 
 
 def test_ir_authoring_reads_the_catalog_and_writes_the_ir_once() -> None:
@@ -101,15 +123,16 @@ def test_ir_authoring_reads_the_catalog_and_writes_the_ir_once() -> None:
     cost = context_cost(trace, SCHEMAS, SETTINGS, artefact=IR)
     assert figures(cost) == {
         ("system", "authoring"): (10, 0, "modelled"),
-        ("request", "authoring"): (2, 0, "measured"),
+        ("request", "authoring"): (2, 0, "modelled"),  # the case inputs stand in for a request: modelled everywhere
         ("node_catalog", "authoring"): (6, 0, "modelled"),
-        ("ir", "authoring"): (0, 40, "measured"),
+        ("ir", "authoring"): (0, 40, "hand-written"),  # a person wrote it; it stands in for model output
         ("system", "per_run"): (10, 0, "modelled"),
-        ("request", "per_run"): (2, 0, "measured"),
+        ("request", "per_run"): (2, 0, "modelled"),
         ("outputs", "per_run"): (3, 0, "measured"),
         ("llm_calls", "per_run"): (20, 7, "measured"),
     }
-    assert (cost.tokens("authoring"), cost.tokens("per_run")) == (58, 42)
+    # the orchestrator's tokens; the llm node's 20 + 7 (its own tokenizer) are never added to them
+    assert (cost.tokens("authoring"), cost.tokens("per_run"), cost.llm_node_tokens("per_run")) == (58, 10 + 2 + 3, 27)
     llm = cost.component("llm_calls")
     assert (llm.model, llm.cost_usd) == ("small", pytest.approx((20 * 0.5 + 7 * 1.0) / 1e6))  # at its own model
     assert cost.cost_usd("authoring") == pytest.approx((18 * 1.0 + 40 * 4.0) / 1e6)
@@ -119,10 +142,11 @@ def test_ir_authoring_reads_the_catalog_and_writes_the_ir_once() -> None:
 def test_payback_counts_runs_until_authoring_is_repaid() -> None:
     ir = context_cost(two_calls(), SCHEMAS, SETTINGS, artefact=IR)
     direct = context_cost(two_calls(), SCHEMAS, SETTINGS, approach="direct")
-    # tokens: 58 + 42n <= 76n from n = 2 (58 > 34, 58 <= 68)
+    # orchestrator tokens: 58 + 15n <= 69n from n = 2 (58 > 54, 58 <= 108)
     assert payback_runs(ir, direct) == 2
-    # cost: 178e-6 + 32e-6 n <= 115e-6 n from n = 3 (178 / 83 = 2.1)
-    assert payback_runs(ir, direct, by="cost_usd") == 3
+    # cost (USD adds up across models): 178e-6 + (15e-6 + 17e-6 llm) n <= (63 + 6 * 4)e-6 n = 87e-6 n
+    # from n = 4 (178 / 55 = 3.2)
+    assert payback_runs(ir, direct, by="cost_usd") == 4
     assert runs_to_pay_back(0, 5) == 1
     assert runs_to_pay_back(10, 5) == 2
     assert runs_to_pay_back(11, 5) == 3
@@ -147,8 +171,26 @@ def test_savings_per_call_direct_minus_the_share_of_outputs_derived_from_it() ->
         ("c1", 2 * 3 + 5 * 2, 2, 14),
         ("c2", 1 * 2 + 3 * 1, 1, 4),
     ]
+    # input and output apart, and priced apart ($1 in, $4 out per million):
+    # c1 reads (2 + 5) * 2 - 2 = 12 fewer, writes 2 fewer -> 12 + 8 = $20e-6; c2: 4 - 1 = 3 and 1 -> 3 + 4 = $7e-6
+    assert [(t.saved_input_tokens, t.saved_output_tokens) for t in cost.tool_calls] == [(12, 2), (3, 1)]
+    assert [t.saved_cost_usd for t in cost.tool_calls] == [pytest.approx(20e-6), pytest.approx(7e-6)]
     direct = context_cost(two_calls(), SCHEMAS, SETTINGS, approach="direct")
     assert sum(t.direct_tokens for t in cost.tool_calls) == direct.component("tool_arguments").tokens + direct.component("tool_results").tokens
+
+
+def test_the_calls_savings_and_the_rest_add_up_to_the_per_run_gap() -> None:
+    ir = context_cost(two_calls(), SCHEMAS, SETTINGS, artefact=IR)
+    direct = context_cost(two_calls(), SCHEMAS, SETTINGS, approach="direct")
+    gap = per_run_gap(ir, direct)
+    # gap: direct reads 63, writes 6; ir reads 10 + 2 + 3 = 15, writes 0 -> 48 in, 6 out
+    assert (gap.gap_input, gap.gap_output) == (48, 6)
+    # the calls: 12 + 3 in, 2 + 1 out (above)
+    assert (gap.calls_input, gap.calls_output) == (15, 3)
+    # the rest: S + H + R = 15 read by 3 turns against S + R = 12 read once: 45 - 12 = 33 in
+    # (the 3 output words all derive from calls, so nothing returns unattributed); F = 3 written
+    assert (gap.rest_input, gap.rest_output, gap.rest) == (33, 3, 36)
+    assert gap.calls + gap.rest == gap.gap == 69 - 15
 
 
 def test_an_output_taken_straight_from_one_call_is_charged_to_that_call_only() -> None:
@@ -184,11 +226,11 @@ def test_code_reads_discovery_writes_the_script_and_reads_stdout() -> None:
     cost = context_cost(code_trace(), SCHEMAS, SETTINGS, artefact=script)
     assert figures(cost) == {
         ("system", "authoring"): (10, 0, "modelled"),
-        ("request", "authoring"): (2, 0, "measured"),
+        ("request", "authoring"): (2, 0, "modelled"),
         ("discovery", "authoring"): (4, 0, "measured"),
-        ("script", "authoring"): (0, 6, "measured"),
+        ("script", "authoring"): (0, 6, "hand-written"),
         ("system", "per_run"): (10, 0, "modelled"),
-        ("request", "per_run"): (2, 0, "measured"),
+        ("request", "per_run"): (2, 0, "modelled"),
         ("stdout", "per_run"): (3, 0, "measured"),
         ("llm_calls", "per_run"): (20, 7, "measured"),
     }
@@ -196,7 +238,7 @@ def test_code_reads_discovery_writes_the_script_and_reads_stdout() -> None:
     assert [(t.seq, t.step_id, t.direct_tokens, t.approach_tokens) for t in cost.tool_calls] == [
         (1, "call-1:notes.search", 16, 2), (2, "call-2:notes.search", 5, 1)]
     # direct modelled from the code trace: the same two calls, no discovery
-    assert context_cost(code_trace(), SCHEMAS, SETTINGS, approach="direct").tokens("per_run") == 76
+    assert context_cost(code_trace(), SCHEMAS, SETTINGS, approach="direct").tokens("per_run") == 69
 
 
 def test_a_script_that_discovered_nothing_read_at_least_its_tools() -> None:
@@ -250,15 +292,16 @@ def test_rows_go_to_the_ledger_and_replace_a_case_written_again(tmp_path: Path) 
     ir = context_cost(two_calls(), SCHEMAS, SETTINGS, artefact=IR)
     direct = context_cost(two_calls(), SCHEMAS, SETTINGS, approach="direct")
     rows = context_rows("run-1", [ir, direct])
-    assert rows["context_tokens"][3] == ("run-1", "notes", "fox", "ir", "ir", "authoring", 40, pytest.approx(160e-6), "measured")
-    assert write_context_rows(path, "run-1", [ir, direct]) == 15
-    assert write_context_rows(path, "run-1", rows) == 15  # the same cases again: replaced, not doubled
-    _, totals = query(path, 'SELECT approach, phase, sum(tokens) FROM context_tokens GROUP BY ALL ORDER BY ALL')
-    assert totals == [("direct", "per_run", 76), ("ir", "authoring", 58), ("ir", "per_run", 42)]
-    _, saved = query(path, 'SELECT run_id, task, "case", approach, step_id, server, tool, direct_tokens, approach_tokens, saved_tokens '
-                           "FROM savings_per_tool_call ORDER BY step_id")
-    assert saved == [("run-1", "notes", "fox", "ir", "c1", "notes", "search", 16, 2, 14),
-                     ("run-1", "notes", "fox", "ir", "c2", "notes", "search", 5, 1, 4)]
+    assert rows["context_tokens"][3] == ("run-1", "notes", "fox", "ir", "ir", "authoring", 40, pytest.approx(160e-6), "hand-written", 0, 40, "orch")
+    assert write_context_rows(path, "run-1", [ir, direct]) == 14
+    assert write_context_rows(path, "run-1", rows) == 14  # the same cases again: replaced, not doubled
+    _, totals = query(path, "SELECT approach, phase, sum(input_tokens), sum(output_tokens) FROM context_tokens "
+                            "WHERE component <> 'llm_calls' GROUP BY ALL ORDER BY ALL")
+    assert totals == [("direct", "per_run", 63, 6), ("ir", "authoring", 18, 40), ("ir", "per_run", 15, 0)]
+    _, saved = query(path, 'SELECT run_id, task, "case", approach, step_id, server, tool, direct_tokens, approach_tokens, saved_tokens, '
+                           "saved_input_tokens, saved_output_tokens FROM savings_per_tool_call ORDER BY step_id")
+    assert saved == [("run-1", "notes", "fox", "ir", "c1", "notes", "search", 16, 2, 14, 12, 2),
+                     ("run-1", "notes", "fox", "ir", "c2", "notes", "search", 5, 1, 4, 3, 1)]
     Ledger(path).close()  # still a ledger the rest of flowtape opens
 
 

@@ -54,7 +54,8 @@ def test_markdown_has_a_heading_per_section_and_github_tables(data, failing):
     assert [line for line in text.splitlines() if line.startswith("## ")] == [
         "## Cases", "## Tokens per approach per task", "## Savings per tool call", "## Cost over the last runs", "## Pass rate per step"]
     assert "| task               | case            | approach   | status   |" in text
-    assert re.search(r"\| git-release-digest \| direct +\| +2 \| +25,2\d\d \|", text)
+    # direct (modelled), mean of 2 cases: (42,178 + 91 + 7,903 + 121) / 2 = 25,146.5 (README, "The shipped suite's figures")
+    assert re.search(r"\| git-release-digest \| direct +\| +2 \| +25,14[67] \|", text)
     failing_text = to_markdown(failing)
     row = next(line for line in failing_text.splitlines() if "| outputs.difference | Equals" in line)
     assert row.count("|") == 7 and "+9.0h" in row  # one row, six cells: nothing in a reason breaks the table
