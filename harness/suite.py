@@ -20,6 +20,7 @@ from harness.envs import EnvError, envs_root, server_specs
 from harness.goldens import Case, GoldenError, Places, Task, cassette_path
 from harness.settings import load_settings
 from runner import JSONInputError, RunStatus, Runtime, Trace, execute, read_json
+from runner.clients import MCPError
 from runner.live.mcp import MCPConfigError, parse_mcp_config
 
 
@@ -121,6 +122,13 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
                 budget = task.spec.code
                 trace = run_code(task.baseline_path.resolve(), inputs, runtime, task=task.name, case=case.name, base_dir=task.folder.resolve(),
                                  timeout=budget.timeout, memory_mb=budget.memory_mb, max_calls=budget.max_calls)
+            # Every connected server's tools/list, used or not (what a direct agent is offered);
+            # after the run, so a run that failed never starts a server again.
+            if trace.status is RunStatus.PASSED or cassette.write_protected:
+                try:
+                    mcp.list_every_server()
+                except MCPError as err:
+                    trace.status, trace.error = RunStatus.ERROR, f"listing every connected server's tools failed: {err}"
             # Each tool step's result_tokens from the content blocks the client returned (the
             # documented rule; the step's output keeps only the structured copy).
             trace = with_result_tokens(trace, mcp.results, tokenizer)

@@ -11,8 +11,8 @@ Writes into DIR:
   and v0.3.0 (400). Its whole history is a `git fast-import` stream generated from
   `random.Random(7)` with a fixed identity and fixed dates, run with no user or system git
   config, so every machine gets the same HEAD hash.
-- `notes/`: a few small text, markdown and JSON files with fixed content (meeting notes, a todo
-  list, two customer reviews, a config) for filesystem-server tasks.
+- `notes/`: small text, markdown and JSON files with fixed content (four meeting notes with
+  action items, a todo list, six customer reviews, a config) for filesystem-server tasks.
 - `MANIFEST.json`: the HEAD hash, the tags, and a sha256 per notes file. It is written last:
   a DIR without it is incomplete (a build in progress or one that died) and must not be used.
 
@@ -420,6 +420,40 @@ Attendees: Grace, Alan, Edsger
 - Grace: add line and column numbers to parse errors.
 - Alan: review the CI matrix for Python 3.13.
 """,
+    "meetings/2025-01-20-weekly.md": """\
+# Weekly sync, 2025-01-20
+
+Attendees: Grace, Katherine, Edsger, Alan
+
+## Decisions
+- 0.3.0 is tagged; the next cycle is for bug fixes only.
+- Parse errors keep their line and column numbers in every output mode.
+
+## Action items
+- Katherine: migrate the state file to the SQLite backend (due 2025-01-24).
+- Grace: write the 0.3.0 release notes.
+- Edsger: fix the token refresh race before the next release.
+- Katherine: add a storage section to the caching guide.
+""",
+    "meetings/2025-01-27-retro.md": """\
+# Retrospective, 2025-01-27
+
+Attendees: Alan, Grace, Katherine
+
+## What went well
+- Three releases in three weeks, each on its planned date.
+- The retry budget stopped the nightly job from failing.
+
+## What did not
+- Two regressions in the renderer reached users.
+
+## Action items
+- Alan: add a smoke test of the installed CLI to CI.
+- Grace: run a bug bash on the renderer before 0.3.1.
+- Alan: document how to roll back a release.
+- Katherine: set up a weekly dependency update.
+- Grace: publish the release checklist.
+""",
     "todo.md": """\
 # Todo
 
@@ -453,6 +487,30 @@ Review #1043 - 1 star - posted 2025-01-09
 Very disappointed. The CLI crashed every time I piped its output, the login kept expiring after a
 few minutes, and the docs did not explain any of it. I lost an afternoon and went back to curl.
 Would not recommend until these basic problems are fixed.
+""",
+    "reviews/review-1044.txt": """\
+Review #1044 - 4 stars - posted 2025-01-12
+
+Solid little client. The table output is easy to read and the device login worked on the first
+try. I would like a way to export to CSV, but for day-to-day use it does everything we need.
+""",
+    "reviews/review-1045.txt": """\
+Review #1045 - 2 stars - posted 2025-01-14
+
+The new cache keeps serving stale data after I log out, and there is no command to clear it. I
+had to delete files by hand. Support has not answered in three days.
+""",
+    "reviews/review-1046.txt": """\
+Review #1046 - 5 stars - posted 2025-01-19
+
+Upgrading to 0.3.0 was painless and the SQLite backend made our CI jobs noticeably faster. The
+changelog explained every change. Great work by the maintainers.
+""",
+    "reviews/review-1047.txt": """\
+Review #1047 - 1 star - posted 2025-01-21
+
+The renderer cuts off the last row of every table, so our reports were wrong for a week before
+anyone noticed. A tool that silently drops data is worse than no tool.
 """,
     "config.json": """\
 {

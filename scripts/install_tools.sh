@@ -13,6 +13,7 @@ PINS=(
     "@modelcontextprotocol/server-filesystem@2026.8.31"
     "@modelcontextprotocol/server-memory@2026.8.31"
     "@modelcontextprotocol/server-everything@2026.8.31"
+    "@modelcontextprotocol/server-sequential-thinking@2026.8.31"
 )
 
 fail() { echo "install_tools.sh: $*" >&2; exit 1; }

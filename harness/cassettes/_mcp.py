@@ -78,6 +78,17 @@ class CassetteMCPClient(LiveMCPClient):
         finally:
             self._step = None
 
+    def list_every_server(self) -> None:
+        """Have the `tools/list` of every configured server in the cassette, used or not (what a
+        direct agent is offered is every connected server's tools). Recording lists each server
+        (answered from the cassette when already recorded); a write-protected replay opens no
+        session and marks each server's recorded set-up used, so it is not reported unused."""
+        for server in self._configs:
+            if self.cassette.write_protected:
+                self.cassette.use_setup("mcp", server)
+            else:
+                self.list_tools(server)
+
     def _replay_without_session(self, server: str, tool: str, arguments: dict[str, Any], step_id: str | None) -> ToolCallResult | None:
         found = self.cassette.lookup("mcp", server, step_id, "tools/call", {"name": tool, "arguments": arguments})
         if found is None or "result" not in (found.response or {}):

@@ -39,10 +39,10 @@ def test_the_shipped_suite_passes_offline_and_lands_in_the_ledger(cli, suite):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["task", "case", "approach", "status", "failed", "checks"]
-    assert sum(line.split()[3:4] == ["passed"] for line in lines[2:]) == 16  # 8 cases x (ir, code)
-    assert "16 cases: 16 passed, 0 failed" in lines[-1]
-    assert "[16/16]" in result.stderr  # progress, one line per case
-    assert result.stderr.splitlines()[0].startswith("flowtape test: 16 cases, 2 workers, run ")  # at once, before any case ends
+    assert sum(line.split()[3:4] == ["passed"] for line in lines[2:]) == 84  # 42 cases x (ir, code)
+    assert "84 cases: 84 passed, 0 failed" in lines[-1]
+    assert "[84/84]" in result.stderr  # progress, one line per case
+    assert result.stderr.splitlines()[0].startswith("flowtape test: 84 cases, 2 workers, run ")  # at once, before any case ends
     query = cli("ledger", "query", "SELECT count(*) AS n, sum(passed::int) AS ok FROM evaluations", "--ledger", suite / "ledger.duckdb")
     n, ok = query.stdout.splitlines()[-1].split()
     assert int(n) == int(ok) > 30
@@ -59,7 +59,7 @@ def test_a_planted_regression_fails_naming_task_case_approach_step_and_evaluator
     assert result.exit_code == 1
     assert "git-release-digest/full-history [ir] steps.headline MaxCompletionTokens: " in result.stdout
     assert "500" in result.stdout and "120" in result.stdout
-    assert "4 cases: 3 passed, 1 failed" in result.stdout
+    assert "10 cases: 9 passed, 1 failed" in result.stdout
 
 
 def test_rescore_judges_stored_traces_with_the_current_goldens(cli, suite):
@@ -106,11 +106,16 @@ def test_four_workers_lose_nothing(cli, suite):
     ledger = suite / "ledger.duckdb"
     counts = cli("ledger", "query", "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM steps), (SELECT count(*) FROM tool_calls), "
                  "(SELECT count(*) FROM llm_calls), (SELECT count(*) FROM evaluations)", "--ledger", ledger)
-    # Counted from the suite's files. 8 cases x 2 approaches. Steps: ir 3+3+3+3+5+3+3+4 = 27; code (its
-    # tool and model calls, meeting-times' two discovery reads, and a stdout step) 3+3+5+5+6+4+4+5 = 35.
-    # MCP calls 19 per approach; llm calls 4 per approach. Evaluator entries: ir 8+6+5+3+9+7+3+4 = 45;
-    # code, outputs only, 1+1+2+2+2+3+2+2 = 15.
-    assert [int(n) for n in counts.stdout.splitlines()[-1].split()] == [16, 62, 38, 8, 60]
+    # Counted from the suite's files: 42 cases x 2 approaches. Per task (action-items, changelog-export,
+    # git-release-digest, meeting-times, review-triage, shop-sales, standup-brief, team-memory) with its
+    # cases (7, 4, 5, 8, 3, 6, 5, 4):
+    # - steps, ir (nodes x cases): 4x7 + 4x4 + 3x5 + 3x8 + 5x3 + 3x6 + 4x5 + 4x4 = 152; code (tool and
+    #   model calls, meeting-times' two discovery reads, a stdout step): 4x7 + 4x4 + 3x5 + 5x8 + 6x3 +
+    #   4x6 + 3x5 + 5x4 = 176;
+    # - MCP calls per approach 3x7 + 3x4 + 1x5 + 2x8 + 3x3 + 3x6 + 2x5 + 4x4 = 107; llm calls 5 + 6 = 11;
+    # - evaluator entries, ir (steps and outputs) 42 + 28 + 32 + 36 + 31 + 20 + 25 + 13 = 227; code
+    #   (outputs and code_steps) 28 + 9 + 5 + 26 + 6 + 11 + 20 + 8 = 113.
+    assert [int(n) for n in counts.stdout.splitlines()[-1].split()] == [84, 328, 214, 22, 340]
 
 
 def test_compare_runs_offline_on_the_committed_cassettes(cli, suite):
@@ -119,7 +124,8 @@ def test_compare_runs_offline_on_the_committed_cassettes(cli, suite):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     text = json.dumps(report)
-    for task in ("git-release-digest", "meeting-times", "review-triage", "shop-sales", "team-memory"):
+    for task in ("git-release-digest", "meeting-times", "review-triage", "shop-sales", "team-memory", "changelog-export",
+                 "action-items", "standup-brief"):
         assert task in text
     # meeting-times (two small results): ir wins at the default 400-token system prompt, but not below ~367
     ir = next(s for s in report["summaries"] if s["task"] == "meeting-times" and s["approach"] == "ir")
@@ -130,7 +136,7 @@ def test_compare_runs_offline_on_the_committed_cassettes(cli, suite):
     assert markdown.exit_code == 0 and markdown.stdout.startswith("## Approaches") and re.search(r"\| git-release-digest +\| full-history +\| ir ", markdown.stdout)
     assert "- meeting-times: ir does not win: direct is cheaper on cost for a single run" in markdown.stdout
     savings = cli("ledger", "query", "SELECT count(*) FROM savings_per_tool_call WHERE approach = 'ir'", "--ledger", suite / "ledger.duckdb")
-    assert int(savings.stdout.splitlines()[-1]) == 19  # every recorded MCP call of the ir approach
+    assert int(savings.stdout.splitlines()[-1]) == 107  # every recorded MCP call of the ir approach
 
 
 def test_a_unit_that_cannot_run_is_an_error_in_the_table_and_the_ledger(cli, suite):
@@ -138,5 +144,7 @@ def test_a_unit_that_cannot_run_is_an_error_in_the_table_and_the_ledger(cli, sui
     result = run_test(cli, suite, "--task", "team-memory")
     assert result.exit_code == 2  # a unit that cannot run is bad input
     assert "team-memory/skylark [code]: " in result.stdout and "corrupt cassette" in result.stdout
-    rows = cli("ledger", "query", "SELECT approach, status FROM cases ORDER BY approach", "--ledger", suite / "ledger.duckdb")
+    rows = cli("ledger", "query", "SELECT approach, status FROM cases WHERE \"case\" = 'skylark' ORDER BY approach", "--ledger", suite / "ledger.duckdb")
     assert [line.split() for line in rows.stdout.splitlines()[2:]] == [["code", "error"], ["ir", "passed"]]
+    others = cli("ledger", "query", "SELECT count(*) FROM cases WHERE \"case\" <> 'skylark' AND status = 'passed'", "--ledger", suite / "ledger.duckdb")
+    assert int(others.stdout.splitlines()[-1]) == 6  # the task's other three cases x (ir, code)

@@ -57,7 +57,7 @@ def test_two_builds_are_identical(builds: tuple[Path, Path]) -> None:
         assert git(out / "repo", "rev-parse", "HEAD").strip() == data["repo"]["head"]
         assert git(out / "repo", "status", "--porcelain") == ""  # the work tree is checked out, clean
         files = sorted(p.relative_to(out / "notes").as_posix() for p in (out / "notes").rglob("*") if p.is_file())
-        assert files == sorted(data["notes"]) and len(files) == 8
+        assert files == sorted(data["notes"]) and len(files) == 14
         for rel, digest in data["notes"].items():
             assert hashlib.sha256((out / "notes" / rel).read_bytes()).hexdigest() == digest
     assert sorted(p.name for p in first.iterdir()) == [".lock", "MANIFEST.json", "notes", "repo"]  # no staging left

@@ -20,8 +20,10 @@ def task(tmp_path):
 
 def test_the_shipped_suite_loads_with_its_evaluators_built():
     tasks = load_suite(ROOT / "goldens")
-    assert [t.name for t in tasks] == ["git-release-digest", "meeting-times", "review-triage", "shop-sales", "team-memory"]
-    full = next(c for c in tasks[0].cases if c.name == "full-history")
+    assert [t.name for t in tasks] == ["action-items", "changelog-export", "git-release-digest", "meeting-times", "review-triage",
+                                       "shop-sales", "standup-brief", "team-memory"]
+    assert sum(len(t.cases) for t in tasks) == 42
+    full = next(c for c in tasks[2].cases if c.name == "full-history")
     assert [type(e).__name__ for e in full.steps["headline"]] == ["JsonSchema", "MaxPromptTokens", "MaxCompletionTokens"]
 
 

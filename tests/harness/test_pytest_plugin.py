@@ -14,8 +14,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def copy_suite(pytester):
+    """meeting-times with two of its cases, lisbon-tokyo and new-york-berlin, and their cassettes."""
     shutil.copytree(ROOT / "goldens/meeting-times", pytester.path / "goldens/meeting-times")
     shutil.copytree(ROOT / "cassettes/meeting-times", pytester.path / "cassettes/meeting-times")
+    for case in (pytester.path / "goldens/meeting-times/cases").glob("*.yaml"):
+        if case.stem not in ("lisbon-tokyo", "new-york-berlin"):
+            case.unlink()
     return pytester.path / "goldens/meeting-times/cases/lisbon-tokyo.yaml"
 
 

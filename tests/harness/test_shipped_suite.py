@@ -15,10 +15,44 @@ CASES = [pytest.param(t, c, id=f"{t.name}/{c.name}") for t in SUITE for c in t.c
 RUNS = [pytest.param(t, c, a, id=f"{t.name}/{c.name}[{a}]") for t in SUITE for c in t.cases for a in ("ir", "code")]
 
 
+def tape(task, case, approach="ir"):
+    return yaml.safe_load(cassette_path(ROOT / "cassettes", task, case, approach).read_text())["interactions"]
+
+
 def test_the_suite_has_what_the_issue_asks_for():
     servers = {name for t in SUITE for name in t.spec.servers}
-    assert {"git", "time", "fs", "memory"} <= servers
+    assert {"git", "time", "fs", "memory", "sqlite"} <= servers
     assert sum(t.uses_llm() for t in SUITE) >= 2
+    assert len(SUITE) >= 8 and sum(len(t.cases) for t in SUITE) >= 40  # enough paired cases for the statistics
+    assert all({"ir", "code"} <= set(t.spec.approaches) for t in SUITE)
+
+
+@pytest.mark.parametrize(("task", "case", "approach"), RUNS)
+def test_every_cassette_lists_every_server_its_task_connects(task, case, approach):
+    listed = [i["server"] for i in tape(task, case, approach) if i["method"] == "tools/list"]
+    assert sorted(listed) == sorted(task.spec.servers)
+
+
+def test_one_task_connects_many_servers_and_calls_two():
+    [task] = [t for t in SUITE if t.name == "standup-brief"]
+    for case in task.cases:
+        for approach in ("ir", "code"):
+            items = tape(task, case, approach)
+            tools = [tool["name"] for i in items if i["method"] == "tools/list" for tool in i["response"]["result"]["tools"]]
+            called = {i["server"] for i in items if i["method"] == "tools/call"}
+            assert len({i["server"] for i in items if i["method"] == "tools/list"}) >= 5 and len(tools) >= 40
+            assert called == {"git", "time"}
+
+
+def test_a_large_result_flows_into_a_later_calls_arguments():
+    [task] = [t for t in SUITE if t.name == "changelog-export"]
+    [case] = [c for c in task.cases if c.name == "full-history"]
+    for approach in ("ir", "code"):
+        calls = [i for i in tape(task, case, approach) if i["method"] == "tools/call"]
+        log = next(i for i in calls if i["request"]["name"] == "git_log")
+        write = next(i for i in calls if i["request"]["name"] == "write_file")
+        assert len(log["response"]["result"]["content"][0]["text"]) > 100_000
+        assert len(write["request"]["arguments"]["content"]) > 20_000
 
 
 @pytest.mark.parametrize(("task", "case", "approach"), RUNS)
