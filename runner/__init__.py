@@ -11,6 +11,7 @@ from runner._json import MAX_DEPTH as MAX_JSON_DEPTH
 from runner._json import JSONInputError
 from runner._json import loads as parse_json
 from runner._json import read as read_json
+from runner.agent import AgentConfig, AgentTool, run_agent
 from runner.clients import LLMClient, LLMRequest, LLMResponse, MCPClient, MCPError, ToolCallResult, ToolInfo
 from runner.executor import Runtime, execute, new_run_id
 from runner.ir import Workflow, workflow_hash
@@ -19,6 +20,8 @@ from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow
 
 __all__ = [
     "TRACE_VERSION",
+    "AgentConfig",
+    "AgentTool",
     "Diagnostic",
     "InvalidWorkflow",
     "JSONInputError",
@@ -43,5 +46,6 @@ __all__ = [
     "new_run_id",
     "parse_json",
     "read_json",
+    "run_agent",
     "workflow_hash",
 ]

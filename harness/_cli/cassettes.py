@@ -42,7 +42,7 @@ def prune(
     suite: Annotated[Path, typer.Argument(help="The golden suite folder (tasks with task.yaml).")] = Path("goldens"),
     task: Annotated[Optional[list[str]], typer.Option("--task", help="Only this task (repeat for several).", show_default=False)] = None,
     case: Annotated[Optional[list[str]], typer.Option("--case", help="Only this case (repeat for several).", show_default=False)] = None,
-    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir or code (repeat for both; direct is modelled, never run).", show_default=False)] = None,
+    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir, code or direct (repeat for several).", show_default=False)] = None,
     cassettes: Annotated[Path, typer.Option("--cassettes", help="Where the recordings are.")] = Path("cassettes"),
     fixtures: Annotated[Optional[Path], typer.Option("--fixtures", help="Built fixtures (default .fixtures, or FLOWTAPE_FIXTURES).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed; write nothing.")] = False,

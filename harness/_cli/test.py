@@ -23,7 +23,7 @@ def test(
     suite: Annotated[Path, typer.Argument(help="The golden suite folder (tasks with task.yaml).")] = Path("goldens"),
     task: Annotated[Optional[list[str]], typer.Option("--task", help="Only this task (repeat for several).", show_default=False)] = None,
     case: Annotated[Optional[list[str]], typer.Option("--case", help="Only this case (repeat for several).", show_default=False)] = None,
-    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir or code (repeat for both; direct is modelled by flowtape compare, never run).", show_default=False)] = None,
+    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir, code or direct (repeat for several).", show_default=False)] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Cases run in parallel in this many processes.")] = 1,
     ledger: Annotated[Path, typer.Option("--ledger", help="The DuckDB ledger the run is added to.")] = Path("reports/ledger.duckdb"),
     cassettes: Annotated[Path, typer.Option("--cassettes", help="Where the recordings are.")] = Path("cassettes"),
