@@ -341,12 +341,14 @@ def _check_direct(spec: TaskSpec, task_file: Path, cases: tuple[Case, ...]) -> N
             jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator).check_schema(schema)
         except jsonschema.SchemaError as err:
             raise GoldenError(f"{task_file}: direct.outputs.{clip(name, 80)}: not a JSON schema: {clip(err.message, 300)}") from None
-    task = Task(task_file.parent.name, task_file.parent, spec, cases)
+    from runner import templates
+
     for case in cases:
         try:
-            direct_prompt(task, case.spec.inputs)
-        except GoldenError as err:
-            raise GoldenError(f"{case.path}: inputs: {err}") from None
+            templates.resolve(direct.prompt, case.spec.inputs)
+        except templates.TemplateError as err:
+            given = ", ".join(case.spec.inputs) or "none"
+            raise GoldenError(f"{case.path}: inputs: direct.prompt of {task_file.name}: {clip(str(err), 300)} (the case's inputs: {clip(given, 200)})") from None
         for target in case.spec.outputs:
             if target not in outputs:
                 name = clip(target, 80)

@@ -61,7 +61,7 @@ def prune(
     except GoldenError as err:
         fail(str(err))
     if not units:
-        fail(f"{suite}: no (case, approach) to run (every selected task lists only direct)")
+        fail(f"{suite}: no (case, approach) to run (no selected task lists an approach)")
     left_alone = removed = 0
     for t, c, a in units:
         where = f"{t.name}/{c.name} [{a}]"

@@ -43,7 +43,7 @@ def record(
     except GoldenError as err:
         fail(str(err))
     if not units:
-        fail(f"{suite}: no (case, approach) to record (every selected task lists only direct)")
+        fail(f"{suite}: no (case, approach) to record (no selected task lists an approach)")
     if record_mode == "all" and not force:
         _refuse_to_replace(units, cassettes)
     failed = 0
