@@ -133,8 +133,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             # that ended for want of a valid answer (max_turns, the context budget) did complete:
             # the model's failure is the measurement; only `error` (it could not go on) is held back.
             changes = cassette.changes()
-            incomplete = trace.status is RunStatus.ERROR if approach == "direct" else trace.status is not RunStatus.PASSED
-            held_back = cassette.changed and incomplete
+            held_back = cassette.changed and not completed(trace)
             saved = False if held_back else cassette.save(meta)
             # What is returned is what gets written (traces, ledger): known secrets and URL
             # credentials redacted in place, after judging saw the real values.
@@ -146,6 +145,16 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
     finally:
         if needs_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def completed(trace: Trace) -> bool:
+    """Whether a run completed, so its recording may be saved (and pruned): a workflow or script
+    that passed; a direct run that ended with an answer or for want of one (`failed`: max_turns,
+    the context budget) -- the model's failure is what was measured -- but not one that could not
+    go on (`error`: a provider or server failure)."""
+    if trace.approach == "direct":
+        return trace.status is not RunStatus.ERROR
+    return trace.status is RunStatus.PASSED
 
 
 def _run_direct(task: Task, case: Case, inputs: dict[str, Any], runtime: Runtime, model: str, stored: Callable[[str], str]) -> Trace:

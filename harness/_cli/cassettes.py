@@ -53,7 +53,7 @@ def prune(
     Exit 0 when every replay completed, 1 when some were left alone, 2 for bad input."""
     from harness.cassettes import CassetteError, CassetteMiss, LeakedSecretError, RecordModeError
     from harness.goldens import GoldenError, load_suite, select_units
-    from harness.suite import run_case
+    from harness.suite import completed, run_case
     from runner import InvalidWorkflow
 
     try:
@@ -71,7 +71,7 @@ def prune(
             typer.echo(f"{where}: left alone, it cannot replay: {str(err).splitlines()[0]}")
             left_alone += 1
             continue
-        if run.trace.status.value != "passed":
+        if not completed(run.trace):
             typer.echo(f"{where}: left alone, its replay did not complete ({run.trace.error})")
             left_alone += 1
             continue
