@@ -271,3 +271,63 @@ def test_config_is_checked():
         config(protocol="xml")
     with pytest.raises(ValueError, match="max_turns"):
         config(max_turns=0)
+
+
+# -- native tool calls through litellm, against an OpenAI-format test double ----------------------
+
+
+@pytest.fixture
+def openai_double():
+    """An HTTP server speaking OpenAI's chat format (a test double for the protocol conversion,
+    never a recording): it asks for calc__add until a tool message answers, then calls
+    final_answer with the number that message holds. It keeps the bodies it received."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    bodies: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            bodies.append(body)
+            answered = [m for m in body["messages"] if m["role"] == "tool"]
+            call = (native_call(FINAL_TOOL, "call-2", sum=int(answered[-1]["content"])) if answered
+                    else native_call("calc__add", "call-1", a=2, b=3))
+            reply = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "double",
+                                "choices": [{"index": 0, "finish_reason": "tool_calls",
+                                             "message": {"role": "assistant", "content": None, "tool_calls": [call]}}],
+                                "usage": {"prompt_tokens": 40 * len(body["messages"]), "completion_tokens": 7, "total_tokens": 0}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/v1", bodies
+    server.shutdown()
+    server.server_close()
+
+
+def test_native_tool_calls_travel_through_litellm(openai_double, calc):
+    from runner.live.llm import LiteLLMClient
+
+    base, bodies = openai_double
+    llm = LiteLLMClient(api_base=base, api_key="x")
+    trace = run_agent(config(model="openai/double", protocol="native"), llm, calc)
+
+    assert trace.status.value == "passed", trace.error
+    assert trace.outputs == {"sum": 5}
+    first, second = bodies
+    assert [t["function"]["name"] for t in first["tools"]] == ["calc__add", "calc__lines", "calc__fail", FINAL_TOOL]
+    assert "response_format" not in first
+    assert second["messages"][-2]["tool_calls"][0]["function"] == {"name": "calc__add", "arguments": json.dumps({"a": 2, "b": 3})}
+    assert second["messages"][-1] == {"role": "tool", "tool_call_id": "call-1", "content": "5"}
+    turn1 = trace.step("turn-1")
+    assert turn1.output["tool_calls"][0]["function"]["name"] == "calc__add"
+    assert (turn1.llm.prompt_tokens, turn1.llm.completion_tokens, turn1.llm.usage_source) == (80, 7, "provider")
+    assert trace.step("turn-1:calc.add").tool.tool == "add"
