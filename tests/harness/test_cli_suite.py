@@ -143,4 +143,4 @@ def test_a_unit_that_cannot_run_is_an_error_in_the_table_and_the_ledger(cli, sui
     assert result.exit_code == 2  # a unit that cannot run is bad input
     assert "team-memory/skylark [code]: " in result.stdout and "corrupt cassette" in result.stdout
     rows = cli("ledger", "query", "SELECT approach, status FROM cases ORDER BY approach", "--ledger", suite / "ledger.duckdb")
-    assert [line.split() for line in rows.stdout.splitlines()[2:]] == [["code", "error"], ["ir", "passed"]]
+    assert [line.split() for line in rows.stdout.splitlines()[2:]] == [["code", "error"], ["direct", "failed"], ["ir", "passed"]]
