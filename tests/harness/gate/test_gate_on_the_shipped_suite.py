@@ -117,7 +117,7 @@ def test_a_planted_token_regression_fails_naming_the_step(cli, replayed: Replaye
     assert lines[1].startswith(f"  {PLANTED}") and "(max_regression.tokens); baseline 4,781 (+2" in lines[1]
     assert lines[2].startswith("  git-release-digest/last-50 [ir]: tokens ") and "baseline 4,934 (+" in lines[2]
     cases = {(c.attrib["classname"], c.attrib["name"]): c for c in ET.parse(junit).getroot().iter("testcase")}
-    assert len(cases) == 16
+    assert len(cases) == 24  # 8 cases x (ir, code, direct)
     [first, _] = cases[("git-release-digest", "last-50 [ir]")].findall("failure")
     assert first.attrib["message"].startswith(PLANTED) and first.attrib["type"] == "max_regression.tokens"
     assert sum(1 for c in cases.values() if c.find("failure") is not None) == 1

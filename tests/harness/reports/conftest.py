@@ -67,7 +67,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replayed]:
         golden = work / GOLDEN
         assert RIGHT in golden.read_text()
         golden.write_text(golden.read_text().replace(RIGHT, PLANTED))
-        result = cli("test", work / "goldens", *common, "--task", "meeting-times", "--format", "json")
+        result = cli("test", work / "goldens", *common, "--task", "meeting-times", "--approach", "ir", "--approach", "code", "--format", "json")
         assert result.exit_code == 1, result.output
         first = json.loads(result.stdout)["run_id"]
         golden.write_text(golden.read_text().replace(PLANTED, RIGHT))
