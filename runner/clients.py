@@ -25,7 +25,8 @@ __all__ = [
 @dataclass(frozen=True)
 class LLMRequest:
     """One chat completion. `response_format` is an OpenAI JSON-schema response format
-    (grammar-constrained output on servers that support it), built from an `output_schema`."""
+    (grammar-constrained output on servers that support it), built from an `output_schema`;
+    `tools` are OpenAI function tools (`{"type": "function", "function": {...}}`)."""
 
     model: str
     messages: list[dict[str, Any]]
@@ -34,11 +35,14 @@ class LLMRequest:
     response_format: dict[str, Any] | None = None
     timeout: float | None = None
     step_id: str | None = None
+    tools: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
 class LLMResponse:
-    """The model's text and the usage the provider reported (None where it reported none)."""
+    """The model's text, the tool calls it asked for (OpenAI's shape: `{"id", "type": "function",
+    "function": {"name", "arguments": <JSON text>}}`), and the usage the provider reported (None
+    where it reported none)."""
 
     text: str
     model: str
@@ -47,6 +51,7 @@ class LLMResponse:
     cached_tokens: int | None = None
     cost_usd: float | None = None
     usage_source: str = "provider"
+    tool_calls: list[dict[str, Any]] | None = None
 
 
 @runtime_checkable

@@ -42,7 +42,7 @@ def prune(
     suite: Annotated[Optional[Path], typer.Argument(help="The golden suite folder (tasks with task.yaml) (default: the project's `suite` setting, else goldens).", show_default=False)] = None,
     task: Annotated[Optional[list[str]], typer.Option("--task", help="Only this task (repeat for several).", show_default=False)] = None,
     case: Annotated[Optional[list[str]], typer.Option("--case", help="Only this case (repeat for several).", show_default=False)] = None,
-    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir or code (repeat for both; direct is modelled, never run).", show_default=False)] = None,
+    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir, code or direct (repeat for several).", show_default=False)] = None,
     cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Where the recordings are (default: the project's `cassettes` setting, else cassettes).", show_default=False)] = None,
     fixtures: Annotated[Optional[Path], typer.Option("--fixtures", help="Built fixtures (default .fixtures, or FLOWTAPE_FIXTURES).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be removed; write nothing.")] = False,
@@ -55,7 +55,7 @@ def prune(
     suite, cassettes = suite or proj.suite, cassettes or proj.cassettes
     from harness.cassettes import CassetteError, CassetteMiss, LeakedSecretError, RecordModeError
     from harness.goldens import GoldenError, load_suite, select_units
-    from harness.suite import run_case
+    from harness.suite import completed, run_case
     from runner import InvalidWorkflow
 
     try:
@@ -63,7 +63,7 @@ def prune(
     except GoldenError as err:
         fail(str(err))
     if not units:
-        fail(f"{suite}: no (case, approach) to run (every selected task lists only direct)")
+        fail(f"{suite}: no (case, approach) to run (no selected task lists an approach)")
     left_alone = removed = 0
     for t, c, a in units:
         where = f"{t.name}/{c.name} [{a}]"
@@ -73,7 +73,7 @@ def prune(
             typer.echo(f"{where}: left alone, it cannot replay: {str(err).splitlines()[0]}")
             left_alone += 1
             continue
-        if run.trace.status.value != "passed":
+        if not completed(run.trace):
             typer.echo(f"{where}: left alone, its replay did not complete ({run.trace.error})")
             left_alone += 1
             continue

@@ -15,7 +15,7 @@ def record(
     suite: Annotated[Optional[Path], typer.Argument(help="The golden suite folder (tasks with task.yaml) (default: the project's `suite` setting, else goldens).", show_default=False)] = None,
     task: Annotated[Optional[list[str]], typer.Option("--task", help="Only this task (repeat for several).", show_default=False)] = None,
     case: Annotated[Optional[list[str]], typer.Option("--case", help="Only this case (repeat for several).", show_default=False)] = None,
-    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir or code (repeat for both; direct is modelled, never run).", show_default=False)] = None,
+    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir, code or direct (repeat for several).", show_default=False)] = None,
     cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Where cassettes are written: <task>/<case>.<approach>.yaml (default: the project's `cassettes` setting, else cassettes).", show_default=False)] = None,
     record_mode: Annotated[str, typer.Option("--record-mode", help="all (re-record everything), new_episodes (keep what is recorded, add the rest), once (only cases with no cassette).")] = "all",
     fixtures: Annotated[Optional[Path], typer.Option("--fixtures", help="Built fixtures (default .fixtures, or FLOWTAPE_FIXTURES).")] = None,
@@ -45,18 +45,21 @@ def record(
     except GoldenError as err:
         fail(str(err))
     if not units:
-        fail(f"{suite}: no (case, approach) to record (every selected task lists only direct)")
+        fail(f"{suite}: no (case, approach) to record (no selected task lists an approach)")
     if record_mode == "all" and not force:
         _refuse_to_replace(units, cassettes)
     failed = 0
     with ExitStack() as stack:
         llm = LLMSettings(api_base=llm_api_base, api_key=llm_api_key, model=model)
-        if any(t.uses_llm() for t, _, _ in units) and llm_api_base is None and model is None:
+        if any(t.uses_llm(a) for t, _, a in units) and llm_api_base is None and model is None:
             from harness import localmodel
 
             typer.echo("flowtape: starting the local model server (SmolLM2-135M on llama.cpp)", err=True)
+            # A direct run holds the tool catalog and every result in one conversation: it gets
+            # SmolLM2's full 8,192-token context (llm nodes need far less).
+            n_ctx = localmodel.DIRECT_N_CTX if any(a == "direct" for _, _, a in units) else localmodel.DEFAULT_N_CTX
             try:
-                server = stack.enter_context(localmodel.start_local_model())
+                server = stack.enter_context(localmodel.start_local_model(n_ctx=n_ctx))
             except localmodel.LocalModelError as err:
                 fail(str(err))
             llm = LLMSettings(api_base=server.api_base, api_key=server.api_key, note=localmodel.describe())

@@ -15,6 +15,9 @@ recompute them under other modelled constants (`Settings.system_prompt_tokens`,
 
 from __future__ import annotations
 
+import json
+
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -118,11 +121,113 @@ def context_costs(run: LoadedRun, settings: Settings | None = None) -> list[Cont
         # given in `settings` win over the task's
         case_settings = replace(settings, prices={**case.prices, **(settings.prices or {})})
         for approach, trace in case.traces.items():
-            costs.append(context_cost(trace, case.schemas, case_settings, artefact=case.artefacts.get(approach)))
-        if "direct" not in case.traces:
-            source = case.traces.get("ir") or case.traces.get("code") or next(iter(case.traces.values()))
-            costs.append(context_cost(source, case.schemas, case_settings, approach="direct"))
+            if approach != "direct":  # a measured direct run is counted by `measured_direct`, not modelled
+                costs.append(context_cost(trace, case.schemas, case_settings, artefact=case.artefacts.get(approach)))
+        source = case.traces.get("ir") or case.traces.get("code") or next(iter(case.traces.values()))
+        costs.append(context_cost(source, case.schemas, case_settings, approach="direct"))
     return costs
+
+
+MEASURED_DDL = """CREATE TABLE IF NOT EXISTS direct_measured (
+    run_id VARCHAR NOT NULL, task VARCHAR, "case" VARCHAR, turns INTEGER NOT NULL,
+    provider_input BIGINT, provider_output BIGINT, recount_input BIGINT, recount_output BIGINT, tokenizer VARCHAR)"""
+MESSAGE_OVERHEAD = 4  # tokens a chat message's role and separators add (OpenAI's documented rule of thumb)
+
+
+def measured_direct(run: LoadedRun, cassettes: Path | str, tokenizer: str = "o200k_base") -> list[tuple[Any, ...]]:
+    """Per case with a direct run: (task, case, turns, provider input, provider output, recount
+    input, recount output, tokenizer). Provider figures are the usage the model's server reported
+    (its own tokenizer); the recount counts what was really sent and written, read from the
+    direct cassette, with the orchestrator's `tokenizer` (each message's content plus
+    `MESSAGE_OVERHEAD`), so it can be set against the modelled figure token for token."""
+    from harness.cassettes import Cassette, CassetteError
+
+    rows = []
+    for case in run.cases:
+        trace = case.traces.get("direct")
+        if trace is None:
+            continue
+        turns = [s.llm for s in trace.steps if s.kind == "llm" and s.llm is not None]
+        provider_in = None if any(t.prompt_tokens is None for t in turns) else sum(t.prompt_tokens or 0 for t in turns)
+        provider_out = None if any(t.completion_tokens is None for t in turns) else sum(t.completion_tokens or 0 for t in turns)
+        recount_in = recount_out = None
+        try:
+            tape = Cassette.open(Path(cassettes) / case.task / f"{case.case}.direct.yaml", "none", ci=True)
+        except CassetteError:
+            tape = None
+        if tape is not None:
+            recount_in, recount_out, _, _ = _recount([i for i in tape.interactions if i.kind == "llm"], tokenizer)
+        rows.append((case.task, case.case, len(turns), provider_in, provider_out, recount_in, recount_out, tokenizer))
+    return rows
+
+
+AUTHORING_DDL = """CREATE TABLE IF NOT EXISTS authoring_measured (
+    run_id VARCHAR NOT NULL, task VARCHAR, approach VARCHAR, model VARCHAR, turns INTEGER NOT NULL,
+    provider_input BIGINT, provider_output BIGINT, recount_input BIGINT, recount_output BIGINT, tokenizer VARCHAR, valid BOOLEAN)"""
+
+
+def _recount(items: list[Any], tokenizer: str) -> tuple[int, int, int | None, int | None]:
+    """(recount in, recount out, provider in, provider out) over recorded llm interactions."""
+    from harness.accounting import count_tokens
+
+    r_in = r_out = 0
+    p_in: int | None = 0
+    p_out: int | None = 0
+    for item in items:
+        messages = item.request.get("messages") if isinstance(item.request, dict) else None
+        for message in messages or []:
+            content = message.get("content") if isinstance(message, dict) else None
+            text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+            r_in += count_tokens(text or "", tokenizer) + MESSAGE_OVERHEAD
+        body = (item.response or {}).get("body") if isinstance(item.response, dict) else None
+        choices = body.get("choices") if isinstance(body, dict) else None
+        reply = (choices[0].get("message") or {}).get("content") if choices else None
+        r_out += count_tokens(reply if isinstance(reply, str) else json.dumps(reply), tokenizer)
+        usage = body.get("usage") if isinstance(body, dict) else None
+        p_in = None if p_in is None or not isinstance(usage, dict) or usage.get("prompt_tokens") is None else p_in + int(usage["prompt_tokens"])
+        p_out = None if p_out is None or not isinstance(usage, dict) or usage.get("completion_tokens") is None else p_out + int(usage["completion_tokens"])
+    return r_in, r_out, p_in, p_out
+
+
+def measured_authoring(run: LoadedRun, cassettes: Path | str, suite: Path | str, tokenizer: str = "o200k_base") -> list[tuple[Any, ...]]:
+    """Per task of `run` and recorded `flowtape author` run (`<cassettes>/<task>/authored/<model>.<approach>.yaml`):
+    (task, approach, model, turns, provider in, provider out, recount in, recount out, tokenizer,
+    whether a valid artefact was saved). Counted as `measured_direct` counts."""
+    from harness.cassettes import Cassette, CassetteError
+
+    rows = []
+    for task in sorted({c.task for c in run.cases}):
+        for tape_path in sorted((Path(cassettes) / task / "authored").glob("*.yaml")):
+            model, _, approach = tape_path.stem.rpartition(".")
+            try:
+                tape = Cassette.open(tape_path, "none", ci=True)
+            except CassetteError:
+                continue
+            items = [i for i in tape.interactions if i.kind == "llm"]
+            r_in, r_out, p_in, p_out = _recount(items, tokenizer)
+            artefact = Path(suite) / task / "authored" / model / ("workflow.json" if approach == "ir" else "baseline.py")
+            rows.append((task, approach, model, len(items), p_in, p_out, r_in, r_out, tokenizer, artefact.is_file()))
+    return rows
+
+
+def write_measured_direct(ledger_path: Path | str, run_id: str, rows: Sequence[tuple[Any, ...]],
+                          authoring: Sequence[tuple[Any, ...]] = ()) -> None:
+    """Replace `run_id`'s rows of the ledger's `direct_measured` and `authoring_measured` tables
+    (created if missing)."""
+    from harness.accounting._schema import connect
+
+    conn = connect(Path(ledger_path))
+    try:
+        conn.execute(MEASURED_DDL)
+        conn.execute(AUTHORING_DDL)
+        conn.execute("DELETE FROM direct_measured WHERE run_id = ?", [run_id])
+        conn.execute("DELETE FROM authoring_measured WHERE run_id = ?", [run_id])
+        for row in rows:
+            conn.execute("INSERT INTO direct_measured VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [run_id, *row])
+        for row in authoring:
+            conn.execute("INSERT INTO authoring_measured VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [run_id, *row])
+    finally:
+        conn.close()
 
 
 def account_run(
@@ -146,4 +251,7 @@ def account_run(
         return []
     costs = context_costs(run, settings)
     write_context_rows(ledger_path, run.run_id, costs)
+    tokenizer = (settings or Settings()).tokenizer
+    write_measured_direct(ledger_path, run.run_id, measured_direct(run, cassettes, tokenizer),
+                          measured_authoring(run, cassettes, suite, tokenizer))
     return costs

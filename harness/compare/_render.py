@@ -69,6 +69,33 @@ def _in_out(read: float | None, written: float | None) -> str:
     return "n/a" if read is None or written is None else f"{read:,.0f} + {written:,.0f}"
 
 
+_MEASURED_HEADERS = ["task", "case", "run", "turns", "modelled (read + written)", "measured: sent + written, recounted", "model error",
+                     "provider usage (the model's tokenizer)"]
+
+
+def _measured_rows(report: Report) -> list[list[str]]:
+    """direct per case where it ran for real: the modelled figure beside the measured run."""
+    rows = []
+    for f in report.cases:
+        if f.approach != "direct" or f.measured_turns is None:
+            continue
+        error = f.model_error
+        rows.append([f.task, f.case, "n/a" if f.passed is None else ("passed" if f.passed else "failed"), str(f.measured_turns),
+                     _in_out(f.per_run_input, f.per_run_output), _in_out(f.measured_input, f.measured_output),
+                     "n/a" if error is None else f"{error:+.0%}", _in_out(f.provider_input, f.provider_output)])
+    return rows
+
+
+_AUTHORING_HEADERS = ["task", "approach", "model", "turns", "valid artefact", "modelled (hand-written)", "measured: read + written, recounted",
+                      "model error", "provider usage (the model's tokenizer)"]
+
+
+def _authoring_rows(report: Report) -> list[list[str]]:
+    return [[a.task, a.approach, a.model, str(a.turns), "yes" if a.valid else "no", _num(a.modelled_tokens),
+             _in_out(a.measured_input, a.measured_output), "n/a" if a.model_error is None else f"{a.model_error:+.0%}",
+             _in_out(a.provider_input, a.provider_output)] for a in report.authoring]
+
+
 def _case_rows(report: Report) -> list[list[str]]:
     rows = []
     for f in report.cases:
@@ -166,6 +193,13 @@ def render(report: Report, format: RenderFormat | str = "table") -> str:
             out += ["", "### Per tool call (against direct, per run)", "", tabulate(calls, _CALL_HEADERS, tablefmt="github", disable_numparse=True)]
         out += ["", "### Per task (aggregates over its cases)", "",
                 tabulate(_summary_rows(report, f"**{NOT_WIN}**"), _SUMMARY_HEADERS, tablefmt="github", disable_numparse=True)]
+        measured = _measured_rows(report)
+        if measured:
+            out += ["", "### direct: modelled beside the measured runs", "",
+                    tabulate(measured, _MEASURED_HEADERS, tablefmt="github", disable_numparse=True)]
+        if report.authoring:
+            out += ["", "### Authoring: modelled beside the recorded `flowtape author` runs", "",
+                    tabulate(_authoring_rows(report), _AUTHORING_HEADERS, tablefmt="github", disable_numparse=True)]
         if report.pairs:
             out += ["", "### Paired comparisons", "", tabulate(_pair_rows(report.pairs), _PAIR_HEADERS, tablefmt="github", disable_numparse=True)]
         if sensitivity:
@@ -178,6 +212,11 @@ def render(report: Report, format: RenderFormat | str = "table") -> str:
     if calls:
         out += ["", "per tool call (against direct, per run):", tabulate(calls, _CALL_HEADERS, disable_numparse=True)]
     out += ["", "per task (aggregates over its cases):", tabulate(_summary_rows(report, NOT_WIN), _SUMMARY_HEADERS, disable_numparse=True)]
+    measured = _measured_rows(report)
+    if measured:
+        out += ["", "direct, modelled beside the measured runs:", tabulate(measured, _MEASURED_HEADERS, disable_numparse=True)]
+    if report.authoring:
+        out += ["", "authoring, modelled beside the recorded `flowtape author` runs:", tabulate(_authoring_rows(report), _AUTHORING_HEADERS, disable_numparse=True)]
     if report.pairs:
         out += ["", tabulate(_pair_rows(report.pairs), _PAIR_HEADERS, disable_numparse=True)]
     if sensitivity:

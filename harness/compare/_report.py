@@ -89,6 +89,23 @@ class CaseFigures:
     saved: tuple[int, ...] = ()
     calls: tuple[CallSaving, ...] = ()
     gap: SavingsBreakdown | None = None
+    # direct only, where the case has a measured direct run (`direct_measured`): its turns, what
+    # was really sent and written recounted with the orchestrator's tokenizer, and the provider's
+    # usage in the model's own tokenizer
+    measured_turns: int | None = None
+    measured_input: int | None = None
+    measured_output: int | None = None
+    provider_input: int | None = None
+    provider_output: int | None = None
+
+    @property
+    def model_error(self) -> float | None:
+        """How far the modelled direct figure is from the measured run, relative to the
+        measurement (`+0.25`: the model says 25% more tokens than were sent and written)."""
+        if self.measured_input is None or self.measured_output is None or self.per_run_tokens is None:
+            return None
+        measured = self.measured_input + self.measured_output
+        return None if measured == 0 else self.per_run_tokens / measured - 1
 
 
 @dataclass(frozen=True)
@@ -135,6 +152,30 @@ class ApproachSummary:
     @property
     def wins(self) -> bool:
         return not self.not_winning
+
+
+@dataclass(frozen=True)
+class AuthoringFigures:
+    """A recorded `flowtape author` run beside the modelled authoring cost of the same task and
+    approach (the hand-written artefact and the reads before it, mean over the task's cases)."""
+
+    task: str
+    approach: str
+    model: str
+    turns: int
+    valid: bool
+    modelled_tokens: float | None
+    measured_input: int | None
+    measured_output: int | None
+    provider_input: int | None
+    provider_output: int | None
+
+    @property
+    def model_error(self) -> float | None:
+        if self.modelled_tokens is None or self.measured_input is None or self.measured_output is None:
+            return None
+        measured = self.measured_input + self.measured_output
+        return None if measured == 0 else self.modelled_tokens / measured - 1
 
 
 @dataclass(frozen=True)
@@ -205,18 +246,22 @@ class Report:
     cases: tuple[CaseFigures, ...] = field(default=(), repr=False)
     flips: tuple[Flip, ...] = ()
     swept: dict[str, tuple[int, int]] = field(default_factory=dict)  # constant -> (low, high) swept
+    authoring: tuple[AuthoringFigures, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for row, summary in zip(data["summaries"], self.summaries):
             row["wins"] = summary.wins
         for row, case in zip(data["cases"], self.cases):
+            row["model_error"] = case.model_error
             if case.gap is not None:
                 row["gap"].update(gap=case.gap.gap, calls=case.gap.calls, rest=case.gap.rest,
                                   rest_input=case.gap.rest_input, rest_output=case.gap.rest_output)
         for row, pair in zip(data["pairs"], self.pairs):
             row["interval"] = [pair.tokens.low, pair.tokens.high] if pair.tokens else pair.tokens_note
             row["mcnemar"] = pair.p_value if pair.p_value is not None else pair.mcnemar_note
+        for row, written in zip(data["authoring"], self.authoring):
+            row["model_error"] = written.model_error
         for row, flip in zip(data["flips"], self.flips):
             row["says"] = flip.describe()
         return data
@@ -273,6 +318,12 @@ def _load(path: Path, run_id: str, tables: set[str]) -> list[CaseFigures]:
             values["saved"] = (*values.get("saved", ()), int(total))
             out = int(written) if written is not None else 0
             values["calls"] = (*values.get("calls", ()), CallSaving(step_id, server, tool, int(total) - out, out, usd))
+    if "direct_measured" in tables:
+        _, measured = query(path, """SELECT task, "case", turns, provider_input, provider_output, recount_input, recount_output
+                                     FROM direct_measured WHERE run_id = ?""", [run_id])
+        for task, case, turns, p_in, p_out, r_in, r_out in measured:
+            found[(task, case, "direct")].update(measured_turns=turns, provider_input=p_in, provider_output=p_out,
+                                                measured_input=r_in, measured_output=r_out)
     figures = [CaseFigures(task or "", case or "", approach, **values) for (task, case, approach), values in sorted(found.items(), key=str)]
     return _with_gaps(figures)
 
@@ -561,5 +612,29 @@ def compare(
     direct_rows = [s for s in summaries if s.approach == "direct" and s.task is None]
     if direct_rows and direct_rows[0].judged == 0:
         notes.append("direct: modelled from the recorded calls of the other approaches; it has no pass/fail of its own")
+    errors = [f.model_error for f in loaded if f.approach == "direct" and f.model_error is not None]
+    if errors:
+        passed = sum(1 for f in loaded if f.approach == "direct" and f.measured_turns is not None and f.passed)
+        notes.append(f"direct: run for real on {len(errors)} case(s) ({passed} passed); the model's per-run tokens against what those "
+                     f"runs sent and wrote: median error {statistics.median(errors):+.0%} (from {min(errors):+.0%} to {max(errors):+.0%}). "
+                     "The runs' turns are not the model's turns (a run retries, stops early, answers without calling): "
+                     "the error measures the model against this model's behaviour, not against an ideal agent")
+    authoring = _authoring_rows(path, run_id, tables, loaded) if run_id else []
+    if authoring:
+        valid = sum(a.valid for a in authoring)
+        notes.append(f"authoring: {len(authoring)} recorded `flowtape author` run(s), {valid} with a valid artefact; the modelled authoring "
+                     "figure counts the hand-written artefact, the measured one what the model read and wrote trying")
     return Report(str(path), run_id, chosen, tasks, tuple(summaries), tuple(pairs), tuple(notes), resamples, seed, tuple(loaded),
-                  tuple(flips), dict(swept or {}))
+                  tuple(flips), dict(swept or {}), tuple(authoring))
+
+
+def _authoring_rows(path: Path, run_id: str, tables: set[str], loaded: Sequence[CaseFigures]) -> list[AuthoringFigures]:
+    if "authoring_measured" not in tables:
+        return []
+    _, rows = query(path, """SELECT task, approach, model, turns, valid, provider_input, provider_output, recount_input, recount_output
+                             FROM authoring_measured WHERE run_id = ? ORDER BY ALL""", [run_id])
+    out = []
+    for task, approach, model, turns, valid, p_in, p_out, r_in, r_out in rows:
+        modelled = _mean([f.authoring_tokens for f in loaded if f.task == task and f.approach == approach])
+        out.append(AuthoringFigures(task, approach, model, int(turns), bool(valid), modelled, r_in, r_out, p_in, p_out))
+    return out

@@ -47,6 +47,7 @@ class LiteLLMClient:
             "temperature": request.temperature,
             "max_tokens": request.max_tokens,
             "response_format": request.response_format,
+            "tools": request.tools,
             "api_base": self.api_base,
             "api_key": self.api_key,
         }
@@ -62,7 +63,9 @@ class LiteLLMClient:
         except Exception as exc:
             raise LLMError(self._describe(exc, request.model)) from exc
 
-        text = response.choices[0].message.content or ""
+        message = response.choices[0].message
+        text = message.content or ""
+        tool_calls = [_tool_call(c) for c in getattr(message, "tool_calls", None) or []] or None
         usage = getattr(response, "usage", None)
         prompt = getattr(usage, "prompt_tokens", None)
         completion = getattr(usage, "completion_tokens", None)
@@ -86,6 +89,7 @@ class LiteLLMClient:
             cached_tokens=cached,
             cost_usd=float(cost) if cost is not None else None,
             usage_source=source,
+            tool_calls=tool_calls,
         )
 
     def _describe(self, exc: BaseException, model: str) -> str:
@@ -116,6 +120,13 @@ class LiteLLMClient:
             text = re.sub(r"^(litellm\.\w+:\s*)+(\w+:\s*)?(\w+Exception - )?", "", str(inner))
             msg = f"{model}: {text or type(inner).__name__}"
         return " ".join(msg.split())[:500]
+
+
+def _tool_call(call: Any) -> dict[str, Any]:
+    """One of litellm's tool calls in OpenAI's JSON shape (arguments stay JSON text)."""
+    function = getattr(call, "function", None)
+    return {"id": getattr(call, "id", None), "type": "function",
+            "function": {"name": getattr(function, "name", None), "arguments": getattr(function, "arguments", None) or "{}"}}
 
 
 def _quiet(fn: Any) -> Any:

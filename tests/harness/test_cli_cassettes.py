@@ -54,7 +54,7 @@ def test_prune_removes_what_a_completed_replay_did_not_use(cli, project):
     assert done.exit_code == 0 and "removed 1 unused" in done.stdout
     assert [i["step"] for i in yaml.safe_load(tape.read_text())["interactions"]].count("retired") == 0
     assert "0 unused recordings removed" in cli(*args).stdout
-    replay = cli("test", project / "goldens", "--cassettes", project / "cassettes", "--case", "lisbon-tokyo",
+    replay = cli("test", project / "goldens", "--cassettes", project / "cassettes", "--case", "lisbon-tokyo", "--approach", "ir",
                  "--ledger", project / "ledger.duckdb", "--trace-dir", project / "traces", "--strict")
     assert replay.exit_code == 0, replay.output
 
@@ -72,7 +72,7 @@ def test_prune_leaves_alone_a_cassette_whose_replay_did_not_complete(cli, projec
 
 def test_flowtape_test_names_each_stale_recording(cli, project):
     add_stale(project / "cassettes/meeting-times/lisbon-tokyo.ir.yaml")
-    result = cli("test", project / "goldens", "--cassettes", project / "cassettes", "--case", "lisbon-tokyo",
+    result = cli("test", project / "goldens", "--cassettes", project / "cassettes", "--case", "lisbon-tokyo", "--approach", "ir",
                  "--ledger", project / "ledger.duckdb", "--trace-dir", project / "traces")
     assert result.exit_code == 0, result.output
     assert "1 stale recording(s), not used by this run (`flowtape cassettes prune` removes them; --strict fails on them):" in result.stdout

@@ -276,7 +276,7 @@ def test_a_corrupt_cassette_is_exit_2_and_an_error_in_the_ledger(suite: Path, cl
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert f"{TASK}/{CASE} [code]: " in result.stdout and "corrupt cassette" in result.stdout
     rows = cli("ledger", "query", "SELECT approach, status FROM cases ORDER BY approach", "--ledger", suite / "ledger.duckdb")
-    assert [line.split() for line in rows.stdout.splitlines()[2:]] == [["code", "error"], ["ir", "passed"]]
+    assert [line.split() for line in rows.stdout.splitlines()[2:]] == [["code", "error"], ["direct", "failed"], ["ir", "passed"]]
 
 
 def test_an_invalid_workflow_is_exit_2(suite: Path, cli) -> None:
@@ -296,7 +296,7 @@ def test_a_bad_server_command_is_exit_2_with_workers(suite: Path, cli) -> None:
 
 
 def test_a_corrupt_cassette_in_rescore_and_compare_is_exit_2(suite: Path, cli) -> None:
-    assert run_test(cli, suite, "--case", CASE).exit_code == 0
+    assert run_test(cli, suite, "--case", CASE, "--approach", "ir", "--approach", "code").exit_code == 0  # direct fails this case
     run_id = cli("ledger", "query", "SELECT run_id FROM runs LIMIT 1", "--ledger", suite / "ledger.duckdb").stdout.splitlines()[-1].strip()
     (suite / "cassettes" / TASK / f"{CASE}.ir.yaml").write_text("version: 1\ninteractions: [\n")
     args = ("--cassettes", suite / "cassettes", "--ledger", suite / "ledger.duckdb", "--trace-dir", suite / "traces")
@@ -307,7 +307,7 @@ def test_a_corrupt_cassette_in_rescore_and_compare_is_exit_2(suite: Path, cli) -
 # -- the ledger's SQL -----------------------------------------------------------------------------
 
 def test_ledger_query_errors_are_one_line_and_the_ledger_is_read_only(suite: Path, cli) -> None:
-    assert run_test(cli, suite, "--case", CASE).exit_code == 0
+    assert run_test(cli, suite, "--case", CASE, "--approach", "ir", "--approach", "code").exit_code == 0  # direct fails this case
     ledger = suite / "ledger.duckdb"
     line = one_clean_line(cli("ledger", "query", "SELEC 1", "--ledger", ledger))
     assert line.startswith(f"flowtape: {ledger}: SQL error: ") and "SELEC" in line
@@ -339,7 +339,7 @@ def test_a_mistyped_policy_table_is_an_error_not_no_policy(tmp_path: Path, cli, 
 
 
 def test_no_policy_is_exit_2_unless_allowed(suite: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert run_test(cli, suite, "--case", CASE).exit_code == 0
+    assert run_test(cli, suite, "--case", CASE, "--approach", "ir", "--approach", "code").exit_code == 0  # direct fails this case
     (suite / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     monkeypatch.chdir(suite)
     line = one_clean_line(cli("gate", "--ledger", suite / "ledger.duckdb"))

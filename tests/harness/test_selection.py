@@ -37,12 +37,18 @@ def test_a_name_that_matches_nothing_is_an_error(kwargs, message):
 
 @pytest.mark.parametrize(("approach", "message"), [
     ("IR", "--approach 'IR': not an approach; did you mean 'ir'?"),
-    ("foo", "--approach 'foo': not an approach (approaches that run: ir, code)"),
-    ("direct", "--approach direct: direct tool calling is modelled"),
+    ("foo", "--approach 'foo': not an approach (approaches that run: ir, code, direct)"),
+    ("Direct", "--approach 'Direct': not an approach; did you mean 'direct'?"),
 ])
 def test_an_approach_that_runs_nothing_is_an_error(approach, message):
     with pytest.raises(GoldenError, match=message.replace("?", r"\?").replace("(", r"\(").replace(")", r"\)")):
         select_units(load_suite(SUITE), approach)
+
+
+def test_direct_is_selected_like_the_others():
+    tasks = load_suite(SUITE, task="meeting-times")
+    assert names(select_units(tasks, "direct")) == ["meeting-times/lisbon-tokyo[direct]", "meeting-times/new-york-berlin[direct]"]
+    assert [a for _, c, a in select_units(tasks) if c.name == "lisbon-tokyo"] == ["ir", "code", "direct"]
 
 
 def test_an_approach_no_selected_task_lists_is_an_error(tmp_path):
@@ -57,7 +63,7 @@ def test_record_refuses_a_selection_that_records_nothing_before_starting_anythin
     monkeypatch.delenv("CI", raising=False)
     result = CliRunner().invoke(app, ["record", str(SUITE), "--approach", "IR"])
     assert result.exit_code == 2
-    assert result.stderr == "flowtape: --approach 'IR': not an approach; did you mean 'ir'? (approaches that run: ir, code)\n"
+    assert result.stderr == "flowtape: --approach 'IR': not an approach; did you mean 'ir'? (approaches that run: ir, code, direct)\n"
     assert "local model" not in result.output
 
 
@@ -65,7 +71,7 @@ def test_flowtape_test_runs_what_was_named_and_refuses_what_matches_nothing(tmp_
     cli = CliRunner()
     args = ["test", str(SUITE), "--ledger", str(tmp_path / "l.duckdb"), "--trace-dir", str(tmp_path / "t")]
     for bad, message in ((["--approach", "IR"], "--approach 'IR': not an approach; did you mean 'ir'?"),
-                         (["--approach", "direct"], "--approach direct: direct tool calling is modelled"),
+                         (["--approach", "drect"], "--approach 'drect': not an approach; did you mean 'direct'?"),
                          (["--case", "lisbon-tokyo", "--case", "nope"], "no case 'nope'")):
         result = cli.invoke(app, [*args, *bad])
         assert result.exit_code == 2 and message in result.stderr, result.output

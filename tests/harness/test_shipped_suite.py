@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SUITE = load_suite(ROOT / "goldens")
 CASES = [pytest.param(t, c, id=f"{t.name}/{c.name}") for t in SUITE for c in t.cases]
 RUNS = [pytest.param(t, c, a, id=f"{t.name}/{c.name}[{a}]") for t in SUITE for c in t.cases for a in ("ir", "code")]
+DIRECT = [pytest.param(t, c, id=f"{t.name}/{c.name}[direct]") for t in SUITE for c in t.cases]
 
 
 def tape(task, case, approach="ir"):
@@ -67,17 +68,36 @@ def test_every_case_replays_offline_with_nothing_left_over(task, case, approach,
     assert run.live_starts == 0 and run.unused == [] and not run.saved
 
 
+def offline(task: Task) -> Task:
+    gone = task.spec.model_copy(update={"servers": {name: {"command": f"/nonexistent/{name}"} for name in task.spec.servers}})
+    return Task(task.name, task.folder, gone, task.cases)
+
+
+@pytest.mark.parametrize(("task", "case"), DIRECT)
+def test_every_direct_run_replays_offline_turn_by_turn(task, case, monkeypatch):
+    # SmolLM2-135M calling the tools itself mostly fails the goldens: its runs completed (an answer,
+    # or max_turns) and were recorded; what must hold is that each replays whole, offline.
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    run = run_case(offline(task), case, cassettes=ROOT / "cassettes", mode="none", ci=True, evaluate=True, approach="direct")
+    assert run.trace.status.value in ("passed", "failed"), run.trace.error
+    assert run.live_starts == 0 and run.unused == [] and not run.saved
+    turns = [s for s in run.trace.steps if s.kind == "llm"]
+    assert turns and all(s.llm.usage_source == "provider" and s.llm.prompt_tokens for s in turns)  # measured
+    assert len(turns) <= task.spec.direct.max_turns
+    assert [r.target for r in run.evaluations] == [f"outputs.{name}" for name, checks in case.outputs.items() for _ in checks]
+
+
 def test_the_large_payload_is_really_large():
     tape = yaml.safe_load((ROOT / "cassettes/git-release-digest/full-history.ir.yaml").read_text())
     log = next(i for i in tape["interactions"] if i["step"] == "log")
     assert len(log["response"]["result"]["content"][0]["text"]) > 100_000
 
 
-@pytest.mark.parametrize(("task", "case", "approach"), RUNS)
+@pytest.mark.parametrize(("task", "case", "approach"), [*RUNS, *(pytest.param(*p.values, "direct", id=p.id) for p in DIRECT)])
 def test_recordings_are_portable_and_say_where_llm_calls_came_from(task, case, approach):
     path = cassette_path(ROOT / "cassettes", task, case, approach)
     text = path.read_text()
     assert str(ROOT) not in text and "/tmp/" not in text  # fixture and work paths are placeholders
     meta = yaml.safe_load(text)["meta"]
-    if task.uses_llm():
+    if task.uses_llm(approach):
         assert "SmolLM2-135M-Instruct" in meta["llm"]["recorded_from"] and "llama.cpp" in meta["llm"]["recorded_from"]

@@ -67,11 +67,12 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replayed]:
         golden = work / GOLDEN
         assert RIGHT in golden.read_text()
         golden.write_text(golden.read_text().replace(RIGHT, PLANTED))
-        result = cli("test", work / "goldens", *common, "--task", "meeting-times", "--format", "json")
+        result = cli("test", work / "goldens", *common, "--task", "meeting-times", "--approach", "ir", "--approach", "code", "--format", "json")
         assert result.exit_code == 1, result.output
         first = json.loads(result.stdout)["run_id"]
         golden.write_text(golden.read_text().replace(PLANTED, RIGHT))
-        result = cli("test", work / "goldens", *common, "--workers", "4", "--format", "json")
+        # ir and code: the figures these tests check (direct runs are tests/harness/test_direct.py's).
+        result = cli("test", work / "goldens", *common, "--workers", "4", "--approach", "ir", "--approach", "code", "--format", "json")
         assert result.exit_code == 0, result.output
         run = json.loads(result.stdout)["run_id"]
         result = cli("compare", work / "goldens", "--run", run, *common, "--format", "json")
