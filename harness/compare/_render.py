@@ -156,7 +156,9 @@ _PAIR_HEADERS = ["task", "pair (tokens/run difference)", "cases", "mean", "95% b
 
 _LEGEND = ("tokens: the orchestrator's (tiktoken), read + written, priced apart (output costs more); llm-node tokens are the "
            "workflow's own model calls, counted by that model's tokenizer and never added to them; cost/run is both, in USD. "
-           "direct (modelled): every figure of it is modelled from the recorded calls; it is never run. "
+           "direct (modelled): its token and cost figures are modelled from the other approaches' recorded calls; its pass "
+           "rate is that of its real, recorded runs where the task runs direct (n/a where it does not), and the table of "
+           "measured runs sets the model beside what those runs sent and wrote. "
            "gap to direct = the calls' savings + the rest (system prompt, schemas and request re-read by direct's later turns, "
            "its final answer, less what returns under the approach that no call's data reaches).")
 

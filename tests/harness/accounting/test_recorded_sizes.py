@@ -100,7 +100,8 @@ def test_replayed_calls_are_sized_in_the_cassettes_form() -> None:
     from harness.suite import run_case
 
     task = load_task(ROOT / "goldens/review-triage")
-    trace = run_case(task, task.cases[0], cassettes=ROOT / "cassettes", mode="none", ci=True).trace
+    case = next(c for c in task.cases if c.name == "two-reviews")
+    trace = run_case(task, case, cassettes=ROOT / "cassettes", mode="none", ci=True).trace
     read1 = next(s for s in trace.steps if s.step_id == "read1")
     raw = recorded_result("review-triage/two-reviews.ir.yaml", "read1")
     request = {"name": "read_text_file", "arguments": {"path": "${FIXTURES}/notes/reviews/review-1043.txt"}}
