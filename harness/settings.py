@@ -123,6 +123,15 @@ def _table(path: Path) -> tuple[dict[str, Any] | None, str]:
     return document, ""
 
 
+def _gate_like(pyproject: Path) -> bool:
+    """Whether a pyproject.toml without [tool.flowtape] has a top-level table meant for flowtape
+    (`[gate]`, `[gates]`, `[flowtape]`): its folder is then the project, so the gate reports the
+    misplaced table instead of finding no policy at all."""
+    document = load_toml(read_text(pyproject))
+    return any(isinstance(name, str) and (name.lower() in ("gate", "flowtape") or did_you_mean(name.lower(), ["gate", "flowtape"]))
+               for name in document)
+
+
 def find_root(start: Path | str | None = None) -> Path | None:
     """The project root: the first folder from `start` (default: the current folder) up with a
     flowtape.toml, or a pyproject.toml holding `[tool.flowtape]`; None outside any project."""
@@ -135,7 +144,7 @@ def find_root(start: Path | str | None = None) -> Path | None:
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file():
             try:
-                if _table(pyproject)[0] is not None:
+                if _table(pyproject)[0] is not None or _gate_like(pyproject):
                     return candidate
             except SettingsError:
                 return candidate  # broken, or a misspelt [tool.flowtape]: reported when its settings are read

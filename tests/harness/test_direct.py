@@ -84,10 +84,13 @@ def test_the_task_schema_shows_the_direct_keys(cli):
     assert direct["max_turns"]["default"] == 8
 
 
-def test_the_shipped_suite_runs_direct_for_every_task():
+def test_the_shipped_suite_runs_direct_for_the_tasks_that_list_it():
     tasks = load_suite(ROOT / "goldens")
     units = select_units(tasks, "direct")
-    assert {t.name for t, _, _ in units} == {t.name for t in tasks} and len(units) == sum(len(t.cases) for t in tasks)
+    listing = [t for t in tasks if "direct" in t.spec.approaches]
+    # the five first tasks; the three added with the larger suite are compared with direct modelled only
+    assert sorted(t.name for t in listing) == ["git-release-digest", "meeting-times", "review-triage", "shop-sales", "team-memory"]
+    assert {t.name for t, _, _ in units} == {t.name for t in listing} and len(units) == sum(len(t.cases) for t in listing) == 26
     for task, case, approach in units:
         assert (ROOT / "cassettes" / task.name / f"{case.name}.direct.yaml").exists()
 

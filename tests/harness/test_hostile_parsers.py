@@ -344,7 +344,8 @@ def test_no_policy_is_exit_2_unless_allowed(suite: Path, cli, monkeypatch: pytes
     monkeypatch.chdir(suite)
     line = one_clean_line(cli("gate", "--ledger", suite / "ledger.duckdb"))
     assert line == (f"flowtape: no gate policy found (no [gate] in a flowtape.toml or [tool.flowtape.gate] in a pyproject.toml, "
-                    f"looked from {suite} up); give --policy FILE, or --allow-no-policy to judge by the defaults")
+                    f"looked from {suite} up for a flowtape.toml, or a pyproject.toml with [tool.flowtape]); "
+                    "give --policy FILE, or --allow-no-policy to judge by the defaults")
     allowed = cli("gate", "--ledger", suite / "ledger.duckdb", "--allow-no-policy")
     assert allowed.exit_code == 0, allowed.output
     assert "policy: none found" in allowed.stdout

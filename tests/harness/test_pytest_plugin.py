@@ -109,6 +109,6 @@ def test_the_projects_settings_place_the_cassettes_and_the_ledger(pytester):
     (pytester.path / "cassettes").rename(pytester.path / "tapes")
     (pytester.path / "flowtape.toml").write_text('cassettes = "tapes"\nledger = "out/runs.duckdb"\ntraces = "out/traces"\n')
     result = pytester.runpytest_subprocess("goldens", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4)
-    assert query(pytester.path / "out/runs.duckdb", "SELECT count(*) FROM cases")[1] == [(4,)]
+    result.assert_outcomes(passed=4, failed=2)  # two cases x (ir, code) pass; direct fails both
+    assert query(pytester.path / "out/runs.duckdb", "SELECT count(*) FROM cases")[1] == [(6,)]
     assert not (pytester.path / "reports").exists()

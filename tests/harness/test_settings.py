@@ -87,7 +87,7 @@ def test_flowtape_test_from_inside_a_task_folder_finds_the_suite(tmp_path: Path,
     monkeypatch.chdir(tmp_path / "suite" / "meeting-times" / "cases")
     result = cli("test", "--approach", "ir")
     assert result.exit_code == 0, result.output
-    assert "2 cases: 2 passed, 0 failed" in result.stdout
+    assert "8 cases: 8 passed, 0 failed" in result.stdout  # meeting-times' eight cases under ir
     assert (tmp_path / "out" / "ledger.duckdb").is_file() and any((tmp_path / "out" / "traces").iterdir())
 
 

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SUITE = load_suite(ROOT / "goldens")
 CASES = [pytest.param(t, c, id=f"{t.name}/{c.name}") for t in SUITE for c in t.cases]
 RUNS = [pytest.param(t, c, a, id=f"{t.name}/{c.name}[{a}]") for t in SUITE for c in t.cases for a in ("ir", "code")]
-DIRECT = [pytest.param(t, c, id=f"{t.name}/{c.name}[direct]") for t in SUITE for c in t.cases]
+DIRECT = [pytest.param(t, c, id=f"{t.name}/{c.name}[direct]") for t in SUITE if "direct" in t.spec.approaches for c in t.cases]
 
 
 def tape(task, case, approach="ir"):
