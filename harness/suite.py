@@ -134,8 +134,13 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
                 except MCPError as err:
                     trace.status, trace.error = RunStatus.ERROR, f"listing every connected server's tools failed: {err}"
             # Each tool step's result_tokens from the content blocks the client returned (the
-            # documented rule; the step's output keeps only the structured copy).
-            trace = with_result_tokens(trace, mcp.results, tokenizer)
+            # documented rule; the step's output keeps only the structured copy), in the form the
+            # cassette stores (`${WORKDIR}`, not this run's random folder name, whose tokens vary),
+            # so a count is the same in every replay and checkout.
+            portable = [(step_id, server, tool, replace(result, content=cassette.normalizer.to_stored(list(result.content)),
+                                                        structured_content=cassette.normalizer.to_stored(result.structured_content)))
+                        for step_id, server, tool, result in mcp.results]
+            trace = with_result_tokens(trace, portable, tokenizer)
             results = judge(task, case, trace, llm=runtime.llm, judge_model=model, tokenizer=tokenizer) if evaluate else []
             # The servers as task.yaml writes them (places unexpanded), credentials redacted.
             servers_meta = {name: redact_server_spec(spec) for name, spec in task.spec.servers.items()}
