@@ -102,14 +102,27 @@ class Settings:
         return f"{self.source}" if self.source else "no flowtape.toml or [tool.flowtape] found: defaults"
 
 
-def _table(path: Path) -> tuple[dict[str, Any] | None, str]:
-    """The settings table of `path` (None when it has none) and its name for messages."""
+def _document(path: Path) -> dict[str, Any]:
+    """`path` parsed, once per process and file version: every case of a suite looks for its
+    project (and reads its settings) again, and parsing a pyproject.toml each time would put
+    TOML parsing on that hot path."""
     try:
-        document = load_toml(read_text(path))
+        stat = path.stat()
+        return _parsed(path, (stat.st_mtime_ns, stat.st_size))
     except OSError as err:
         raise SettingsError(f"{path}: cannot read: {err.strerror or err}") from None
     except ParseError as err:
         raise SettingsError(f"{path}{err.where()}: {err}") from None
+
+
+@lru_cache(maxsize=64)
+def _parsed(path: Path, stamp: tuple[int, int]) -> dict[str, Any]:
+    return load_toml(read_text(path))
+
+
+def _table(path: Path) -> tuple[dict[str, Any] | None, str]:
+    """The settings table of `path` (None when it has none) and its name for messages."""
+    document = _document(path)
     if path.name == "pyproject.toml":
         tool = document.get("tool")
         table = tool.get("flowtape") if isinstance(tool, dict) else None
@@ -127,9 +140,8 @@ def _gate_like(pyproject: Path) -> bool:
     """Whether a pyproject.toml without [tool.flowtape] has a top-level table meant for flowtape
     (`[gate]`, `[gates]`, `[flowtape]`): its folder is then the project, so the gate reports the
     misplaced table instead of finding no policy at all."""
-    document = load_toml(read_text(pyproject))
     return any(isinstance(name, str) and (name.lower() in ("gate", "flowtape") or did_you_mean(name.lower(), ["gate", "flowtape"]))
-               for name in document)
+               for name in _document(pyproject))
 
 
 def find_root(start: Path | str | None = None) -> Path | None:

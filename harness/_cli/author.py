@@ -34,7 +34,7 @@ def author(
     replays offline); a valid artefact is saved to SUITE/TASK/authored/<model>/; the tokens and
     attempts go to the ledger's `authoring` table, measured. Exit 0 when every approach was
     authored validly, 1 when the model did not manage (a measured result), 2 for bad input."""
-    from harness.author import APPROACHES, author as run_author, save_artifact, write_authoring_row
+    from harness.author import APPROACHES, author as run_author, model_slug, save_artifact, write_authoring_row
     from harness.cassettes import Cassette, CassetteError, LeakedSecretError, RecordModeError, in_ci
     from harness.cassettes._llm import CassetteLLMClient
     from harness.goldens import GoldenError, Places, load_task
@@ -67,8 +67,6 @@ def author(
     with ExitStack() as stack:
         tapes: dict[str, Any] = {}
         for name in wanted:
-            from harness.author import model_slug
-
             path = cassettes / loaded.name / "authored" / f"{model_slug(model)}.{name}.yaml"
             try:
                 tapes[name] = Cassette.open(path, record_mode, normalizer=places.normalizer(loaded.spec.normalize), ci=ci)
