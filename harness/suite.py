@@ -18,7 +18,7 @@ from typing import Any, Callable
 from harness.cassettes import Cassette, RecordMode, StepChange, StoredInteraction
 from harness.cassettes._secrets import redact_server_spec, redact_trace, scrub
 from harness.envs import EnvError, envs_root, server_specs
-from harness.goldens import Case, GoldenError, Places, Task, cassette_path, direct_outputs, direct_prompt
+from harness.goldens import Case, GoldenError, Places, Task, base_approach, cassette_path, direct_outputs, direct_prompt
 from harness.settings import load_settings
 from runner import JSONInputError, RunStatus, Runtime, Trace, execute, read_json
 from runner.clients import MCPError
@@ -63,7 +63,8 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
              tokenizer: str = "o200k_base", approach: str = "ir", log: Callable[[str], None] | None = None) -> CaseRun:
     """Run `case` of `task` under `approach` (`ir`: the workflow; `code`: the task's baseline.py
     in the sandbox; `direct`: a model calling the tools itself, `runner.agent`, asked the task's
-    `direct.prompt`) with its cassette, judge it when `evaluate` (model-judged
+    `direct.prompt`; `ir@<model>` / `code@<model>`: what `flowtape author` saved for that
+    model) with its cassette, judge it when `evaluate` (model-judged
     evaluators call through the same cassette, so judging records and replays too), save what was
     recorded, and report.
 
@@ -94,9 +95,10 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             raise GoldenError(f"{task.folder / 'task.yaml'}: fixtures: {', '.join(repr(m) for m in missing)} not in {places.fixtures}"
                               f" (there: {', '.join(built) or 'nothing'}; scripts/build_fixtures.py builds them, --fixtures or FLOWTAPE_FIXTURES points elsewhere)")
         document = None
-        if approach == "ir":
+        base = base_approach(approach)
+        if base == "ir":
             try:
-                document = read_json(task.workflow_path)  # strict: duplicate keys, depth, UTF-8
+                document = read_json(task.artefact_path(approach))  # strict: duplicate keys, depth, UTF-8
             except JSONInputError as err:
                 raise GoldenError(str(err)) from None
         cassette = Cassette.open(cassette_path(cassettes, task, case, approach), mode, normalizer=places.normalizer(task.spec.normalize), ci=ci)
@@ -115,17 +117,18 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
         with CassetteMCPClient(servers, cassette, startup_timeout=timeouts.server_start, call_timeout=timeouts.tool_call) as mcp:
             runtime = Runtime(llm=CassetteLLMClient(live, cassette), mcp=mcp, default_model=model)
             inputs = places.expand(case.spec.inputs)
-            if approach == "ir":
-                trace = execute(document, inputs, runtime=runtime, base_dir=task.folder,
-                                source=str(task.workflow_path), task=task.name, case=case.name, approach="ir")
-            elif approach == "direct":
+            if base == "ir":
+                path = task.artefact_path(approach)
+                trace = execute(document, inputs, runtime=runtime, base_dir=path.parent,
+                                source=str(path), task=task.name, case=case.name, approach=approach)
+            elif base == "direct":
                 trace = _run_direct(task, case, inputs, runtime, model, cassette.normalizer.text_to_stored)
             else:
                 from harness.codeexec import run_code
 
                 budget = task.spec.code
-                trace = run_code(task.baseline_path.resolve(), inputs, runtime, task=task.name, case=case.name, base_dir=task.folder.resolve(),
-                                 timeout=budget.timeout, memory_mb=budget.memory_mb, max_calls=budget.max_calls)
+                trace = run_code(task.artefact_path(approach).resolve(), inputs, runtime, task=task.name, case=case.name, base_dir=task.folder.resolve(),
+                                 timeout=budget.timeout, memory_mb=budget.memory_mb, max_calls=budget.max_calls, approach=approach)
             # Every connected server's tools/list, used or not (what a direct agent is offered);
             # after the run, so a run that failed never starts a server again.
             if completed(trace) or cassette.write_protected:
@@ -217,8 +220,11 @@ def judge(task: Task, case: Case, trace: Trace, *, llm: Any = None, judge_model:
     from harness.accounting import count_tokens
     from harness.evaluators import evaluate_case
 
-    # Step evaluators name IR nodes; the code approach's calls are judged by `code_steps` patterns.
-    steps = case.steps if trace.approach == "ir" else code_step_targets(case.code_steps, [s.step_id for s in trace.steps]) if trace.approach == "code" else {}
+    # Step evaluators name the golden IR's nodes (an authored workflow has nodes of its own: only
+    # its outputs are judged); the calls of any script are judged by `code_steps` patterns.
+    base = base_approach(trace.approach)
+    steps = (case.steps if trace.approach == "ir" else code_step_targets(case.code_steps, [s.step_id for s in trace.steps]) if base == "code"
+             else {})
     return evaluate_case(trace, steps, case.outputs, base_dir=task.folder, count_tokens=lambda text: count_tokens(text, tokenizer),
                          tokenizer=tokenizer, llm=llm, judge_model=judge_model or task.spec.llm.model)
 

@@ -15,7 +15,7 @@ def record(
     suite: Annotated[Optional[Path], typer.Argument(help="The golden suite folder (tasks with task.yaml) (default: the project's `suite` setting, else goldens).", show_default=False)] = None,
     task: Annotated[Optional[list[str]], typer.Option("--task", help="Only this task (repeat for several).", show_default=False)] = None,
     case: Annotated[Optional[list[str]], typer.Option("--case", help="Only this case (repeat for several).", show_default=False)] = None,
-    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir, code or direct (repeat for several).", show_default=False)] = None,
+    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir, code, direct, or ir@<model> / code@<model> (what `flowtape author` saved for that model) (repeat for several).", show_default=False)] = None,
     cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Where cassettes are written: <task>/<case>.<approach>.yaml (default: the project's `cassettes` setting, else cassettes).", show_default=False)] = None,
     record_mode: Annotated[str, typer.Option("--record-mode", help="all (re-record everything), new_episodes (keep what is recorded, add the rest), once (only cases with no cassette).")] = "all",
     fixtures: Annotated[Optional[Path], typer.Option("--fixtures", help="Built fixtures (default .fixtures, or FLOWTAPE_FIXTURES).")] = None,

@@ -23,7 +23,7 @@ def test(
     suite: Annotated[Optional[Path], typer.Argument(help="The golden suite folder (tasks with task.yaml) (default: the project's `suite` setting, else goldens).", show_default=False)] = None,
     task: Annotated[Optional[list[str]], typer.Option("--task", help="Only this task (repeat for several).", show_default=False)] = None,
     case: Annotated[Optional[list[str]], typer.Option("--case", help="Only this case (repeat for several).", show_default=False)] = None,
-    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir, code or direct (repeat for several).", show_default=False)] = None,
+    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir, code, direct, or ir@<model> / code@<model> (what `flowtape author` saved for that model) (repeat for several).", show_default=False)] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Cases run in parallel in this many processes (default: the project's `workers` setting, else 1).", show_default=False)] = None,
     ledger: Annotated[Optional[Path], typer.Option("--ledger", help="The DuckDB ledger the run is added to (default: the project's `ledger` setting, else reports/ledger.duckdb).", show_default=False)] = None,
     cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Where the recordings are (default: the project's `cassettes` setting, else cassettes).", show_default=False)] = None,

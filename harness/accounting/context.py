@@ -539,7 +539,8 @@ def context_cost(
         ValueError: `ir` or `code` without an artefact, or an unknown approach.
     """
     settings = settings or Settings()
-    approach = Approach(approach or trace.approach)
+    label = str(approach.value if isinstance(approach, Approach) else approach or trace.approach)
+    approach = Approach(label.partition("@")[0])  # `ir@<model>`: an authored workflow is costed as ir
     count, recorded = settings.count, settings.count_recorded
     calls = _tool_calls(trace)
     args = [recorded(_json(_arguments(s))) for _, s in calls]
@@ -563,7 +564,7 @@ def context_cost(
             priced("tool_results", "per_run", "modelled", sum(r * n for r, n in zip(results, later))),
             priced("final_answer", "per_run", "modelled", 0, outputs),
         )
-        return ContextCost(trace.task, trace.case, approach.value, components)
+        return ContextCost(trace.task, trace.case, label, components)
     if artefact is None:
         raise ValueError(f"the {approach.value} approach needs its artefact: the {'IR JSON' if approach is Approach.IR else 'script'} text")
     if approach is Approach.IR:
@@ -582,8 +583,9 @@ def context_cost(
         priced("system", "authoring", "modelled", system),
         priced("request", "authoring", "modelled", request),
         priced(read_name, "authoring", reads_basis, reads),
-        # a person wrote the file; its count stands in for what a model would write
-        priced(written_name, "authoring", "hand-written", 0, count(artefact)),
+        # a person wrote the file (an authored variant: a model did, its turns are measured in the
+        # ledger's `authoring` table); the file's count stands in for what a model would write
+        priced(written_name, "authoring", "modelled" if "@" in label else "hand-written", 0, count(artefact)),
         priced("system", "per_run", "modelled", system),
         priced("request", "per_run", "modelled", request),
         priced(returned_name, "per_run", "measured", returned),
@@ -597,7 +599,7 @@ def context_cost(
         written_saved = cost_usd(settings.model, 0, a, settings.prices)
         saved_usd = None if read_saved is None or written_saved is None else read_saved + written_saved
         savings.append(ToolCallSaving(seq, s.step_id, s.tool.server, s.tool.tool, read_direct + a, share, a, saved_usd))  # type: ignore[union-attr]
-    return ContextCost(trace.task, trace.case, approach.value, components, tuple(savings))
+    return ContextCost(trace.task, trace.case, label, components, tuple(savings))
 
 
 def payback_runs(approach: ContextCost, direct: ContextCost, *, by: Literal["tokens", "cost_usd"] = "tokens") -> int | None:

@@ -73,7 +73,7 @@ def load_run(ledger_path: Path | str, run_id: str | None = None, *, suite: Path 
     import tempfile
 
     from harness.cassettes import Normalizer
-    from harness.goldens import Places, load_task
+    from harness.goldens import ARTEFACTS, Places, base_approach, load_task
     from runner.trace import Trace
 
     if run_id is None:
@@ -101,15 +101,16 @@ def load_run(ledger_path: Path | str, run_id: str | None = None, *, suite: Path 
                 schemas = {**schemas_from_cassette(tape), **schemas}
         artefacts = {}
         for approach in by_approach:
-            artefact = {"ir": task.workflow_path, "code": task.baseline_path}.get(approach)
-            artefacts[approach] = artefact.read_text(encoding="utf-8") if artefact is not None else None
+            artefact = task.artefact_path(approach) if base_approach(approach) in ARTEFACTS else None
+            artefacts[approach] = artefact.read_text(encoding="utf-8") if artefact is not None and artefact.is_file() else None
         cases.append(_Case(task_name, case, by_approach, schemas, artefacts, dict(task.spec.llm.price_map())))
     return LoadedRun(run_id, tuple(cases))
 
 
 def context_costs(run: LoadedRun, settings: Settings | None = None) -> list[ContextCost]:
     """The context cost of every (case, approach) of `run`, and of `direct` for every case:
-    modelled from its `ir` trace, else its `code` trace.
+    modelled from its `ir` trace, else its `code` trace (the golden ones; an authored variant's
+    calls may be wrong, and are not the model's source).
 
     A case with a trace of its own under `direct` (a measured direct run) keeps it under
     `direct`; the modelled figure is then not written under the same key (see `account_run`).
