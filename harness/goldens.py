@@ -488,8 +488,20 @@ def _names(value: str | Sequence[str] | None) -> list[str]:
     return [value] if isinstance(value, str) else list(dict.fromkeys(value))
 
 
-def cassette_path(cassettes: Path, task: Task, case: Case, approach: str = "ir") -> Path:
-    return cassettes / task.name / f"{case.name}.{approach}.yaml"
+def cassette_path(cassettes: Path, task: Task, case: Case | str, approach: str = "ir", model: str | None = None) -> Path:
+    """`<cassettes>/<task>/<case>.<approach>.yaml` for the task's own model (task.yaml `llm.model`)
+    and for a run that calls no model; `<cassettes>/<task>/models/<model>/<case>.<approach>.yaml`
+    for the same case recorded with another model (`--model`)."""
+    name = case if isinstance(case, str) else case.name
+    if model and model != task.spec.llm.model and task.uses_llm(approach):
+        return cassettes / task.name / "models" / model_slug(model) / f"{name}.{approach}.yaml"
+    return cassettes / task.name / f"{name}.{approach}.yaml"
+
+
+def model_slug(model: str) -> str:
+    """A model name as a folder name: `openai/smollm2` -> `smollm2`, other characters as `-`."""
+    name = model.split("/", 1)[1] if model.startswith("openai/") else model
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
 
 
 def golden_schema() -> dict[str, Any]:

@@ -158,7 +158,7 @@ class _LedgerRun:
         from harness.suiterun import UnitResult, _run_unit
 
         if self.enabled:
-            return _run_unit(self.part, task, case, approach, self.run_id, self.options)
+            return _run_unit(self.part, task, case, approach, task.spec.llm.model, self.run_id, self.options)
         from harness.suite import run_case
 
         run = run_case(task, case, cassettes=self.options.cassettes, mode="none", ci=True, evaluate=True, approach=approach)

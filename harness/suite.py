@@ -60,7 +60,8 @@ class CaseRun:
 
 def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str | None = None, ci: bool = False,
              llm: LLMSettings | None = None, fixtures: Path | None = None, evaluate: bool = False,
-             tokenizer: str = "o200k_base", approach: str = "ir", log: Callable[[str], None] | None = None) -> CaseRun:
+             tokenizer: str = "o200k_base", approach: str = "ir", log: Callable[[str], None] | None = None,
+             model: str | None = None) -> CaseRun:
     """Run `case` of `task` under `approach` (`ir`: the workflow; `code`: the task's baseline.py
     in the sandbox; `direct`: a model calling the tools itself, `runner.agent`, asked the task's
     `direct.prompt`; `ir@<model>` / `code@<model>`: what `flowtape author` saved for that
@@ -83,6 +84,9 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
     from runner.live.llm import LiteLLMClient
 
     llm = llm or LLMSettings()
+    # The model the run calls where a step names none: `model` (a unit of `--model`), else the
+    # live settings', else the task's. Another model than the task's has cassettes of its own.
+    model = model or llm.model or task.spec.llm.model
     # A fresh folder for servers that keep state, made only for tasks that use one (making and
     # removing it costs milliseconds per case).
     needs_workdir = "${WORKDIR}" in json.dumps([task.spec.servers, case.spec.inputs])
@@ -101,7 +105,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
                 document = read_json(task.artefact_path(approach))  # strict: duplicate keys, depth, UTF-8
             except JSONInputError as err:
                 raise GoldenError(str(err)) from None
-        cassette = Cassette.open(cassette_path(cassettes, task, case, approach), mode, normalizer=places.normalizer(task.spec.normalize), ci=ci)
+        cassette = Cassette.open(cassette_path(cassettes, task, case, approach, model), mode, normalizer=places.normalizer(task.spec.normalize), ci=ci)
         try:  # a server with an environment of its own gets it made when it may have to start
             specs = server_specs(places.expand(task.spec.servers), envs_root(task.folder.parent.parent),
                                  create=not cassette.write_protected, log=log)
@@ -109,7 +113,6 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
         except (MCPConfigError, EnvError) as err:
             raise GoldenError(f"{task.folder / 'task.yaml'}: {err}" if isinstance(err, EnvError) else str(err)) from None
         cassette.add_credential(llm.api_key, "--llm-api-key")
-        model = llm.model or task.spec.llm.model
         # The openai SDK will not send a request without a key; a replay sends none, so any will do.
         api_key = llm.api_key or (REPLAY_KEY if cassette.write_protected else None)
         timeouts = load_settings(task.folder).timeouts  # the project's (read and checked by Places.here)
@@ -143,7 +146,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             portable = [(step_id, server, tool, replace(result, content=cassette.normalizer.to_stored(list(result.content)),
                                                         structured_content=cassette.normalizer.to_stored(result.structured_content)))
                         for step_id, server, tool, result in mcp.results]
-            trace = with_result_tokens(trace, portable, tokenizer)
+            trace = with_result_tokens(trace, portable, tokenizer).model_copy(update={"model": model})
             results = judge(task, case, trace, llm=runtime.llm, judge_model=model, tokenizer=tokenizer) if evaluate else []
             # The servers as task.yaml writes them (places unexpanded), credentials redacted.
             servers_meta = {name: redact_server_spec(spec) for name, spec in task.spec.servers.items()}

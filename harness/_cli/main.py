@@ -12,6 +12,7 @@ from harness._cli.record import record
 from harness._cli.report import report
 from harness._cli.cassettes import app as cassettes_app
 from harness._cli.compare import compare
+from harness._cli.diff import diff
 from harness._cli.gate import gate
 from harness._cli.init import init
 from harness._cli.ledger import app as ledger_app
@@ -60,6 +61,7 @@ app.command("rescore")(rescore)
 app.command("compare")(compare)
 app.command("gate")(gate)
 app.command("report")(report)
+app.command("diff")(diff)
 app.command("schema")(schema)
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(cassettes_app, name="cassettes")

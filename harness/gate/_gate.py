@@ -87,6 +87,8 @@ def gate(
     run = load_run(ledger, _run_id(ledger, run_id))
     ref = resolve_baseline(ledger, baseline, run.run_id)
     base = load_run(ref.ledger, ref.run_id) if ref else None
+    if base is not None and base.models() == [""] and len(run.models()) == 1:
+        base = base.as_model(run.models()[0])  # a baseline from before models were kept: it ran the one model there was
     if rules.required_savings and not run.context:
         run = _account(ledger, run, _cassettes(run, cassettes))
     schemas = None

@@ -34,8 +34,9 @@ def test_measured_direct_recounts_what_the_cassette_sent_and_sums_the_providers_
     (tmp_path / "t" / "c.direct.yaml").write_text(yaml.safe_dump(tape))
     steps = [StepRecord(step_id="turn-1", kind="llm", node_type="llm", llm=LLMUsage(model="m", prompt_tokens=30, completion_tokens=2))]
     trace = Trace(run_id="r", task="t", case="c", approach="direct", workflow_hash="", status=RunStatus.FAILED, steps=steps)
-    run = LoadedRun("r", (_Case("t", "c", {"direct": trace}, {}, {}, {}),))
-    [(task, case, turns, p_in, p_out, r_in, r_out, tokenizer)] = measured_direct(run, tmp_path)
+    run = LoadedRun("r", (_Case("t", "c", {"direct": trace}, {}, {}, {}),), model="m")
+    [(task, case, turns, p_in, p_out, r_in, r_out, tokenizer, model)] = measured_direct(run, tmp_path)
+    assert model == "m"  # the run's model, a key of the row
     # two messages: each content's tokens + the per-message overhead; the reply's tokens
     expected_in = count_tokens("be brief") + count_tokens("hello there") + 2 * MESSAGE_OVERHEAD
     assert (task, case, turns, p_in, p_out, r_in, r_out, tokenizer) == ("t", "c", 1, 30, 2, expected_in, count_tokens("hi"), "o200k_base")
