@@ -74,6 +74,18 @@ class RetryPolicy(_Strict):
         return max(1.0, float(self.backoff))
 
 
+class BatchSpec(_Strict):
+    """pflow's `batch` on a node: run it once per item."""
+
+    items: Any  # a list, or a template that resolves to one
+    as_: str = Field("item", alias="as", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    parallel: bool = False
+    max_concurrent: int | None = Field(None, ge=1)
+    error_handling: Literal["fail_fast", "continue"] = "fail_fast"
+    max_retries: int = Field(1, ge=1, le=10)  # attempts per item
+    retry_wait: float | None = Field(None, ge=0)
+
+
 class Node(_Strict):
     id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
     type: str = Field(min_length=1)
@@ -81,7 +93,8 @@ class Node(_Strict):
     purpose: str = ""
     retry: RetryPolicy | None = None
     # pflow fields flowtape reads but does not act on: caching and approval change neither the
-    # outputs nor the trace's meaning. `batch` and `loop` are rejected by validation for now.
+    # outputs nor the trace's meaning. `batch` runs (BatchSpec, checked by validation); `loop` is
+    # rejected by validation for now.
     batch: dict[str, Any] | None = None
     loop: dict[str, Any] | None = None
     cache: bool | None = None

@@ -17,8 +17,10 @@ from runner import _json
 from runner import inputs as _inputs
 from runner._hints import did_you_mean as _did_you_mean
 from runner import templates
-from runner.ir import Edge, InputSpec, Node, OutputSpec, Workflow
+from runner.ir import BatchSpec, Edge, InputSpec, Node, OutputSpec, Workflow
 from runner.nodes import node_type_for
+
+BATCH_OUTPUTS = ("results", "count", "success_count", "error_count", "errors", "batch_metadata")  # a batch node's output
 
 __all__ = ["Diagnostic", "InvalidWorkflow", "check", "load_workflow"]
 
@@ -171,9 +173,13 @@ class _Checker:
                 continue
             nodes[node.id] = (i, node)
             self._node_type(i, node)
-            for unsupported in ("batch", "loop"):
-                if getattr(node, unsupported) is not None:
-                    self.add(f"$.nodes[{i}].{unsupported}", f"'{unsupported}' is not supported by flowtape yet", node.id)
+            if node.loop is not None:
+                self.add(f"$.nodes[{i}].loop", "'loop' is not supported by flowtape yet", node.id)
+            if node.batch is not None:
+                try:
+                    BatchSpec.model_validate(node.batch)
+                except ValidationError as err:
+                    self.diags += _pydantic_diagnostics(err, ("nodes", i, "batch"), node.id)
         return nodes
 
     def _node_type(self, i: int, node: Node) -> None:
@@ -292,6 +298,11 @@ class _Checker:
                 self._walk(local, f"$.nodes[{i}].params.inputs", node_id, nodes, specs, before)
                 rest = {k: v for k, v in node.params.items() if k != "inputs"}
                 self._walk(rest, f"$.nodes[{i}].params", node_id, nodes, {**specs, **{k: None for k in local}}, before)
+            elif isinstance(node.batch, dict):
+                # a batch node's params also see the item (under `as`) and its `__index__`
+                alias = node.batch.get("as", "item") if isinstance(node.batch.get("as", "item"), str) else "item"
+                self._walk(node.batch.get("items"), f"$.nodes[{i}].batch.items", node_id, nodes, specs, before)
+                self._walk(node.params, f"$.nodes[{i}].params", node_id, nodes, {**specs, alias: None, "__index__": None}, before)
             else:
                 self._walk(node.params, f"$.nodes[{i}].params", node_id, nodes, specs, before)
 
@@ -329,7 +340,11 @@ class _Checker:
             else:
                 ntype = node_type_for(nodes[ref.name][1].type, self.mcp_servers)
                 key = ref.path[0] if ref.path else None
-                if ntype and ntype.outputs is not None and isinstance(key, str) and key not in ntype.outputs:
+                if nodes[ref.name][1].batch is not None:
+                    if isinstance(key, str) and key not in BATCH_OUTPUTS:
+                        self.add(path, f"'${{{ref}}}': batch node '{ref.name}' has no output '{key}'{_did_you_mean(key, BATCH_OUTPUTS)}"
+                                 " (each item's output is in results[i])", node_id)
+                elif ntype and ntype.outputs is not None and isinstance(key, str) and key not in ntype.outputs:
                     self.add(path, f"'${{{ref}}}': {nodes[ref.name][1].type} node '{ref.name}' has no output '{key}'{_did_you_mean(key, ntype.outputs)}", node_id)
 
 

@@ -69,7 +69,7 @@ def test_failure_without_error_edge_fails_the_run_naming_the_node(tmp_path):
     d = doc([shell("a", "echo start"), shell("boom", "exit 7"), shell("never", "echo no")], chain("a", "boom", "never"))
     trace = execute(d, base_dir=tmp_path)
     assert trace.status is RunStatus.FAILED
-    assert trace.error == "node 'boom' failed: Command failed with exit code 7: "
+    assert trace.error == "node 'boom' failed: Command failed with exit code 7"
     assert [s.step_id for s in trace.steps] == ["a", "boom"]
 
 
@@ -183,7 +183,7 @@ def test_nested_workflow_failure_fails_the_parent_node(tmp_path):
     parent = doc([{"id": "sub", "type": "workflow", "params": {"workflow": child}}])
     trace = execute(parent, base_dir=tmp_path)
     assert trace.status is RunStatus.FAILED
-    assert trace.error == "node 'sub' failed: node 'sub/bad' failed: Command failed with exit code 2: "
+    assert trace.error == "node 'sub' failed: node 'sub/bad' failed: Command failed with exit code 2"
 
 
 def test_nested_workflow_with_bad_inputs_fails_with_the_childs_diagnostics(tmp_path):

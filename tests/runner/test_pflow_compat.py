@@ -22,7 +22,6 @@ DEVIATIONS = {
     "inputs_env_fallback": "a missing input is not read from an environment variable of the same name",
     "coalesce_bad_literal": "a single-quoted default ('x') is accepted as a string literal (test_templates.py)",
     "runtime_unresolved_permissive": "template_resolution_mode 'permissive' is read but not acted on yet",
-    "batch_shell": "batch is not supported yet: validation says so",
     "llm_no_provider": "an llm node with no model falls back to the default model instead of failing at compile time",
 }
 CODE_NODE = "pflow's `code` node (inline Python) is not one of flowtape's node types"
@@ -86,9 +85,17 @@ def _load(name, replacements):
     return read(".json"), read(".inputs.json") or {}, read(".observed.json")
 
 
+# Keys left out of the comparison: pflow's internal ones; a batch's timings (they differ every run);
+# and a shell step's `command` (flowtape passes templated values as environment variables, a
+# deliberate difference, so its command text names them) with the values it passed.
+_NOT_COMPARED = ("timing", "command", "command_values")
+
+
 def _drop_internal(value):
     if isinstance(value, dict):
-        return {k: _drop_internal(v) for k, v in value.items() if not k.startswith("_pflow")}
+        return {k: _drop_internal(v) for k, v in value.items() if not k.startswith("_pflow") and k not in _NOT_COMPARED}
+    if isinstance(value, list):
+        return [_drop_internal(v) for v in value]
     return value
 
 
