@@ -21,7 +21,7 @@ from typing import Any, Callable
 from runner import templates
 from runner.clients import LLMClient, MCPClient
 from runner.inputs import apply_defaults, coerce_values
-from runner.ir import BatchSpec, Node, RetryPolicy, Workflow, workflow_hash
+from runner.ir import BatchSpec, LoopSpec, Node, RetryPolicy, Workflow, workflow_hash
 from runner.nodes import NodeContext, NodeFailure, NodeResult, node_type_for
 from runner.trace import RunStatus, StepRecord, Trace
 from runner.validate import InvalidWorkflow, check, load_workflow
@@ -30,6 +30,7 @@ __all__ = ["RunFailed", "Runtime", "execute", "new_run_id"]
 
 MAX_STEPS = 10_000
 DEFAULT_CONCURRENCY = 10  # a parallel batch's items at a time when max_concurrent is not given
+DEFAULT_MAX_ITERATIONS = 100  # a loop's rounds when it names no cap (pflow's per-node visit guard is 100 too)
 
 
 def new_run_id() -> str:
@@ -164,6 +165,8 @@ class _Run:
     def _run_node(self, node: Node, scope: dict[str, Any]) -> tuple[NodeResult | None, NodeFailure | None]:
         if node.batch is not None:
             return self._run_batch(node, scope)
+        if node.loop is not None:
+            return self._run_loop(node, scope)
         record, result, failure = self._attempt(node, scope, self.prefix + node.id, node.retry)
         self.steps.append(record)
         return result, failure
@@ -208,6 +211,66 @@ class _Run:
             assert result is not None
             record.output, record.action, record.llm, record.tool = result.output, result.action, result.llm, result.tool
         return record, result, failure
+
+    def _run_loop(self, node: Node, scope: dict[str, Any]) -> tuple[NodeResult | None, NodeFailure | None]:
+        """pflow's `loop`, a do-while: round k (`${__iteration__}` = k, from 1) is a step
+        `<node>#<k>`; after it, the condition is read with `${<node>...}` naming that round's
+        output; `carry` (resolved the same way) replaces those keys of the node's `inputs` for the
+        next round. The node's step then holds the last round's output plus `loop_stopped`
+        (`condition` or `max_iterations`; reaching the cap is not a failure). A round that fails
+        fails the node (its error edge, if any, is taken)."""
+        spec = LoopSpec.model_validate(node.loop)
+        step_id = self.prefix + node.id
+        record = StepRecord(step_id=step_id, kind="loop", node_type=node.type, started_at=datetime.now(timezone.utc),
+                            params={"loop": node.loop})
+        began = time.perf_counter()
+
+        def stop(message: str, output: dict[str, Any] | None = None) -> tuple[None, NodeFailure]:
+            record.error, record.action, record.output = message, "error", output
+            record.duration_ms = (time.perf_counter() - began) * 1000
+            self.steps.append(record)
+            return None, NodeFailure(message, output, retryable=False)
+
+        cap: Any = spec.max_iterations if spec.max_iterations is not None else DEFAULT_MAX_ITERATIONS
+        try:
+            cap = templates.resolve_value(cap, scope) if isinstance(cap, str) else cap
+        except templates.TemplateError as err:
+            return stop(f"loop.max_iterations: {err}")
+        if isinstance(cap, str) and cap.strip().isdigit():
+            cap = int(cap)
+        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 1:
+            return stop(f"loop.max_iterations must be a whole number of at least 1, got {cap!r}")
+        # Carried values reach the round through the scope, under a name no template can write,
+        # and the `inputs` param points at them: a value is never resolved as a template again.
+        carried: dict[str, Any] = {}
+        output: Any = None
+        stopped = "max_iterations"
+        for k in range(1, cap + 1):
+            body = node
+            if carried:
+                inputs = dict(node.params.get("inputs") or {})
+                inputs.update({key: "${__carry__." + key + "}" for key in carried})
+                body = node.model_copy(update={"params": {**node.params, "inputs": inputs}})
+            round_scope = {**scope, "__iteration__": k, "__carry__": carried}
+            item, result, failure = self._attempt(body, round_scope, f"{step_id}#{k}", node.retry)
+            self.steps.append(item)
+            if failure is not None:
+                return stop(f"loop round {k} failed: {failure}", {"iterations": k})
+            assert result is not None
+            output = result.output
+            own = {**scope, node.id: output}
+            try:
+                flag = templates.resolve(spec.condition, own)
+                carried = {key: templates.resolve_value(value, own) for key, value in spec.carry.items()}
+            except templates.TemplateError as err:
+                return stop(f"loop round {k}: {err}", {"iterations": k})
+            if _truthy(flag) != (spec.while_ is not None):
+                stopped = "condition"
+                break
+        final = {**(output if isinstance(output, dict) else {"value": output}), "loop_stopped": stopped, "iterations": k}
+        record.output, record.action, record.duration_ms = final, "default", (time.perf_counter() - began) * 1000
+        self.steps.append(record)
+        return NodeResult(final), None
 
     def _run_batch(self, node: Node, scope: dict[str, Any]) -> tuple[NodeResult | None, NodeFailure | None]:
         """pflow's `batch`: the node once per item of `items` (the item under `as`, default
@@ -294,6 +357,19 @@ class _Run:
                 raise NodeFailure(str(err), retryable=False) from None
 
         return run_child
+
+
+def _truthy(value: Any) -> bool:
+    """A loop condition's value as a flag: JSON text is read first (`"false"`, `"0"` are false)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in ("true", "false", "null") or text.lstrip("-").replace(".", "", 1).isdigit():
+            import json
+
+            value = json.loads(text.lower())
+        else:
+            return bool(text)
+    return bool(value)
 
 
 def _item_summary(item: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-__all__ = ["Edge", "InputSpec", "Node", "OutputSpec", "RetryPolicy", "Workflow", "workflow_hash", "INPUT_TYPES"]
+__all__ = ["BatchSpec", "Edge", "InputSpec", "LoopSpec", "Node", "OutputSpec", "RetryPolicy", "Workflow", "workflow_hash", "INPUT_TYPES"]
 
 _BARE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+|\[\d+\])*$")
 INPUT_TYPES = ("string", "number", "integer", "boolean", "array", "object", "any")
@@ -86,6 +86,21 @@ class BatchSpec(_Strict):
     retry_wait: float | None = Field(None, ge=0)
 
 
+class LoopSpec(_Strict):
+    """pflow's `loop` on a node: a do-while. The node runs, then `while` (keep going while the
+    value is truthy) or `until` (stop once it is) is read from its latest output; `carry` feeds
+    that output into its `inputs` for the next round; `max_iterations` caps the rounds."""
+
+    while_: str | None = Field(None, alias="while")
+    until: str | None = None
+    carry: dict[str, Any] = Field(default_factory=dict)
+    max_iterations: int | str | None = None  # an integer or a template resolving to one
+
+    @property
+    def condition(self) -> str:
+        return self.while_ if self.while_ is not None else self.until or ""
+
+
 class Node(_Strict):
     id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
     type: str = Field(min_length=1)
@@ -93,8 +108,8 @@ class Node(_Strict):
     purpose: str = ""
     retry: RetryPolicy | None = None
     # pflow fields flowtape reads but does not act on: caching and approval change neither the
-    # outputs nor the trace's meaning. `batch` runs (BatchSpec, checked by validation); `loop` is
-    # rejected by validation for now.
+    # outputs nor the trace's meaning. `batch` (BatchSpec) and `loop` (LoopSpec) run; validation
+    # checks them.
     batch: dict[str, Any] | None = None
     loop: dict[str, Any] | None = None
     cache: bool | None = None

@@ -163,10 +163,10 @@ def test_a_whole_node_reference_in_params_is_an_error_but_allowed_in_outputs():
     assert messages(doc) == ["$.nodes[1].params.stdin (node count): '${log}' is a whole node; name one of its outputs, e.g. '${log.<key>}'"]
 
 
-def test_loop_is_rejected_until_supported_and_a_batch_is_read_through_its_results():
+def test_a_loop_needs_one_condition_and_a_batch_is_read_through_its_results():
     doc = wf()
     doc["nodes"][1]["loop"] = {"max_iterations": 3}
-    assert messages(doc) == ["$.nodes[1].loop (node count): 'loop' is not supported by flowtape yet"]
+    assert messages(doc) == ["$.nodes[1].loop (node count): give exactly one of 'while' (go on while it holds) and 'until' (stop once it holds)"]
     doc = wf()
     doc["nodes"][1]["batch"] = {"items": "${log.stdout}"}  # a batch's output is results, count, ...: not stdout
     assert messages(doc) == ["$.outputs.n.source: '${count.stdout}': batch node 'count' has no output 'stdout' (each item's output is in results[i])"]
