@@ -51,6 +51,7 @@ class Runtime:
     default_model: str | None = None
     sleep: Callable[[float], None] = time.sleep
     extra: dict[str, Any] = field(default_factory=dict)
+    approved: frozenset[str] = frozenset()  # node ids whose `approval: required` is granted ("*": all)
 
     @property
     def mcp_servers(self) -> list[str] | None:
@@ -163,6 +164,13 @@ class _Run:
         return outputs
 
     def _run_node(self, node: Node, scope: dict[str, Any]) -> tuple[NodeResult | None, NodeFailure | None]:
+        if node.approval == "required" and not ({node.id, self.prefix + node.id, "*"} & self.runtime.approved):
+            # Never run past an approval gate unasked: the step does not run, and says how to grant it.
+            record = StepRecord(step_id=self.prefix + node.id, kind=node_type_for(node.type, self.runtime.mcp_servers).kind,  # type: ignore[union-attr]
+                                node_type=node.type, started_at=datetime.now(timezone.utc), action="error",
+                                error=f"needs approval (approval: required); not run. Approve it with --approve {self.prefix + node.id}")
+            self.steps.append(record)
+            return None, NodeFailure(record.error or "", retryable=False)
         if node.batch is not None:
             return self._run_batch(node, scope)
         if node.loop is not None:

@@ -107,9 +107,9 @@ class Node(_Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     purpose: str = ""
     retry: RetryPolicy | None = None
-    # pflow fields flowtape reads but does not act on: caching and approval change neither the
-    # outputs nor the trace's meaning. `batch` (BatchSpec) and `loop` (LoopSpec) run; validation
-    # checks them.
+    # pflow fields flowtape reads but does not act on: caching changes neither the outputs nor the
+    # trace's meaning. `batch` (BatchSpec) and `loop` (LoopSpec) run; validation checks them. A
+    # node with `approval: required` runs only when approved (Runtime.approved, `--approve`).
     batch: dict[str, Any] | None = None
     loop: dict[str, Any] | None = None
     cache: bool | None = None
