@@ -24,7 +24,7 @@ from runner.inputs import apply_defaults, coerce_values
 from runner.ir import BatchSpec, LoopSpec, Node, RetryPolicy, Workflow, workflow_hash
 from runner.nodes import NodeContext, NodeFailure, NodeResult, node_type_for
 from runner.trace import RunStatus, StepRecord, Trace
-from runner.validate import InvalidWorkflow, check, load_workflow
+from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow
 
 __all__ = ["RunFailed", "Runtime", "execute", "new_run_id"]
 
@@ -78,6 +78,7 @@ def execute(
     runtime = runtime or Runtime()
     inputs = dict(inputs or {})
     diagnostics = check(document, inputs=inputs, mcp_servers=runtime.mcp_servers)
+    diagnostics += _missing_children(document, base_dir or Path.cwd())
     if errors := [d for d in diagnostics if d.severity == "error"]:
         raise InvalidWorkflow(errors, source)
     workflow = Workflow.model_validate(document)
@@ -365,6 +366,17 @@ class _Run:
                 raise NodeFailure(str(err), retryable=False) from None
 
         return run_child
+
+
+def _missing_children(document: Any, base_dir: Path) -> list[Diagnostic]:
+    """A nested workflow named by a file that is not there: rejected before anything runs."""
+    nodes = document.get("nodes") if isinstance(document, dict) else None
+    found = []
+    for i, node in enumerate(nodes if isinstance(nodes, list) else []):
+        path = node.get("params", {}).get("workflow") if isinstance(node, dict) and node.get("type") == "workflow" and isinstance(node.get("params"), dict) else None
+        if isinstance(path, str) and "${" not in path and not (base_dir / path).is_file():
+            found.append(Diagnostic(f"$.nodes[{i}].params.workflow", f"no such workflow file: {base_dir / path}", node.get("id")))
+    return found
 
 
 def _truthy(value: Any) -> bool:

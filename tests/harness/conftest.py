@@ -14,4 +14,4 @@ def cli(monkeypatch: pytest.MonkeyPatch):
 
     monkeypatch.delenv("CI", raising=False)
     runner = CliRunner()
-    return lambda *args: runner.invoke(app, [str(a) for a in args])
+    return lambda *args, **kwargs: runner.invoke(app, [str(a) for a in args], **kwargs)  # input="..." pipes stdin
