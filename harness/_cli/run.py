@@ -171,6 +171,12 @@ def run(
     passed = trace.status.value == "passed"
     outputs = clip(trace.outputs)  # printed as the trace stores them: never too deep to print
     if format_ is OutputFormat.json:
+        from runner.ir import OutputSpec
+        from runner.outputs import printed
+
+        # as pflow's CLI prints them for machines: a string holding JSON as its value, unless declared a string
+        specs = document.get("outputs") if isinstance(document, dict) and isinstance(document.get("outputs"), dict) else {}
+        outputs = printed(outputs, {k: OutputSpec.model_validate(v) for k, v in specs.items() if isinstance(v, dict)})
         payload = {"status": trace.status.value, "outputs": outputs, "run_id": trace.run_id, "trace": str(path)}
         if trace.error:
             payload["error"] = trace.error

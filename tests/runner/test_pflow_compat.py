@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from runner import InvalidWorkflow, RunStatus, execute
+from runner.ir import OutputSpec
+from runner.outputs import printed
 
 CASES = Path(__file__).parent / "pflow_compat"
 
@@ -91,11 +93,11 @@ def _load(name, replacements):
 _NOT_COMPARED = ("timing", "command", "command_values")
 
 
-def _drop_internal(value):
+def _drop_internal(value, also=()):
     if isinstance(value, dict):
-        return {k: _drop_internal(v) for k, v in value.items() if not k.startswith("_pflow") and k not in _NOT_COMPARED}
+        return {k: _drop_internal(v, also) for k, v in value.items() if not k.startswith("_pflow") and k not in _NOT_COMPARED and k not in also}
     if isinstance(value, list):
-        return [_drop_internal(v) for v in value]
+        return [_drop_internal(v, also) for v in value]
     return value
 
 
@@ -116,6 +118,12 @@ def test_same_outputs_as_pflow(name, tmp_path, echo_url):
         return
     assert trace.status is RunStatus.PASSED, trace.error
     assert _drop_internal(trace.outputs) == _drop_internal(observed["outputs"])
+    # and as the command line prints them for machines (`flowtape run --format json`, pflow's `--output-format json`)
+    specs = {name: OutputSpec.model_validate(spec) for name, spec in document.get("outputs", {}).items() if isinstance(spec, dict)}
+    # (pflow's CLI writes a batch's failed item as a reference, `item_ref`/`has_full_item`; flowtape
+    # prints the item itself, as the run's output holds it)
+    cli_only = ("item", "exception", "item_ref", "has_full_item")
+    assert _drop_internal(printed(trace.outputs, specs), cli_only) == _drop_internal(observed.get("outputs_cli_json", observed["outputs"]), cli_only)
 
 
 def test_every_deviation_names_an_existing_case():
