@@ -177,6 +177,8 @@ def run(
         # as pflow's CLI prints them for machines: a string holding JSON as its value, unless declared a string
         specs = document.get("outputs") if isinstance(document, dict) and isinstance(document.get("outputs"), dict) else {}
         outputs = printed(outputs, {k: OutputSpec.model_validate(v) for k, v in specs.items() if isinstance(v, dict)})
+        if not specs and trace.steps and trace.steps[-1].output is not None:
+            outputs = clip(trace.steps[-1].output)  # no declared outputs: the last node's, as pflow prints
         payload = {"status": trace.status.value, "outputs": outputs, "run_id": trace.run_id, "trace": str(path)}
         if trace.error:
             payload["error"] = trace.error

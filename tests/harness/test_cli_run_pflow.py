@@ -24,7 +24,18 @@ def test_an_input_declared_stdin_reads_piped_standard_input(tmp_path, cli):
                               "outputs": {"words": {"source": "${count.stdout}"}}}))
     piped = cli("run", wf, "--trace-dir", tmp_path / "t", "--format", "json", input="one two three\n")
     assert piped.exit_code == 0, piped.output
-    assert json.loads(piped.stdout)["outputs"]["words"].strip() == "3"
+    assert json.loads(piped.stdout)["outputs"]["words"] == 3  # "3", printed as pflow prints JSON text
     given = cli("run", wf, "--trace-dir", tmp_path / "t", "--format", "json", "-i", "text=a b", input="one two three\n")
-    assert json.loads(given.stdout)["outputs"]["words"].strip() == "2"  # -i wins over the pipe
+    assert json.loads(given.stdout)["outputs"]["words"] == 2  # -i wins over the pipe
     assert "missing required input 'text'" in cli("run", wf, "--trace-dir", tmp_path / "t", input="").stderr
+
+
+def test_a_workflow_without_declared_outputs_prints_its_last_nodes_output(tmp_path, cli):
+    wf = tmp_path / "wf.json"
+    wf.write_text(json.dumps({"nodes": [{"id": "a", "type": "shell", "params": {"command": "echo first"}},
+                                        {"id": "b", "type": "shell", "params": {"command": "echo last"}}],
+                              "edges": [{"from": "a", "to": "b"}]}))
+    result = cli("run", wf, "--trace-dir", tmp_path / "t", "--format", "json")
+    assert result.exit_code == 0, result.output
+    outputs = json.loads(result.stdout)["outputs"]
+    assert outputs["stdout"] == "last" and outputs["exit_code"] == 0
