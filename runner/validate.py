@@ -365,21 +365,31 @@ class _Checker:
         if "${" not in text:
             return
         try:
-            refs = templates.find_refs(text)
+            parsed = templates.parse(text)
         except templates.TemplateSyntaxError as err:
             self.add(path, f"template error: {err}", node_id)
             return
-        for ref in refs:
+        # In a `??` chain with a fallback that is there when this node runs (an input, a node that
+        # ran before, a literal), an alternative may name a node that runs later (a loop seeded
+        # with `??`) or a key its output does not declare (JSON text walked into): as pflow.
+        lenient: set[int] = set()
+        for seg in parsed.segments:
+            if isinstance(seg, templates.Expr) and len(seg.alternatives) > 1:
+                if any(not isinstance(alt, templates.Ref) or alt.name in specs or alt.name in before for alt in seg.alternatives):
+                    lenient.update(id(alt) for alt in seg.alternatives if isinstance(alt, templates.Ref))
+        for ref in parsed.refs():
             if ref.name in specs:
                 self.used.add(ref.name)
                 continue
             if ref.name not in nodes:
                 hint = _did_you_mean(ref.name, [*nodes, *specs])
                 self.add(path, f"'${{{ref}}}' refers to '{ref.name}', which is neither an input nor a node{hint}", node_id)
-            elif ref.name == node_id:
+            elif ref.name == node_id and id(ref) not in lenient:
                 self.add(path, f"'${{{ref}}}' refers to the node itself", node_id)
-            elif ref.name not in before:
+            elif ref.name not in before and id(ref) not in lenient:
                 self.add(path, f"'${{{ref}}}' refers to node '{ref.name}', which does not run before '{node_id}'", node_id)
+            elif id(ref) in lenient:
+                continue
             elif not ref.path and not whole_node_ok:
                 self.add(path, f"'${{{ref}}}' is a whole node; name one of its outputs, e.g. '${{{ref}.<key>}}'", node_id)
             else:

@@ -252,3 +252,16 @@ def test_params_are_checked_against_their_declared_types(node_type, params, mess
 def test_values_of_the_declared_type_and_whole_templates_pass(params):
     doc = wf(nodes=[{"id": "n", "type": "shell", "params": params}], edges=[], outputs={})
     assert not [m for m in messages(doc) if "param" in m]
+
+
+def test_a_coalesce_chain_with_a_fallback_may_read_later_nodes_and_undeclared_keys():
+    # pflow's loops seed a read of a node that runs later with `??`; and a path into JSON text a
+    # node printed is walked at run time. With a fallback there when the node runs, both are fine.
+    doc = {"nodes": [{"id": "init", "type": "shell", "params": {"command": "echo start"}},
+                     {"id": "work", "type": "shell", "params": {"command": "echo ${check.stdout ?? init.stdout} ${init.deep.key ?? 'none'}"}},
+                     {"id": "check", "type": "shell", "params": {"command": "echo again"}}],
+           "edges": [{"from": "init", "to": "work"}, {"from": "work", "to": "check"}, {"from": "check", "to": "work", "action": "again"}]}
+    assert check(doc) == []
+    # without a fallback that is there, the read is still an error
+    doc["nodes"][1]["params"]["command"] = "echo ${check.stdout ?? check.stderr}"
+    assert messages(doc)[0] == "$.nodes[1].params.command (node work): '${check.stdout}' refers to node 'check', which does not run before 'work'"
