@@ -19,7 +19,7 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 __all__ = ["BatchSpec", "Edge", "InputSpec", "LoopSpec", "Node", "OutputSpec", "RetryPolicy", "Workflow", "workflow_hash", "INPUT_TYPES"]
 
@@ -30,6 +30,15 @@ InputType = Literal["string", "number", "integer", "boolean", "array", "object",
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _annotations(cls, value: Any) -> Any:
+        """Keys starting with `_` (pflow's markdown parser adds `_source_line` and the like) are
+        annotations, not settings: accepted and ignored. Any other unknown key is an error."""
+        if isinstance(value, dict) and any(isinstance(k, str) and k.startswith("_") for k in value):
+            return {k: v for k, v in value.items() if not (isinstance(k, str) and k.startswith("_"))}
+        return value
 
 
 class InputSpec(_Strict):

@@ -113,7 +113,7 @@ class _Checker:
             return self.diags
         top = {k: v for k, v in doc.items() if k not in ("nodes", "edges", "inputs", "outputs")}
         for key in top:
-            if key not in _TOP_LEVEL:
+            if key not in _TOP_LEVEL and not key.startswith("_"):  # `_...`: annotations (pflow's `_source_line`), ignored
                 self.add(f"$.{key}", f"unknown top-level key '{key}'{_did_you_mean(key, Workflow.model_fields)}")
         try:
             Workflow.model_validate({**{k: v for k, v in top.items() if k in _TOP_LEVEL}, "ir_version": doc.get("ir_version", "0.1.0"), "nodes": [{"id": "x", "type": "x"}]})

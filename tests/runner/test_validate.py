@@ -265,3 +265,14 @@ def test_a_coalesce_chain_with_a_fallback_may_read_later_nodes_and_undeclared_ke
     # without a fallback that is there, the read is still an error
     doc["nodes"][1]["params"]["command"] = "echo ${check.stdout ?? check.stderr}"
     assert messages(doc)[0] == "$.nodes[1].params.command (node work): '${check.stdout}' refers to node 'check', which does not run before 'work'"
+
+
+def test_keys_starting_with_an_underscore_are_annotations_and_ignored():
+    # pflow's markdown parser adds `_source_line` and the like to what it emits
+    doc = wf()
+    doc["_source_file"] = "flow.pflow.md"
+    doc["nodes"][0]["_source_line"] = 12
+    doc["edges"][0]["_source_line"] = 20
+    assert check(doc) == []
+    doc["nodes"][0]["source_line"] = 12
+    assert messages(doc)[0] == "$.nodes[0].source_line (node log): unknown key 'source_line'"
