@@ -346,7 +346,7 @@ class _Run:
         failure = None
         if errors and spec.error_handling == "fail_fast":
             first = errors[0]
-            failure = NodeFailure(f"batch item {first['index']} failed: {first['error']}", output, retryable=False)
+            failure = NodeFailure(f"Batch '{node.id}' failed at item [{first['index']}]: {first['error']}", output, retryable=False)  # pflow's words
             record.error, record.action = str(failure), "error"
         else:
             record.action = "default"  # failed items (error_handling: continue) are in the output's errors

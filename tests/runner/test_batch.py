@@ -24,7 +24,7 @@ def test_a_failing_item_fails_the_node_and_takes_its_error_edge(tmp_path):
     assert [(s.step_id, s.action) for s in trace.steps] == [("each[0]", "default"), ("each[1]", "error"), ("each", "error"), ("handler", "default")]
     item, batch = trace.steps[1], trace.steps[2]
     assert item.error == "Command failed with exit code 1" and item.params["command_values"] == {"__ft_0": "2", "__ft_1": "2"}
-    assert batch.kind == "batch" and batch.error == "batch item 1 failed: Command failed with exit code 1"
+    assert batch.kind == "batch" and batch.error == "Batch 'each' failed at item [1]: Command failed with exit code 1"
     # the batch's output so far is kept in the trace: one result, one error; item 3 never ran
     assert [r["item"] for r in batch.output["results"]] == [1] and [e["index"] for e in batch.output["errors"]] == [1]
     assert trace.outputs == {"each": "none", "done": "handled"}
@@ -33,7 +33,7 @@ def test_a_failing_item_fails_the_node_and_takes_its_error_edge(tmp_path):
 def test_without_an_error_edge_the_run_fails_naming_the_item(tmp_path):
     trace = execute(workflow({"items": "${xs}"}, error_edge=False), {"xs": [1, 2]}, base_dir=tmp_path)
     assert trace.status is RunStatus.FAILED
-    assert trace.error == "node 'each' failed: batch item 1 failed: Command failed with exit code 1"
+    assert trace.error == "node 'each' failed: Batch 'each' failed at item [1]: Command failed with exit code 1"
 
 
 def test_continue_lists_the_failures_and_goes_on(tmp_path):
