@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from harness.cassettes import Cassette, RecordMode, StepChange, StoredInteraction
 from harness.cassettes._secrets import redact_server_spec, redact_trace, scrub
+from harness.codenode import code_runner
 from harness.envs import EnvError, envs_root, server_specs
 from harness.goldens import Case, GoldenError, Places, Task, base_approach, cassette_path, direct_outputs, direct_prompt
 from harness.settings import load_settings
@@ -118,7 +119,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
         timeouts = load_settings(task.folder).timeouts  # the project's (read and checked by Places.here)
         live = LiteLLMClient(api_base=llm.api_base, api_key=api_key, max_retries=0, extra=llm.extra or None, timeout=timeouts.model_call)
         with CassetteMCPClient(servers, cassette, startup_timeout=timeouts.server_start, call_timeout=timeouts.tool_call) as mcp:
-            runtime = Runtime(llm=CassetteLLMClient(live, cassette), mcp=mcp, default_model=model)
+            runtime = Runtime(llm=CassetteLLMClient(live, cassette), mcp=mcp, default_model=model, extra={"code_runner": code_runner})
             inputs = places.expand(case.spec.inputs)
             if base == "ir":
                 path = task.artefact_path(approach)

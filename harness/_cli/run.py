@@ -130,7 +130,9 @@ def run(
 
     document = read_workflow(file)
     inputs = parse_inputs(document, input_ or [], str(file))
-    runtime = Runtime(default_model=model, approved=frozenset(approve or ()))
+    from harness.codenode import code_runner
+
+    runtime = Runtime(default_model=model, approved=frozenset(approve or ()), extra={"code_runner": code_runner})  # code nodes: in the sandbox
     from runner.live.llm import LiteLLMClient  # litellm itself is imported on the first call
 
     runtime.llm = LiteLLMClient(api_base=llm_api_base, api_key=llm_api_key, max_retries=0 if cassette else 2)
