@@ -59,7 +59,8 @@ def test_items_carry_the_flowtape_marker_with_task_case_and_approach(pytester):
     copy_suite(pytester)
 
     def selected(*marker):
-        result = pytester.runpytest_subprocess("goldens", "--collect-only", "-q", "-p", "no:cacheprovider", *marker)
+        # Collection runs no item (no case replays, no ledger opens): in-process is safe here.
+        result = pytester.runpytest_inprocess("goldens", "--collect-only", "-q", "-p", "no:cacheprovider", *marker)
         return sorted(line.split("::")[-1] for line in result.stdout.lines if "::" in line)
 
     everything = [f"meeting-times/{case}[{approach}]" for case in ("lisbon-tokyo", "new-york-berlin") for approach in ("code", "direct", "ir")]
