@@ -48,7 +48,7 @@ class ShippedRun:
     work: Path  # goldens/, cassettes/, ledger.duckdb, traces/; a git repository with one commit
     run_id: str
     test: Output  # `flowtape test` of every task, case and approach, 4 workers
-    compare: dict[str, Any]  # `flowtape compare --run RUN_ID --format json` of that run
+    compare: dict[str, Any]  # `flowtape compare --run RUN_ID --sweep-system-tokens off --format json` of that run
 
     @property
     def ledger(self) -> Path:
@@ -71,7 +71,7 @@ def git(folder: Path, *args: str) -> str:
 def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShippedRun]:
     """The shipped suite and its cassettes copied to a temporary git repository (one commit) and
     replayed offline under CI with `flowtape test` (every task, case and approach: 110 units, 4
-    workers), then accounted with `flowtape compare --run`. Replaying the whole suite is the
+    workers), then accounted with `flowtape compare --run` (no sweep). Replaying the whole suite is the
     slowest thing the tests do, so the tests that judge the whole suite share this one run."""
     from typer.testing import CliRunner
 
@@ -92,6 +92,8 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShippedRun]:
         test = Output(done.exit_code, done.stdout, done.stderr)
         assert test.exit_code in (0, 1), test.output  # 1: some cases failed, which the tests judge
         [(run_id,)] = query(work / "ledger.duckdb", "SELECT run_id FROM runs")[1]
-        done = runner.invoke(app, [str(a) for a in ("compare", work / "goldens", "--run", run_id, *paths, "--format", "json")])
+        # The sweep of the modelled constants is judged on one task (test_cli_suite.py); over all eight it adds seconds.
+        done = runner.invoke(app, [str(a) for a in ("compare", work / "goldens", "--run", run_id, *paths, "--sweep-system-tokens", "off",
+                                                    "--format", "json")])
         assert done.exit_code == 0, done.output
     yield ShippedRun(work, run_id, test, json.loads(done.stdout))
