@@ -46,7 +46,7 @@ def test_a_failing_case_reports_each_failing_step(pytester):
 def test_a_bad_case_file_is_a_collection_error_naming_it(pytester):
     case = copy_suite(pytester)
     case.write_text(case.read_text() + "surprise: 1\n")
-    result = pytester.runpytest_subprocess("goldens", "-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess("goldens", "-p", "no:cacheprovider")  # a collection error runs no item
     result.stdout.fnmatch_lines(["*lisbon-tokyo.yaml: surprise: unknown key*"])
     assert result.ret != 0
 
