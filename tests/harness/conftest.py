@@ -96,4 +96,12 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShippedRun]:
         done = runner.invoke(app, [str(a) for a in ("compare", work / "goldens", "--run", run_id, *paths, "--sweep-system-tokens", "off",
                                                     "--format", "json")])
         assert done.exit_code == 0, done.output
+    before = _contents(work)
     yield ShippedRun(work, run_id, test, json.loads(done.stdout))
+    assert _contents(work) == before, "a test changed the shared replay's folder: change a copy (ShippedRun.copy)"
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    """Every file of the shared run's suite, cassettes and ledger, by path."""
+    files = [p for name in ("goldens", "cassettes", "traces") for p in (folder / name).rglob("*") if p.is_file()]
+    return {str(p.relative_to(folder)): p.read_bytes() for p in [*files, folder / "ledger.duckdb"]}
