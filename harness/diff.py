@@ -62,10 +62,11 @@ class CaseDiff:
                     or self.tokens[0] != self.tokens[1] or self.cost_usd[0] != self.cost_usd[1])
 
     def order(self) -> tuple[Any, ...]:
-        """Largest first: a check that now fails, a status change, changed outputs, then |Δ tokens|."""
+        """Largest first: a check that now fails, a status change, changed outputs, then |Δ tokens|, then by name."""
         broke = sum(1 for f in self.flipped if f[2] and not f[3])
+        # (durations are left out of the order: they vary run to run, and would shuffle equal cases)
         return (-broke, -(self.status[0] != self.status[1]), -len(self.flipped), -len(self.outputs) - len(self.only_in_a) - len(self.only_in_b),
-                -abs(self.tokens[1] - self.tokens[0]), -abs(self.duration_ms[1] - self.duration_ms[0]), self.label)
+                -abs(self.tokens[1] - self.tokens[0]), self.label)
 
 
 @dataclass
