@@ -40,11 +40,12 @@ def _run(only: str | None) -> None:
 def main() -> None:
     argv = sys.argv[1:]
     only = argv[0] if argv and argv[0] in NAMES else None
-    from harness._cli import _help
+    if argv and argv[-1] == "--help":
+        from harness._cli import _help
 
-    if _help.is_help(argv, NAMES):
-        _help.serve(argv, lambda: _run(only))
-        return
+        if _help.is_help(argv, NAMES):
+            _help.serve(argv, lambda: _run(only))
+            return
     _run(only)
 
 
