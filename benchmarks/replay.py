@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import os
 import json
 import statistics
 import tempfile
@@ -154,7 +155,8 @@ def flowtape(n: int, lookups: int, repeat: int, base: Path) -> dict[str, Any]:
         assert found is not None and found.response == mcp_response(i), f"flowtape replayed the wrong answer for {step}"
     k = len(live)
     return {"lookups": k, "per_ms": [t / k * 1000 for t in times], "floor_ms": [t / k * 1000 for t in floors],
-            "ratios": sorted(t / f for t, f in zip(times, floors)), "load_ms": statistics.median(loads) * 1000,
+            "ratios": sorted(t / f for t, f in zip(times, floors)), "first_load_ms": loads[0] * 1000,
+            "load_ms": statistics.median(loads[1:] or loads) * 1000,
             "file_mb": path.stat().st_size / 1e6}
 
 
@@ -220,6 +222,7 @@ def main() -> None:
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="flowtape-replay-") as tmp:
+        os.environ["FLOWTAPE_CACHE_DIR"] = str(Path(tmp) / "cache")  # sidecars in the temporary folder
         for n in sizes:
             ft = flowtape(n, args.lookups, args.repeat, Path(tmp))
             vc = vcrpy(n, max(3, min(args.lookups, args.vcr_budget // n)), args.repeat)
@@ -236,10 +239,11 @@ def main() -> None:
               f"  {ft['lookups']:>7,}  {vc['per_ms']:>7.2f} ms  {vc['lookups']:>7,}  {vc['per_ms'] / med(ft['per_ms']):>13,.0f}x")
     print(f"  (vcrpy lookups capped at --vcr-budget {args.vcr_budget:,} / N, at least 3: each scans the cassette twice)")
     print()
-    print("flowtape one-off load of the cassette file (read + parse + validation + index), paid once per run, not per interaction:")
-    print(f"  {'stored':>7}  {'file':>8}  {'load (median)':>13}  {'per stored interaction':>22}")
+    print("flowtape one-off load of the cassette file, paid once per run, not per interaction: the first open reads the YAML")
+    print("(strict parse, validation, hashing, index), later opens its cached sidecar (files of 16 KB and more):")
+    print(f"  {'stored':>7}  {'file':>8}  {'first open':>10}  {'later (median)':>14}  {'per stored interaction':>22}")
     for n, ft, _ in rows:
-        print(f"  {n:>7,}  {ft['file_mb']:>5.1f} MB  {ft['load_ms']:>10.1f} ms  {ft['load_ms'] / n:>19.3f} ms")
+        print(f"  {n:>7,}  {ft['file_mb']:>5.1f} MB  {ft['first_load_ms']:>7.1f} ms  {ft['load_ms']:>11.1f} ms  {ft['load_ms'] / n:>19.3f} ms")
     print()
     (small, ft_small, vc_small), (large, ft_large, vc_large) = rows[0], rows[-1]
     growth, floor_growth = med(ft_large["per_ms"]) / med(ft_small["per_ms"]), med(ft_large["floor_ms"]) / med(ft_small["floor_ms"])
