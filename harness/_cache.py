@@ -72,14 +72,15 @@ class JsonCache:
         self._dirty = True
 
     def save(self) -> None:
-        """Write the entries if any were put (atomically; any OSError is ignored)."""
+        """Write the entries if any were put (atomically; any OSError is ignored). Two processes
+        saving at once: the last one's entries are kept, the other's are computed again later."""
+        import tempfile  # only a save pays for it
+
         if not self._dirty or self.path is None or self._entries is None:
             return
         entries = self._entries
         if len(entries) > MAX_ENTRIES:
             entries = dict(list(entries.items())[-MAX_ENTRIES:])
-        import tempfile
-
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")

@@ -27,7 +27,8 @@ __all__ = ["is_help", "serve"]
 _WORD = re.compile(r"[a-z][a-z0-9-]*\Z")
 # Environment variables that change what rich or typer print (width, colour, terminal, markup).
 _ENV = re.compile(r"(COLUMNS|LINES|TERM|COLORTERM|NO_COLOR|FORCE_COLOR|PY_COLORS|CLICOLOR\w*|TTY_\w+|TERMINAL_WIDTH|_?TYPER_\w+|"
-                  r"GITHUB_ACTIONS|JUPYTER_\w+|DATABRICKS_RUNTIME_VERSION|VSCODE_\w+|LANG|LANGUAGE|LC_\w+|PYTHONIOENCODING|PYTHONUTF8)\Z")
+                  r"GITHUB_ACTIONS|JUPYTER_\w+|DATABRICKS_RUNTIME_VERSION|VSCODE_\w+|LANG|LANGUAGE|LC_\w+|PYTHONIOENCODING|PYTHONUTF8|"
+                  r"COMP_\w+|_\w+_COMPLETE)\Z")
 _LIBRARIES = ("typer", "rich", "click")
 
 
