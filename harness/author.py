@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.goldens import Task
+from harness.goldens import Task, model_slug
 from runner.clients import LLMClient, LLMRequest, ToolInfo
 from runner.trace import LLMUsage, RunStatus, StepRecord, Trace, write_atomic
 
@@ -97,12 +96,6 @@ class AuthorResult:
     def cost_usd(self) -> float | None:
         costs = [s.llm.cost_usd for s in self.trace.steps if s.llm]
         return None if not costs or any(c is None for c in costs) else float(sum(c for c in costs if c is not None))
-
-
-def model_slug(model: str) -> str:
-    """A model name as a folder name: `openai/smollm2` -> `smollm2`, other characters as `-`."""
-    name = model.split("/", 1)[1] if model.startswith("openai/") else model
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
 
 
 def authored_path(task: Task, approach: str, model: str) -> Path:

@@ -2,7 +2,12 @@
 
     goldens/<task>/task.yaml         what the task needs: MCP servers, fixtures, normalisation
     goldens/<task>/workflow.json     the IR approach
+    goldens/<task>/baseline.py       the code approach
     goldens/<task>/cases/<case>.yaml inputs, and expectations per step and per output
+    goldens/<task>/authored/<model>/workflow.json|baseline.py
+                                     what `flowtape author` had a model write: the approach
+                                     variants `ir@<model>` and `code@<model>`, run and judged
+                                     (outputs only for ir: their nodes are not the golden's)
 
 Values may name places that differ per machine, expanded when a case runs:
 `${ROOT}` (the project root, harness.settings), `${FIXTURES}` (the built fixtures,
@@ -34,6 +39,8 @@ from runner._hints import did_you_mean
 ROOT = Path(__file__).resolve().parents[1]
 PLACES = ("ROOT", "FIXTURES", "TOOLS", "BIN", "WORKDIR")  # flowtape's own; a project may add more
 RUNNABLE = ("ir", "code", "direct")  # the approaches `flowtape test` and `record` run
+ARTEFACTS = {"ir": "workflow.json", "code": "baseline.py"}  # what a task folder (or an authored one) holds per approach
+_SLUG = re.compile(r"[A-Za-z0-9._-]+")
 _PLACE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 
 
@@ -153,16 +160,45 @@ class Task:
     def baseline_path(self) -> Path:
         return self.folder / "baseline.py"
 
+    def artefact_path(self, approach: str) -> Path:
+        """The workflow (`ir`) or script (`code`) an approach runs: the task's own, or for
+        `ir@<model>` / `code@<model>` the one `flowtape author` saved under authored/<model>/."""
+        base, _, model = approach.partition("@")
+        return (self.folder / "authored" / model if model else self.folder) / ARTEFACTS[base]
+
+    @property
+    def authored(self) -> tuple[str, ...]:
+        """The authored variants on disk, `ir@<model>` / `code@<model>`, in name order."""
+        found = []
+        for folder in sorted((self.folder / "authored").glob("*/")):
+            for base, name in ARTEFACTS.items():
+                if (folder / name).is_file() and _SLUG.fullmatch(folder.name):
+                    found.append(f"{base}@{folder.name}")
+        return tuple(found)
+
     def uses_llm(self, approach: str = "ir") -> bool:
         """Whether a run under `approach` calls a model (then recording needs one): always under
-        direct; under ir and code when the IR has llm nodes."""
-        if approach == "direct":
+        direct; under ir and code when the IR has llm nodes (an authored script: when it calls
+        `llm(`)."""
+        base = base_approach(approach)
+        if base == "direct":
             return True
+        if base == "code" and "@" in approach:
+            try:
+                return "llm(" in self.artefact_path(approach).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                return False
+        path = self.artefact_path("ir" if base == "code" else approach)
         try:
-            nodes = json.loads(self.workflow_path.read_text(encoding="utf-8")).get("nodes", [])
+            nodes = json.loads(path.read_text(encoding="utf-8")).get("nodes", [])
         except (OSError, ValueError, AttributeError, RecursionError):
             return False
         return any(isinstance(n, dict) and n.get("type") == "llm" for n in nodes)
+
+
+def base_approach(approach: str) -> str:
+    """`ir` for `ir` and for an authored variant `ir@<model>`; likewise `code`."""
+    return approach.partition("@")[0]
 
 
 @dataclass(frozen=True)
@@ -428,16 +464,22 @@ def load_suite(suite: Path, *, task: str | Sequence[str] | None = None, case: st
 
 
 def select_units(tasks: Sequence[Task], approach: str | Sequence[str] | None = None) -> list[tuple[Task, Case, str]]:
-    """The (task, case, approach) units that run: every approach a task lists, or those named.
-    An approach that is not one of flowtape's, or one no selected task lists, is an error
-    naming it."""
+    """The (task, case, approach) units that run: every approach a task lists and every authored
+    variant it holds (`ir@<model>`, `code@<model>`), or those named. An approach that is not one
+    of flowtape's, or one no selected task has, is an error naming it."""
     wanted = _names(approach)
     for name in wanted:
-        if name not in RUNNABLE:
-            raise GoldenError(f"--approach {name!r}: not an approach{did_you_mean(name, RUNNABLE)} (approaches that run: {', '.join(RUNNABLE)})")
-        if not any(name in t.spec.approaches for t in tasks):
+        base, at, model = name.partition("@")
+        if base not in RUNNABLE or (at and (base not in ARTEFACTS or not _SLUG.fullmatch(model))):
+            raise GoldenError(f"--approach {name!r}: not an approach{did_you_mean(name, RUNNABLE)} (approaches that run: "
+                              f"{', '.join(RUNNABLE)}, and ir@<model> / code@<model> for what `flowtape author` saved)")
+        if not any(name in (*t.spec.approaches, *t.authored) for t in tasks):
+            if at:
+                raise GoldenError(f"--approach {name}: no selected task has {base}@{model} "
+                                  f"(no <task>/authored/{model}/{ARTEFACTS[base]}; `flowtape author --approach {base}` writes one)")
             raise GoldenError(f"--approach {name}: no selected task lists it (tasks: {', '.join(t.name for t in tasks) or 'none'})")
-    return [(t, c, a) for t in tasks for a in t.spec.approaches if a in RUNNABLE and (not wanted or a in wanted) for c in t.cases]
+    return [(t, c, a) for t in tasks for a in (*(a for a in t.spec.approaches if a in RUNNABLE), *t.authored)
+            if not wanted or a in wanted for c in t.cases]
 
 
 def _names(value: str | Sequence[str] | None) -> list[str]:
@@ -446,8 +488,20 @@ def _names(value: str | Sequence[str] | None) -> list[str]:
     return [value] if isinstance(value, str) else list(dict.fromkeys(value))
 
 
-def cassette_path(cassettes: Path, task: Task, case: Case, approach: str = "ir") -> Path:
-    return cassettes / task.name / f"{case.name}.{approach}.yaml"
+def cassette_path(cassettes: Path, task: Task, case: Case | str, approach: str = "ir", model: str | None = None) -> Path:
+    """`<cassettes>/<task>/<case>.<approach>.yaml` for the task's own model (task.yaml `llm.model`)
+    and for a run that calls no model; `<cassettes>/<task>/models/<model>/<case>.<approach>.yaml`
+    for the same case recorded with another model (`--model`)."""
+    name = case if isinstance(case, str) else case.name
+    if model and model != task.spec.llm.model and task.uses_llm(approach):
+        return cassettes / task.name / "models" / model_slug(model) / f"{name}.{approach}.yaml"
+    return cassettes / task.name / f"{name}.{approach}.yaml"
+
+
+def model_slug(model: str) -> str:
+    """A model name as a folder name: `openai/smollm2` -> `smollm2`, other characters as `-`."""
+    name = model.split("/", 1)[1] if model.startswith("openai/") else model
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
 
 
 def golden_schema() -> dict[str, Any]:

@@ -2,8 +2,9 @@
 in any CI that runs pytest, and the run lands in the ledger as `flowtape test` would put it.
 
 Each `goldens/<task>/cases/<case>.yaml` becomes one item per approach of its task (ir, code,
-direct), named `<task>/<case>[<approach>]`. An item replays its cassette
-(offline, mode none), judges every step and output, and fails with one line per failing check:
+direct, and the `ir@<model>` / `code@<model>` variants `flowtape author` saved), named
+`<task>/<case>[<approach>]`. An item replays its cassette (offline, mode none), judges every
+step and output, and fails with one line per failing check:
 
     steps.log  Contains: 'feat:' not found in the result
 
@@ -70,7 +71,7 @@ class GoldenFile(pytest.File):
         except LoadError as err:
             raise self.CollectError(str(err)) from None
         case = next(c for c in task.cases if c.path == self.path)
-        for approach in task.spec.approaches:
+        for approach in (*task.spec.approaches, *task.authored):
             item = GoldenItem.from_parent(self, name=f"{task.name}/{case.name}[{approach}]", task=task, case=case, approach=approach)
             item.add_marker(pytest.mark.flowtape(task=task.name, case=case.name, approach=approach))
             yield item
@@ -157,7 +158,7 @@ class _LedgerRun:
         from harness.suiterun import UnitResult, _run_unit
 
         if self.enabled:
-            return _run_unit(self.part, task, case, approach, self.run_id, self.options)
+            return _run_unit(self.part, task, case, approach, task.spec.llm.model, self.run_id, self.options)
         from harness.suite import run_case
 
         run = run_case(task, case, cassettes=self.options.cassettes, mode="none", ci=True, evaluate=True, approach=approach)

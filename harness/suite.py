@@ -18,8 +18,9 @@ from typing import Any, Callable
 
 from harness.cassettes import Cassette, RecordMode, StepChange, StoredInteraction
 from harness.cassettes._secrets import redact_server_spec, redact_trace, scrub
+from harness.codenode import code_runner
 from harness.envs import EnvError, envs_root, server_specs
-from harness.goldens import Case, GoldenError, Places, Task, cassette_path, direct_outputs, direct_prompt
+from harness.goldens import Case, GoldenError, Places, Task, base_approach, cassette_path, direct_outputs, direct_prompt
 from harness.settings import load_settings
 from runner import JSONInputError, RunStatus, Runtime, Trace, execute, read_json
 from runner.clients import MCPError
@@ -61,10 +62,12 @@ class CaseRun:
 
 def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str | None = None, ci: bool = False,
              llm: LLMSettings | None = None, fixtures: Path | None = None, evaluate: bool = False,
-             tokenizer: str = "o200k_base", approach: str = "ir", log: Callable[[str], None] | None = None) -> CaseRun:
+             tokenizer: str = "o200k_base", approach: str = "ir", log: Callable[[str], None] | None = None,
+             model: str | None = None) -> CaseRun:
     """Run `case` of `task` under `approach` (`ir`: the workflow; `code`: the task's baseline.py
     in the sandbox; `direct`: a model calling the tools itself, `runner.agent`, asked the task's
-    `direct.prompt`) with its cassette, judge it when `evaluate` (model-judged
+    `direct.prompt`; `ir@<model>` / `code@<model>`: what `flowtape author` saved for that
+    model) with its cassette, judge it when `evaluate` (model-judged
     evaluators call through the same cassette, so judging records and replays too), save what was
     recorded, and report.
 
@@ -83,6 +86,9 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
     from runner.live.llm import LiteLLMClient
 
     llm = llm or LLMSettings()
+    # The model the run calls where a step names none: `model` (a unit of `--model`), else the
+    # live settings', else the task's. Another model than the task's has cassettes of its own.
+    model = model or llm.model or task.spec.llm.model
     # A fresh folder for servers that keep state, made only for tasks that use one (making and
     # removing it costs milliseconds per case).
     needs_workdir = "${WORKDIR}" in json.dumps([task.spec.servers, case.spec.inputs])
@@ -95,12 +101,13 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             raise GoldenError(f"{task.folder / 'task.yaml'}: fixtures: {', '.join(repr(m) for m in missing)} not in {places.fixtures}"
                               f" (there: {', '.join(built) or 'nothing'}; scripts/build_fixtures.py builds them, --fixtures or FLOWTAPE_FIXTURES points elsewhere)")
         document = None
-        if approach == "ir":
+        base = base_approach(approach)
+        if base == "ir":
             try:
-                document = read_json(task.workflow_path)  # strict: duplicate keys, depth, UTF-8
+                document = read_json(task.artefact_path(approach))  # strict: duplicate keys, depth, UTF-8
             except JSONInputError as err:
                 raise GoldenError(str(err)) from None
-        cassette = Cassette.open(cassette_path(cassettes, task, case, approach), mode, normalizer=places.normalizer(task.spec.normalize), ci=ci)
+        cassette = Cassette.open(cassette_path(cassettes, task, case, approach, model), mode, normalizer=places.normalizer(task.spec.normalize), ci=ci)
         try:  # a server with an environment of its own gets it made when it may have to start
             specs = server_specs(places.expand(task.spec.servers), envs_root(task.folder.parent.parent),
                                  create=not cassette.write_protected, log=log)
@@ -108,25 +115,25 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
         except (MCPConfigError, EnvError) as err:
             raise GoldenError(f"{task.folder / 'task.yaml'}: {err}" if isinstance(err, EnvError) else str(err)) from None
         cassette.add_credential(llm.api_key, "--llm-api-key")
-        model = llm.model or task.spec.llm.model
         # The openai SDK will not send a request without a key; a replay sends none, so any will do.
         api_key = llm.api_key or (REPLAY_KEY if cassette.write_protected else None)
         timeouts = load_settings(task.folder).timeouts  # the project's (read and checked by Places.here)
         live = LiteLLMClient(api_base=llm.api_base, api_key=api_key, max_retries=0, extra=llm.extra or None, timeout=timeouts.model_call)
         with CassetteMCPClient(servers, cassette, startup_timeout=timeouts.server_start, call_timeout=timeouts.tool_call) as mcp:
-            runtime = Runtime(llm=CassetteLLMClient(live, cassette), mcp=mcp, default_model=model)
+            runtime = Runtime(llm=CassetteLLMClient(live, cassette), mcp=mcp, default_model=model, extra={"code_runner": code_runner})
             inputs = places.expand(case.spec.inputs)
-            if approach == "ir":
-                trace = execute(document, inputs, runtime=runtime, base_dir=task.folder,
-                                source=str(task.workflow_path), task=task.name, case=case.name, approach="ir")
-            elif approach == "direct":
+            if base == "ir":
+                path = task.artefact_path(approach)
+                trace = execute(document, inputs, runtime=runtime, base_dir=path.parent,
+                                source=str(path), task=task.name, case=case.name, approach=approach)
+            elif base == "direct":
                 trace = _run_direct(task, case, inputs, runtime, model, cassette.normalizer.text_to_stored)
             else:
                 from harness.codeexec import run_code
 
                 budget = task.spec.code
-                trace = run_code(task.baseline_path.resolve(), inputs, runtime, task=task.name, case=case.name, base_dir=task.folder.resolve(),
-                                 timeout=budget.timeout, memory_mb=budget.memory_mb, max_calls=budget.max_calls)
+                trace = run_code(task.artefact_path(approach).resolve(), inputs, runtime, task=task.name, case=case.name, base_dir=task.folder.resolve(),
+                                 timeout=budget.timeout, memory_mb=budget.memory_mb, max_calls=budget.max_calls, approach=approach)
             # Every connected server's tools/list, used or not (what a direct agent is offered);
             # after the run, so a run that failed never starts a server again.
             if completed(trace) or cassette.write_protected:
@@ -141,7 +148,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             portable = [(step_id, server, tool, replace(result, content=cassette.normalizer.to_stored(list(result.content)),
                                                         structured_content=cassette.normalizer.to_stored(result.structured_content)))
                         for step_id, server, tool, result in mcp.results]
-            trace = with_result_tokens(trace, portable, tokenizer)
+            trace = with_result_tokens(trace, portable, tokenizer).model_copy(update={"model": model})
             results = judge(task, case, trace, llm=runtime.llm, judge_model=model, tokenizer=tokenizer) if evaluate else []
             # The servers as task.yaml writes them (places unexpanded), credentials redacted.
             servers_meta = {name: redact_server_spec(spec) for name, spec in task.spec.servers.items()}
@@ -218,8 +225,11 @@ def judge(task: Task, case: Case, trace: Trace, *, llm: Any = None, judge_model:
     from harness.accounting import count_tokens
     from harness.evaluators import evaluate_case
 
-    # Step evaluators name IR nodes; the code approach's calls are judged by `code_steps` patterns.
-    steps = case.steps if trace.approach == "ir" else code_step_targets(case.code_steps, [s.step_id for s in trace.steps]) if trace.approach == "code" else {}
+    # Step evaluators name the golden IR's nodes (an authored workflow has nodes of its own: only
+    # its outputs are judged); the calls of any script are judged by `code_steps` patterns.
+    base = base_approach(trace.approach)
+    steps = (case.steps if trace.approach == "ir" else code_step_targets(case.code_steps, [s.step_id for s in trace.steps]) if base == "code"
+             else {})
     return evaluate_case(trace, steps, case.outputs, base_dir=task.folder, count_tokens=lambda text: count_tokens(text, tokenizer),
                          tokenizer=tokenizer, llm=llm, judge_model=judge_model or task.spec.llm.model)
 

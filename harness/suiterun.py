@@ -1,6 +1,7 @@
 """`flowtape test`: replay every (case, approach) of a suite, judge every step, write the ledger.
 
-Cases are independent, so the unit of work is one (case, approach). Units run in a process pool;
+Cases are independent, so the unit of work is one (case, approach, model): with `--model`
+repeated, every case runs under each model (its own cassettes; see `cassette_path`). Units run in a process pool;
 each worker process writes its own ledger part (group commits, and a journal line per case before
 the case is reported, so every case reported as completed survives a kill) and the parts are
 merged into the one DuckDB file at the end. A suite killed half-way leaves its parts; the next run
@@ -33,6 +34,7 @@ class SuiteOptions:
     task: str | Sequence[str] | None = None  # one name or several; a name that matches nothing is an error
     case: str | Sequence[str] | None = None
     approach: str | Sequence[str] | None = None
+    models: Sequence[str] | None = None  # run every unit under each; None: each task's own model (llm.model)
     workers: int = 1
     ledger: Path = Path("reports/ledger.duckdb")
     cassettes: Path = Path("cassettes")
@@ -57,6 +59,7 @@ class UnitResult:
     duration_ms: float = 0.0
     ledger_ms: float = 0.0
     bad_input: bool = False  # an error because the unit could not run at all (corrupt cassette, invalid workflow)
+    model: str = ""  # the model the unit ran with
 
 
 @dataclass
@@ -77,12 +80,18 @@ class SuiteResult:
         return 0 if all(u.status == "passed" for u in self.units) else 1
 
 
-def plan(options: SuiteOptions) -> tuple[list[tuple[Task, Case, str]], list[str]]:
-    """The units to run, and the (task, approach) pairs that cannot run yet, with the reason."""
+def plan(options: SuiteOptions) -> tuple[list[tuple[Task, Case, str, str]], list[str]]:
+    """The (task, case, approach, model) units to run, and the (task, approach) pairs that
+    cannot run yet, with the reason."""
     units = select_units(load_suite(options.suite, task=options.task, case=options.case), options.approach)
     if not units:
         raise GoldenError(f"{options.suite}: no (case, approach) to run (no selected task lists an approach)")
-    return units, []
+    return [(t, c, a, m) for t, c, a in units for m in models_of(t, options.models)], []
+
+
+def models_of(task: Task, models: Sequence[str] | None) -> list[str]:
+    """The models a task's units run with: those asked for (in order, once each), else its own."""
+    return list(dict.fromkeys(models)) if models else [task.spec.llm.model]
 
 
 def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], None] | None = None,
@@ -102,14 +111,14 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     run_id = new_run_id()
     parts_dir = ledger.parts_dir(run_id)
     settings = {"workers": options.workers, "tokenizer": options.tokenizer, "task": options.task, "case": options.case,
-                "approach": options.approach, "cassettes": str(options.cassettes)}
+                "approach": options.approach, "models": list(options.models) if options.models else None, "cassettes": str(options.cassettes)}
     ledger.start_run(run_id, str(options.suite), settings)
     if started:
         started(len(units), run_id)
     results: list[UnitResult] = []
     # Each unit carries its task with only its own case: pickling the whole task (all its cases)
     # for every unit would make a large suite quadratic.
-    args = [(Task(task.name, task.folder, task.spec, (case,)), case, approach, run_id, options) for task, case, approach in units]
+    args = [(Task(task.name, task.folder, task.spec, (case,)), case, approach, model, run_id, options) for task, case, approach, model in units]
     try:
         if options.workers <= 1 or len(args) <= 1:
             part = _open_part(parts_dir)
@@ -134,8 +143,8 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     finally:
         ledger.close()
     ledger_seconds = time.perf_counter() - merge_started + sum(r.ledger_ms for r in results) / 1000
-    order = {(t.name, c.name, a): i for i, (t, c, a) in enumerate(units)}
-    results.sort(key=lambda r: order[(r.task, r.case, r.approach)])
+    order = {(t.name, c.name, a, m): i for i, (t, c, a, m) in enumerate(units)}
+    results.sort(key=lambda r: order[(r.task, r.case, r.approach, r.model)])
     return SuiteResult(run_id, results, skipped, options.ledger, time.perf_counter() - began, ledger_seconds)
 
 
@@ -255,13 +264,13 @@ def _receive(worker: _Worker) -> Iterator[UnitResult]:
         yield payload
 
 
-def _lost_unit(part: Any, worker: _Worker, task: Task, case: Case, approach: str, run_id: str, options: SuiteOptions) -> UnitResult:
+def _lost_unit(part: Any, worker: _Worker, task: Task, case: Case, approach: str, model: str, run_id: str, options: SuiteOptions) -> UnitResult:
     """The error case of a unit whose worker process died under it."""
     code = worker.process.exitcode
     how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
     message = f"worker process {worker.process.pid} died ({how}) while running {task.name}/{case.name} [{approach}]"
-    _record_error(part, task, case, approach, run_id, options, message)
-    return UnitResult(task.name, case.name, approach, "error", error=message)
+    _record_error(part, task, case, approach, model, run_id, options, message)
+    return UnitResult(task.name, case.name, approach, "error", error=message, model=model)
 
 
 def _worker(conn: Any, parts_dir: Path) -> None:
@@ -280,17 +289,18 @@ def _worker(conn: Any, parts_dir: Path) -> None:
         part.close()
 
 
-def _record_error(part: Any, task: Task, case: Case, approach: str, run_id: str, options: SuiteOptions, message: str) -> None:
+def _record_error(part: Any, task: Task, case: Case, approach: str, model: str, run_id: str, options: SuiteOptions, message: str) -> None:
     """Add a unit that could not run to the ledger, as an `error` case with `message`."""
     from harness.accounting import case_rows
     from runner import RunStatus, Trace, new_run_id
 
-    stub = Trace(run_id=new_run_id(), task=task.name, case=case.name, approach=approach, workflow_hash="", status=RunStatus.ERROR, error=message)
+    stub = Trace(run_id=new_run_id(), task=task.name, case=case.name, approach=approach, model=model, workflow_hash="",
+                 status=RunStatus.ERROR, error=message)
     part.add_case(case_rows(run_id, stub, [], tokenizer=options.tokenizer))
 
 
-def _run_unit(part: Any, task: Task, case: Case, approach: str, run_id: str, options: SuiteOptions) -> UnitResult:
-    """One (case, approach): replay, judge, write the trace and the ledger rows."""
+def _run_unit(part: Any, task: Task, case: Case, approach: str, model: str, run_id: str, options: SuiteOptions) -> UnitResult:
+    """One (case, approach, model): replay, judge, write the trace and the ledger rows."""
     from harness.accounting import case_rows
     from harness.cassettes import CassetteError, CassetteMiss, RecordModeError
     from harness.suite import run_case
@@ -299,16 +309,16 @@ def _run_unit(part: Any, task: Task, case: Case, approach: str, run_id: str, opt
     started = time.perf_counter()
     try:
         run = run_case(task, case, cassettes=options.cassettes, mode="none", ci=True, evaluate=True,
-                       tokenizer=options.tokenizer, fixtures=options.fixtures, approach=approach)
+                       tokenizer=options.tokenizer, fixtures=options.fixtures, approach=approach, model=model)
     except (CassetteError, CassetteMiss, RecordModeError, InvalidWorkflow, GoldenError) as err:
         # The unit could not run at all; the ledger still records it, as an error (a miss can
         # quote request values: known secrets are redacted from the message).
         from harness.cassettes._secrets import known_secrets, scrub
 
         message = scrub(str(err).splitlines()[0], known_secrets())
-        _record_error(part, task, case, approach, run_id, options, message)
+        _record_error(part, task, case, approach, model, run_id, options, message)
         return UnitResult(task.name, case.name, approach, "error", error=message, duration_ms=(time.perf_counter() - started) * 1000,
-                          bad_input=not isinstance(err, CassetteMiss))
+                          bad_input=not isinstance(err, CassetteMiss), model=model)
     trace = run.trace
     trace_path = trace.write(options.traces / run_id)
     failures = [(r.target, r.evaluator, r.reason) for r in run.evaluations if not r.passed]
@@ -321,7 +331,7 @@ def _run_unit(part: Any, task: Task, case: Case, approach: str, run_id: str, opt
     rows = case_rows(run_id, trace, run.evaluations, tokenizer=options.tokenizer, prices=prices or None, trace_path=str(trace_path))
     part.add_case(rows)
     return UnitResult(task.name, case.name, approach, status, failures, error, [i.summary() for i in run.unused], (time.perf_counter() - started) * 1000,
-                      ledger_ms=(time.perf_counter() - ledger_started) * 1000)
+                      ledger_ms=(time.perf_counter() - ledger_started) * 1000, model=model)
 
 
 
@@ -374,16 +384,16 @@ def rescore(options: SuiteOptions, run_id: str | None = None) -> SuiteResult:
             case = next((c for c in task.cases if c.name == trace.case), None) if task else None
             if task is None or case is None:
                 continue  # filtered out, or no longer in the suite
-            tape = cassette_path(options.cassettes, task, case, trace.approach)
+            tape = cassette_path(options.cassettes, task, case, trace.approach, trace.model)
             llm = None
             if tape.exists():
                 llm = CassetteLLMClient(LiteLLMClient(api_key=REPLAY_KEY, max_retries=0), Cassette.open(tape, "none", normalizer=places.normalizer(task.spec.normalize), ci=True))
-            evaluations = judge(task, case, trace, llm=llm, tokenizer=options.tokenizer)
+            evaluations = judge(task, case, trace, llm=llm, judge_model=trace.model, tokenizer=options.tokenizer)
             prices = {**task.spec.llm.price_map(), **options.prices}
             part.add_case(case_rows(new_id, trace, evaluations, tokenizer=options.tokenizer, prices=prices or None, trace_path=str(path)))
             failures = [(r.target, r.evaluator, r.reason) for r in evaluations if not r.passed]
             ok = trace.status.value == "passed" and not failures
-            results.append(UnitResult(task.name, case.name, trace.approach, "passed" if ok else "failed", failures, trace.error))
+            results.append(UnitResult(task.name, case.name, trace.approach, "passed" if ok else "failed", failures, trace.error, model=trace.model or ""))
     part.close()
     ledger.merge_parts(new_id, [part_dir / "rescore.duckdb"])
     ledger.finish_run(new_id, "completed")

@@ -21,14 +21,16 @@ from typing import Any, Callable
 from runner import templates
 from runner.clients import LLMClient, MCPClient
 from runner.inputs import apply_defaults, coerce_values
-from runner.ir import Node, Workflow, workflow_hash
+from runner.ir import BatchSpec, LoopSpec, Node, RetryPolicy, Workflow, workflow_hash
 from runner.nodes import NodeContext, NodeFailure, NodeResult, node_type_for
 from runner.trace import RunStatus, StepRecord, Trace
-from runner.validate import InvalidWorkflow, check, load_workflow
+from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow
 
 __all__ = ["RunFailed", "Runtime", "execute", "new_run_id"]
 
 MAX_STEPS = 10_000
+DEFAULT_CONCURRENCY = 10  # a parallel batch's items at a time when max_concurrent is not given
+DEFAULT_MAX_ITERATIONS = 100  # a loop's rounds when it names no cap (pflow's per-node visit guard is 100 too)
 
 
 def new_run_id() -> str:
@@ -49,6 +51,7 @@ class Runtime:
     default_model: str | None = None
     sleep: Callable[[float], None] = time.sleep
     extra: dict[str, Any] = field(default_factory=dict)
+    approved: frozenset[str] = frozenset()  # node ids whose `approval: required` is granted ("*": all)
 
     @property
     def mcp_servers(self) -> list[str] | None:
@@ -75,6 +78,7 @@ def execute(
     runtime = runtime or Runtime()
     inputs = dict(inputs or {})
     diagnostics = check(document, inputs=inputs, mcp_servers=runtime.mcp_servers)
+    diagnostics += _missing_children(document, base_dir or Path.cwd())
     if errors := [d for d in diagnostics if d.severity == "error"]:
         raise InvalidWorkflow(errors, source)
     workflow = Workflow.model_validate(document)
@@ -161,10 +165,26 @@ class _Run:
         return outputs
 
     def _run_node(self, node: Node, scope: dict[str, Any]) -> tuple[NodeResult | None, NodeFailure | None]:
+        if node.approval == "required" and not ({node.id, self.prefix + node.id, "*"} & self.runtime.approved):
+            # Never run past an approval gate unasked: the step does not run, and says how to grant it.
+            record = StepRecord(step_id=self.prefix + node.id, kind=node_type_for(node.type, self.runtime.mcp_servers).kind,  # type: ignore[union-attr]
+                                node_type=node.type, started_at=datetime.now(timezone.utc), action="error",
+                                error=f"needs approval (approval: required); not run. Approve it with --approve {self.prefix + node.id}")
+            self.steps.append(record)
+            return None, NodeFailure(record.error or "", retryable=False)
+        if node.batch is not None:
+            return self._run_batch(node, scope)
+        if node.loop is not None:
+            return self._run_loop(node, scope)
+        record, result, failure = self._attempt(node, scope, self.prefix + node.id, node.retry)
+        self.steps.append(record)
+        return result, failure
+
+    def _attempt(self, node: Node, scope: dict[str, Any], step_id: str, policy: RetryPolicy | None) -> tuple[StepRecord, NodeResult | None, NodeFailure | None]:
+        """Run `node` once over `scope`, with its retries; the step record is returned, not kept."""
         ntype = node_type_for(node.type, self.runtime.mcp_servers)
         assert ntype is not None, "validated"
-        record = StepRecord(step_id=self.prefix + node.id, kind=ntype.kind, node_type=node.type, started_at=datetime.now(timezone.utc))
-        policy = node.retry
+        record = StepRecord(step_id=step_id, kind=ntype.kind, node_type=node.type, started_at=datetime.now(timezone.utc))
         attempts = policy.max if policy else 1
         wait = policy.wait if policy else 0.0
         started = time.perf_counter()
@@ -199,8 +219,139 @@ class _Run:
         else:
             assert result is not None
             record.output, record.action, record.llm, record.tool = result.output, result.action, result.llm, result.tool
+        return record, result, failure
+
+    def _run_loop(self, node: Node, scope: dict[str, Any]) -> tuple[NodeResult | None, NodeFailure | None]:
+        """pflow's `loop`, a do-while: round k (`${__iteration__}` = k, from 1) is a step
+        `<node>#<k>`; after it, the condition is read with `${<node>...}` naming that round's
+        output; `carry` (resolved the same way) replaces those keys of the node's `inputs` for the
+        next round. The node's step then holds the last round's output plus `loop_stopped`
+        (`condition` or `max_iterations`; reaching the cap is not a failure). A round that fails
+        fails the node (its error edge, if any, is taken)."""
+        spec = LoopSpec.model_validate(node.loop)
+        step_id = self.prefix + node.id
+        record = StepRecord(step_id=step_id, kind="loop", node_type=node.type, started_at=datetime.now(timezone.utc),
+                            params={"loop": node.loop})
+        began = time.perf_counter()
+
+        def stop(message: str, output: dict[str, Any] | None = None) -> tuple[None, NodeFailure]:
+            record.error, record.action, record.output = message, "error", output
+            record.duration_ms = (time.perf_counter() - began) * 1000
+            self.steps.append(record)
+            return None, NodeFailure(message, output, retryable=False)
+
+        cap: Any = spec.max_iterations if spec.max_iterations is not None else DEFAULT_MAX_ITERATIONS
+        try:
+            cap = templates.resolve_value(cap, scope) if isinstance(cap, str) else cap
+        except templates.TemplateError as err:
+            return stop(f"loop.max_iterations: {err}")
+        if isinstance(cap, str) and cap.strip().isdigit():
+            cap = int(cap)
+        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 1:
+            return stop(f"loop.max_iterations must be a whole number of at least 1, got {cap!r}")
+        # Carried values reach the round through the scope, under a name no template can write,
+        # and the `inputs` param points at them: a value is never resolved as a template again.
+        carried: dict[str, Any] = {}
+        output: Any = None
+        stopped = "max_iterations"
+        for k in range(1, cap + 1):
+            body = node
+            if carried:
+                inputs = dict(node.params.get("inputs") or {})
+                inputs.update({key: "${__carry__." + key + "}" for key in carried})
+                body = node.model_copy(update={"params": {**node.params, "inputs": inputs}})
+            round_scope = {**scope, "__iteration__": k, "__carry__": carried}
+            item, result, failure = self._attempt(body, round_scope, f"{step_id}#{k}", node.retry)
+            self.steps.append(item)
+            if failure is not None:
+                return stop(f"loop round {k} failed: {failure}", {"iterations": k})
+            assert result is not None
+            output = result.output
+            own = {**scope, node.id: output}
+            try:
+                flag = templates.resolve(spec.condition, own)
+                carried = {key: templates.resolve_value(value, own) for key, value in spec.carry.items()}
+            except templates.TemplateError as err:
+                return stop(f"loop round {k}: {err}", {"iterations": k})
+            if _truthy(flag) != (spec.while_ is not None):
+                stopped = "condition"
+                break
+        final = {**(output if isinstance(output, dict) else {"value": output}), "loop_stopped": stopped, "iterations": k}
+        record.output, record.action, record.duration_ms = final, "default", (time.perf_counter() - began) * 1000
         self.steps.append(record)
-        return result, failure
+        return NodeResult(final), None
+
+    def _run_batch(self, node: Node, scope: dict[str, Any]) -> tuple[NodeResult | None, NodeFailure | None]:
+        """pflow's `batch`: the node once per item of `items` (the item under `as`, default
+        `item`, and its position as `__index__`), in order or `parallel` (at most
+        `max_concurrent` at a time); each item a step `<node>[<i>]` of its own (its model or tool
+        call recorded and accounted as any), then the node's step with the collected result:
+        `results` (each item's output with `item` and `original_index`, those that succeeded, in
+        item order), `count`, `success_count`, `error_count`, `errors`, `batch_metadata`. With
+        `error_handling: fail_fast` (the default) the first failing item fails the node; with
+        `continue` the node succeeds with the failures listed."""
+        spec = BatchSpec.model_validate(node.batch)
+        step_id = self.prefix + node.id
+        started, began = datetime.now(timezone.utc), time.perf_counter()
+        record = StepRecord(step_id=step_id, kind="batch", node_type=node.type, started_at=started)
+        try:
+            items = templates.resolve_value(spec.items, scope)
+        except templates.TemplateError as err:
+            items, problem = None, f"batch.items: {err}"
+        else:
+            problem = None if isinstance(items, list) else f"batch.items must be a list, got {type(items).__name__}"
+        if problem is not None or not isinstance(items, list):
+            record.error, record.action, record.params = problem, "error", {"batch": node.batch}
+            record.duration_ms = (time.perf_counter() - began) * 1000
+            self.steps.append(record)
+            return None, NodeFailure(problem or "batch.items", retryable=False)
+        # An item is tried max_retries times (pflow counts attempts; a node's own retry policy, if
+        # it has one, applies to each item instead).
+        policy = node.retry or (RetryPolicy(max=spec.max_retries, wait=spec.retry_wait or 0.0) if spec.max_retries > 1 else None)
+
+        def one(index: int) -> tuple[StepRecord, NodeResult | None, NodeFailure | None]:
+            return self._attempt(node, {**scope, spec.as_: items[index], "__index__": index}, f"{step_id}[{index}]", policy)
+
+        done: list[tuple[StepRecord, NodeResult | None, NodeFailure | None]] = []
+        if spec.parallel and len(items) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(len(items), spec.max_concurrent or DEFAULT_CONCURRENCY)) as pool:
+                futures = [pool.submit(one, i) for i in range(len(items))]
+                done = [f.result() for f in futures]
+            if spec.error_handling == "fail_fast":  # in parallel every item ran; the first failure in item order decides
+                cut = next((i for i, (_, _, failure) in enumerate(done) if failure is not None), None)
+                done = done if cut is None else done[: cut + 1]
+        else:
+            for index in range(len(items)):
+                done.append(one(index))
+                if done[-1][2] is not None and spec.error_handling == "fail_fast":
+                    break
+        self.steps.extend(r for r, _, _ in done)
+        results = [{**(res.output if isinstance(res.output, dict) else {"value": res.output}), "item": items[i], "original_index": i}
+                   for i, (_, res, failure) in enumerate(done) if failure is None and res is not None]
+        errors = [{"index": i, "item": items[i], "item_summary": _item_summary(items[i]), "error": str(failure), "exception": None}
+                  for i, (_, _, failure) in enumerate(done) if failure is not None]
+        times = [r.duration_ms for r, _, _ in done]
+        output = {
+            "results": results, "count": len(items), "success_count": len(results), "error_count": len(errors), "errors": errors,
+            "batch_metadata": {
+                "parallel": spec.parallel, "max_concurrent": spec.max_concurrent, "max_retries": spec.max_retries, "retry_wait": spec.retry_wait,
+                "execution_mode": "parallel" if spec.parallel else "sequential",
+                "timing": {"total_items_ms": round(sum(times), 2), "avg_item_ms": round(sum(times) / len(times), 2) if times else 0.0,
+                           "min_item_ms": round(min(times), 2) if times else 0.0, "max_item_ms": round(max(times), 2) if times else 0.0},
+            },
+        }
+        record.params, record.output, record.duration_ms = {"batch": node.batch, "items": len(items)}, output, (time.perf_counter() - began) * 1000
+        failure = None
+        if errors and spec.error_handling == "fail_fast":
+            first = errors[0]
+            failure = NodeFailure(f"Batch '{node.id}' failed at item [{first['index']}]: {first['error']}", output, retryable=False)  # pflow's words
+            record.error, record.action = str(failure), "error"
+        else:
+            record.action = "default"  # failed items (error_handling: continue) are in the output's errors
+        self.steps.append(record)
+        return (None, failure) if failure else (NodeResult(output), None)
 
     def _nested(self, step_id: str) -> Callable[..., dict[str, Any]]:
         def run_child(document: Any, inputs: dict[str, Any], base_dir: Path, source: str) -> dict[str, Any]:
@@ -215,6 +366,40 @@ class _Run:
                 raise NodeFailure(str(err), retryable=False) from None
 
         return run_child
+
+
+def _missing_children(document: Any, base_dir: Path) -> list[Diagnostic]:
+    """A nested workflow named by a file that is not there: rejected before anything runs."""
+    nodes = document.get("nodes") if isinstance(document, dict) else None
+    found = []
+    for i, node in enumerate(nodes if isinstance(nodes, list) else []):
+        path = node.get("params", {}).get("workflow") if isinstance(node, dict) and node.get("type") == "workflow" and isinstance(node.get("params"), dict) else None
+        if isinstance(path, str) and "${" not in path and not (base_dir / path).is_file():
+            found.append(Diagnostic(f"$.nodes[{i}].params.workflow", f"no such workflow file: {base_dir / path}", node.get("id")))
+    return found
+
+
+def _truthy(value: Any) -> bool:
+    """A loop condition's value as a flag: JSON text is read first (`"false"`, `"0"` are false)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in ("true", "false", "null") or text.lstrip("-").replace(".", "", 1).isdigit():
+            import json
+
+            value = json.loads(text.lower())
+        else:
+            return bool(text)
+    return bool(value)
+
+
+def _item_summary(item: Any) -> dict[str, Any]:
+    """How pflow describes a failed batch item: its type, size, a short sha256 and a summary."""
+    import hashlib
+    import json
+
+    text = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, separators=(",", ":"), default=str)
+    return {"summary_version": 1, "type": type(item).__name__, "size_chars": len(text), "sha256": hashlib.sha256(text.encode()).hexdigest()[:12],
+            "summary": text[:200], "truncated": len(text) > 200}
 
 
 def _local_scope(node: Node, scope: dict[str, Any]) -> dict[str, Any]:

@@ -19,9 +19,9 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-__all__ = ["Edge", "InputSpec", "Node", "OutputSpec", "RetryPolicy", "Workflow", "workflow_hash", "INPUT_TYPES"]
+__all__ = ["BatchSpec", "Edge", "InputSpec", "LoopSpec", "Node", "OutputSpec", "RetryPolicy", "Workflow", "workflow_hash", "INPUT_TYPES"]
 
 _BARE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+|\[\d+\])*$")
 INPUT_TYPES = ("string", "number", "integer", "boolean", "array", "object", "any")
@@ -30,6 +30,15 @@ InputType = Literal["string", "number", "integer", "boolean", "array", "object",
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _annotations(cls, value: Any) -> Any:
+        """Keys starting with `_` (pflow's markdown parser adds `_source_line` and the like) are
+        annotations, not settings: accepted and ignored. Any other unknown key is an error."""
+        if isinstance(value, dict) and any(isinstance(k, str) and k.startswith("_") for k in value):
+            return {k: v for k, v in value.items() if not (isinstance(k, str) and k.startswith("_"))}
+        return value
 
 
 class InputSpec(_Strict):
@@ -74,14 +83,42 @@ class RetryPolicy(_Strict):
         return max(1.0, float(self.backoff))
 
 
+class BatchSpec(_Strict):
+    """pflow's `batch` on a node: run it once per item."""
+
+    items: Any  # a list, or a template that resolves to one
+    as_: str = Field("item", alias="as", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    parallel: bool = False
+    max_concurrent: int | None = Field(None, ge=1)
+    error_handling: Literal["fail_fast", "continue"] = "fail_fast"
+    max_retries: int = Field(1, ge=1, le=10)  # attempts per item
+    retry_wait: float | None = Field(None, ge=0)
+
+
+class LoopSpec(_Strict):
+    """pflow's `loop` on a node: a do-while. The node runs, then `while` (keep going while the
+    value is truthy) or `until` (stop once it is) is read from its latest output; `carry` feeds
+    that output into its `inputs` for the next round; `max_iterations` caps the rounds."""
+
+    while_: str | None = Field(None, alias="while")
+    until: str | None = None
+    carry: dict[str, Any] = Field(default_factory=dict)
+    max_iterations: int | str | None = None  # an integer or a template resolving to one
+
+    @property
+    def condition(self) -> str:
+        return self.while_ if self.while_ is not None else self.until or ""
+
+
 class Node(_Strict):
     id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
     type: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
     purpose: str = ""
     retry: RetryPolicy | None = None
-    # pflow fields flowtape reads but does not act on: caching and approval change neither the
-    # outputs nor the trace's meaning. `batch` and `loop` are rejected by validation for now.
+    # pflow fields flowtape reads but does not act on: caching changes neither the outputs nor the
+    # trace's meaning. `batch` (BatchSpec) and `loop` (LoopSpec) run; validation checks them. A
+    # node with `approval: required` runs only when approved (Runtime.approved, `--approve`).
     batch: dict[str, Any] | None = None
     loop: dict[str, Any] | None = None
     cache: bool | None = None

@@ -35,7 +35,7 @@ class RunStatus(str, Enum):
     ERROR = "error"
 
 
-StepKind = Literal["shell", "llm", "mcp", "http", "file", "workflow", "code"]
+StepKind = Literal["shell", "llm", "mcp", "http", "file", "workflow", "code", "batch", "loop"]  # batch, loop: the node's collected result
 
 
 class _Strict(BaseModel):
@@ -93,6 +93,7 @@ class Trace(_Strict):
     task: str | None = None
     case: str | None = None
     approach: str = "ir"
+    model: str | None = None  # the model the run used where a step names none (llm nodes, llm(), direct's orchestrator)
     workflow: str | None = None
     workflow_hash: str
     status: RunStatus

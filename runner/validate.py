@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal
@@ -17,8 +18,11 @@ from runner import _json
 from runner import inputs as _inputs
 from runner._hints import did_you_mean as _did_you_mean
 from runner import templates
-from runner.ir import Edge, InputSpec, Node, OutputSpec, Workflow
+from runner.ir import BatchSpec, Edge, InputSpec, LoopSpec, Node, OutputSpec, Workflow
 from runner.nodes import node_type_for
+
+LOOP_OUTPUTS = ("loop_stopped", "iterations")  # what a loop adds to its node's last output
+BATCH_OUTPUTS = ("results", "count", "success_count", "error_count", "errors", "batch_metadata")  # a batch node's output
 
 __all__ = ["Diagnostic", "InvalidWorkflow", "check", "load_workflow"]
 
@@ -109,7 +113,7 @@ class _Checker:
             return self.diags
         top = {k: v for k, v in doc.items() if k not in ("nodes", "edges", "inputs", "outputs")}
         for key in top:
-            if key not in _TOP_LEVEL:
+            if key not in _TOP_LEVEL and not key.startswith("_"):  # `_...`: annotations (pflow's `_source_line`), ignored
                 self.add(f"$.{key}", f"unknown top-level key '{key}'{_did_you_mean(key, Workflow.model_fields)}")
         try:
             Workflow.model_validate({**{k: v for k, v in top.items() if k in _TOP_LEVEL}, "ir_version": doc.get("ir_version", "0.1.0"), "nodes": [{"id": "x", "type": "x"}]})
@@ -171,10 +175,34 @@ class _Checker:
                 continue
             nodes[node.id] = (i, node)
             self._node_type(i, node)
-            for unsupported in ("batch", "loop"):
-                if getattr(node, unsupported) is not None:
-                    self.add(f"$.nodes[{i}].{unsupported}", f"'{unsupported}' is not supported by flowtape yet", node.id)
+            if node.loop is not None:
+                self._loop(i, node)
+            if node.batch is not None:
+                try:
+                    BatchSpec.model_validate(node.batch)
+                except ValidationError as err:
+                    self.diags += _pydantic_diagnostics(err, ("nodes", i, "batch"), node.id)
         return nodes
+
+    def _loop(self, i: int, node: Node) -> None:
+        path = f"$.nodes[{i}].loop"
+        if node.batch is not None:
+            self.add(path, "a node has batch or loop, not both", node.id)
+        try:
+            spec = LoopSpec.model_validate(node.loop)
+        except ValidationError as err:
+            self.diags += _pydantic_diagnostics(err, ("nodes", i, "loop"), node.id)
+            return
+        if (spec.while_ is None) == (spec.until is None):
+            self.add(path, "give exactly one of 'while' (go on while it holds) and 'until' (stop once it holds)", node.id)
+        elif not re.fullmatch(r"\$\{[^{}]+\}", spec.condition.strip()):
+            key = "while" if spec.while_ is not None else "until"
+            self.add(f"{path}.{key}", f"the condition is one reference, like '${{{node.id}.done}}', not {spec.condition!r}", node.id)
+        seeded = node.params.get("inputs") if isinstance(node.params.get("inputs"), dict) else {}
+        for key in spec.carry:
+            if key not in seeded:
+                self.add(f"{path}.carry.{key}", f"'{key}' is not one of the node's inputs, which give the first round its value"
+                         f"{_did_you_mean(key, list(seeded))}", node.id)
 
     def _node_type(self, i: int, node: Node) -> None:
         from runner.nodes import BUILTIN_NODES
@@ -281,19 +309,47 @@ class _Checker:
         for node_id, (i, node) in nodes.items():
             before = set(nodes) if node_id in self.unreachable else order.get(node_id, set())
             local = node.params.get("inputs")
+            names: dict[str, Any] = dict(specs)
+            if isinstance(node.loop, dict):  # a loop's rounds are numbered: ${__iteration__}
+                names["__iteration__"] = None
+                self._loop_refs(i, node, nodes, names, before)
             if node.type == "workflow" and isinstance(node.params.get("workflow"), dict):
                 # Inline child IR: checked as a workflow of its own, paths prefixed.
                 prefix = f"$.nodes[{i}].params.workflow"
                 for d in check(node.params["workflow"], mcp_servers=self.mcp_servers):
                     self.diags.append(Diagnostic(prefix + d.path[1:], d.message, d.node or node_id, d.severity))
-                self._walk({k: v for k, v in node.params.items() if k != "workflow"}, f"$.nodes[{i}].params", node_id, nodes, specs, before)
-            elif isinstance(local, dict) and node.type != "workflow":
+                self._walk({k: v for k, v in node.params.items() if k != "workflow"}, f"$.nodes[{i}].params", node_id, nodes, names, before)
+                continue
+            if isinstance(node.batch, dict):
+                # a batch node's params also see the item (under `as`) and its `__index__`
+                alias = node.batch.get("as", "item") if isinstance(node.batch.get("as", "item"), str) else "item"
+                self._walk(node.batch.get("items"), f"$.nodes[{i}].batch.items", node_id, nodes, names, before)
+                names = {**names, alias: None, "__index__": None}
+            if isinstance(local, dict) and node.type != "workflow":
                 # pflow: a node's `inputs` param names extra values for its other params.
-                self._walk(local, f"$.nodes[{i}].params.inputs", node_id, nodes, specs, before)
+                self._walk(local, f"$.nodes[{i}].params.inputs", node_id, nodes, names, before)
                 rest = {k: v for k, v in node.params.items() if k != "inputs"}
-                self._walk(rest, f"$.nodes[{i}].params", node_id, nodes, {**specs, **{k: None for k in local}}, before)
+                self._walk(rest, f"$.nodes[{i}].params", node_id, nodes, {**names, **{k: None for k in local}}, before)
             else:
-                self._walk(node.params, f"$.nodes[{i}].params", node_id, nodes, specs, before)
+                self._walk(node.params, f"$.nodes[{i}].params", node_id, nodes, names, before)
+
+    def _loop_refs(self, i: int, node: Node, nodes: Any, specs: Any, before: set[str]) -> None:
+        """The condition and `carry` read the node's own latest output as `${<node>...}`."""
+        loop = node.loop or {}
+        targets = [(f"$.nodes[{i}].loop.{key}", loop.get(key)) for key in ("while", "until") if isinstance(loop.get(key), str)]
+        targets += [(f"$.nodes[{i}].loop.carry.{k}", v) for k, v in (loop.get("carry") or {}).items() if isinstance(v, str)]
+        for path, text in targets:
+            try:
+                refs = templates.find_refs(text)
+            except templates.TemplateSyntaxError as err:
+                self.add(path, f"template error: {err}", node.id)
+                continue
+            for ref in refs:
+                if ref.name != node.id and ref.name not in specs and ref.name not in before:
+                    self.add(path, f"'${{{ref}}}' refers to '{ref.name}': a loop reads its own node's output ('${{{node.id}.<key>}}'), "
+                             f"an input or a node that ran before{_did_you_mean(ref.name, [node.id, *specs, *before])}", node.id)
+        if isinstance(loop.get("max_iterations"), str):
+            self._walk(loop["max_iterations"], f"$.nodes[{i}].loop.max_iterations", node.id, nodes, specs, before)
 
     def _walk(self, value: Any, path: str, node_id: str, nodes: Any, specs: Any, before: set[str]) -> None:
         if isinstance(value, str):
@@ -309,27 +365,42 @@ class _Checker:
         if "${" not in text:
             return
         try:
-            refs = templates.find_refs(text)
+            parsed = templates.parse(text)
         except templates.TemplateSyntaxError as err:
             self.add(path, f"template error: {err}", node_id)
             return
-        for ref in refs:
+        # In a `??` chain with a fallback that is there when this node runs (an input, a node that
+        # ran before, a literal), an alternative may name a node that runs later (a loop seeded
+        # with `??`) or a key its output does not declare (JSON text walked into): as pflow.
+        lenient: set[int] = set()
+        for seg in parsed.segments:
+            if isinstance(seg, templates.Expr) and len(seg.alternatives) > 1:
+                if any(not isinstance(alt, templates.Ref) or alt.name in specs or alt.name in before for alt in seg.alternatives):
+                    lenient.update(id(alt) for alt in seg.alternatives if isinstance(alt, templates.Ref))
+        for ref in parsed.refs():
             if ref.name in specs:
                 self.used.add(ref.name)
                 continue
             if ref.name not in nodes:
                 hint = _did_you_mean(ref.name, [*nodes, *specs])
                 self.add(path, f"'${{{ref}}}' refers to '{ref.name}', which is neither an input nor a node{hint}", node_id)
-            elif ref.name == node_id:
+            elif ref.name == node_id and id(ref) not in lenient:
                 self.add(path, f"'${{{ref}}}' refers to the node itself", node_id)
-            elif ref.name not in before:
+            elif ref.name not in before and id(ref) not in lenient:
                 self.add(path, f"'${{{ref}}}' refers to node '{ref.name}', which does not run before '{node_id}'", node_id)
+            elif id(ref) in lenient:
+                continue
             elif not ref.path and not whole_node_ok:
                 self.add(path, f"'${{{ref}}}' is a whole node; name one of its outputs, e.g. '${{{ref}.<key>}}'", node_id)
             else:
                 ntype = node_type_for(nodes[ref.name][1].type, self.mcp_servers)
                 key = ref.path[0] if ref.path else None
-                if ntype and ntype.outputs is not None and isinstance(key, str) and key not in ntype.outputs:
+                if nodes[ref.name][1].batch is not None:
+                    if isinstance(key, str) and key not in BATCH_OUTPUTS:
+                        self.add(path, f"'${{{ref}}}': batch node '{ref.name}' has no output '{key}'{_did_you_mean(key, BATCH_OUTPUTS)}"
+                                 " (each item's output is in results[i])", node_id)
+                elif ntype and ntype.outputs is not None and isinstance(key, str) and key not in ntype.outputs \
+                        and not (nodes[ref.name][1].loop is not None and key in LOOP_OUTPUTS):
                     self.add(path, f"'${{{ref}}}': {nodes[ref.name][1].type} node '{ref.name}' has no output '{key}'{_did_you_mean(key, ntype.outputs)}", node_id)
 
 

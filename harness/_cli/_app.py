@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("harness._cli.compare", "compare"),
     "gate": ("harness._cli.gate", "gate"),
     "report": ("harness._cli.report", "report"),
+    "diff": ("harness._cli.diff", "diff"),
     "schema": ("harness._cli.schema", "schema"),
 }
 GROUPS: dict[str, tuple[str, str]] = {

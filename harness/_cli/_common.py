@@ -59,4 +59,13 @@ def parse_inputs(document: Any, pairs: list[str], source: str) -> dict[str, Any]
             values[name] = parse_cli_value(spec, raw)
         except ValueError as err:
             fail(f"-i {name}: {err} ({source}: $.inputs.{name})")
+    # pflow: an input declared `stdin: true` and not given is read from piped standard input
+    specs = raw_specs if isinstance(raw_specs, dict) else {}
+    piped = [n for n, spec in specs.items() if isinstance(spec, dict) and spec.get("stdin") is True and n not in values]
+    text = sys.stdin.read() if piped and not sys.stdin.isatty() else ""
+    if text:  # nothing piped (an empty or closed stdin): the input is not given
+        try:
+            values[piped[0]] = parse_cli_value(InputSpec.model_validate(specs[piped[0]]), text.removesuffix("\n"))
+        except ValueError as err:
+            fail(f"standard input for {piped[0]}: {err} ({source}: $.inputs.{piped[0]})")
     return values

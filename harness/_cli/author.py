@@ -112,8 +112,12 @@ def _summary(result: Any, recorded: Path | None) -> str:
     tokens = f"{result.prompt_tokens:,} prompt + {result.completion_tokens:,} completion tokens (provider usage)"
     where = f" · recorded to {recorded}" if recorded else ""
     if result.status == "valid":
+        from harness.author import model_slug
+
+        variant = f"{result.approach}@{model_slug(result.model)}"
         return (f"{result.task} [{result.approach}] {result.model}: valid after {result.attempts} submission(s) in {result.turns} turn(s)"
-                f" · {tokens} · {result.artifact}{where}")
+                f" · {tokens} · {result.artifact}{where}\n  it is the approach {variant} now: `flowtape record --task {result.task}"
+                f" --approach {variant}` records its cases, `flowtape test` then judges it")
     why = result.trace.error or result.status
     first = f"; last problems: {'; '.join(result.diagnostics[:2])}" if result.diagnostics else ""
     return f"{result.task} [{result.approach}] {result.model}: not authored ({why}){first} · {tokens}{where}"

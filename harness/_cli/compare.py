@@ -20,7 +20,8 @@ def compare(
     cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Where the recordings are (default: the project's `cassettes` setting, else cassettes).", show_default=False)] = None,
     traces: Annotated[Optional[Path], typer.Option("--trace-dir", help="Where runs' traces are stored (default: the project's `traces` setting, else reports/traces).", show_default=False)] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes for the replay.")] = 1,
-    model: Annotated[str, typer.Option("--model", help="The orchestrator model the context is priced at (litellm's local price map).")] = "gpt-4o-mini",
+    model: Annotated[Optional[list[str]], typer.Option("--model", help="Replay every case under this model (repeat to compare models on the same cases; each has its own recordings); with --run: compare only this model's cases. Default: each task's llm.model, or every model the run has.", show_default=False)] = None,
+    price_model: Annotated[str, typer.Option("--price-model", help="The orchestrator model the modelled context is priced at (litellm's local price map).")] = "gpt-4o-mini",
     system_tokens: Annotated[int, typer.Option("--system-tokens", min=0, help="The orchestrator's system prompt, carried by every turn (modelled).")] = 400,
     calls_per_turn: Annotated[int, typer.Option("--calls-per-turn", min=1, help="Tool calls the modelled direct orchestrator makes per turn (1: one at a time).")] = 1,
     sweep_system: Annotated[str, typer.Option("--sweep-system-tokens", help="LOW..HIGH: the system prompt sizes a verdict is checked over; 'off' to skip.")] = "200..2000",
@@ -39,7 +40,7 @@ def compare(
     from harness.accounting import LedgerError
     from harness.accounting.context import Settings
     from harness.cassettes import CassetteError
-    from harness.compare import account_run, compare as build, load_run, render, sweep, swept_ranges
+    from harness.compare import account_run, compare as build, load_run, render_models, run_models, sweep, swept_ranges
     from harness.goldens import GoldenError
 
     if format_ not in ("table", "json", "markdown"):
@@ -55,15 +56,25 @@ def compare(
             from harness._cli.test import _progress
             from harness.suiterun import SuiteOptions, run_suite
 
-            result = run_suite(SuiteOptions(suite=suite, task=task, workers=workers, ledger=ledger, cassettes=cassettes, traces=traces), progress=_progress())
+            result = run_suite(SuiteOptions(suite=suite, task=task, models=model, workers=workers, ledger=ledger, cassettes=cassettes,
+                                            traces=traces), progress=_progress(len(set(model or ())) > 1))
             run = result.run_id
-        settings = Settings(model=model, system_prompt_tokens=system_tokens, calls_per_turn=calls_per_turn)
+        settings = Settings(model=price_model, system_prompt_tokens=system_tokens, calls_per_turn=calls_per_turn)
         account_run(ledger, run, suite=suite, cassettes=cassettes, settings=settings)
-        flips, ranges = [], {}
-        if swept is not None:
-            flips = sweep(load_run(ledger, run, suite=suite, cassettes=cassettes), settings, system_tokens=swept)
-            ranges = swept_ranges(swept)
-        report = build(ledger, run, flips=flips, swept=ranges)
+        from harness.compare import latest_run
+
+        run = run or latest_run(ledger)
+        models = run_models(ledger, run) if run else [""]
+        missing = [m for m in model or [] if m not in models]
+        if missing:
+            fail(f"--model {missing[0]}: run {run} has no cases run with it (it has {', '.join(models) or 'none'})")
+        reports = []
+        for one in [m for m in models if not model or m in model] or [""]:
+            flips, ranges = [], {}
+            if swept is not None and run:
+                flips = sweep(load_run(ledger, run, suite=suite, cassettes=cassettes, model=one), settings, system_tokens=swept)
+                ranges = swept_ranges(swept)
+            reports.append(build(ledger, run, flips=flips, swept=ranges, model=one))
     except (GoldenError, LedgerError, CassetteError, FileNotFoundError) as err:
         fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
-    typer.echo(render(report, format_))
+    typer.echo(render_models(reports, format_))

@@ -17,7 +17,7 @@ from typing import Any
 
 # The commands and groups by name (kept in step with `_app.COMMANDS` and `_app.GROUPS`, which a
 # test checks): known here without importing typer.
-NAMES = frozenset({"init", "validate", "run", "record", "author", "test", "rescore", "compare", "gate", "report", "schema",
+NAMES = frozenset({"init", "validate", "run", "record", "author", "test", "rescore", "compare", "gate", "report", "diff", "schema",
                    "ledger", "cassettes"})
 
 

@@ -15,11 +15,11 @@ def record(
     suite: Annotated[Optional[Path], typer.Argument(help="The golden suite folder (tasks with task.yaml) (default: the project's `suite` setting, else goldens).", show_default=False)] = None,
     task: Annotated[Optional[list[str]], typer.Option("--task", help="Only this task (repeat for several).", show_default=False)] = None,
     case: Annotated[Optional[list[str]], typer.Option("--case", help="Only this case (repeat for several).", show_default=False)] = None,
-    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir, code or direct (repeat for several).", show_default=False)] = None,
+    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir, code, direct, or ir@<model> / code@<model> (what `flowtape author` saved for that model) (repeat for several).", show_default=False)] = None,
     cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Where cassettes are written: <task>/<case>.<approach>.yaml (default: the project's `cassettes` setting, else cassettes).", show_default=False)] = None,
     record_mode: Annotated[str, typer.Option("--record-mode", help="all (re-record everything), new_episodes (keep what is recorded, add the rest), once (only cases with no cassette).")] = "all",
     fixtures: Annotated[Optional[Path], typer.Option("--fixtures", help="Built fixtures (default .fixtures, or FLOWTAPE_FIXTURES).")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="litellm model for llm nodes instead of the task's (default: the local SmolLM2 server).")] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", help="litellm model for llm nodes, code's llm() and direct's orchestrator instead of the task's (default: the local SmolLM2 server); repeat to record every case with each. Another model than the task's llm.model is recorded to <task>/models/<model>/<case>.<approach>.yaml.", show_default=False)] = None,
     llm_api_base: Annotated[Optional[str], typer.Option("--llm-api-base", envvar="FLOWTAPE_LLM_API_BASE", help="An OpenAI-compatible server for llm nodes; without it (and without --model) the local SmolLM2 server is started.")] = None,
     llm_api_key: Annotated[Optional[str], typer.Option("--llm-api-key", envvar="FLOWTAPE_LLM_API_KEY", show_default=False, help="API key for --llm-api-base.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-record cassettes that exist (mode all); without it flowtape lists them and stops.")] = False,
@@ -41,36 +41,40 @@ def record(
     if in_ci():
         fail("flowtape record calls real servers and models; CI replays only (unset CI to record)")
     try:
-        units = select_units(load_suite(suite, task=task, case=case), approach)
+        selected = select_units(load_suite(suite, task=task, case=case), approach)
     except GoldenError as err:
         fail(str(err))
-    if not units:
+    if not selected:
         fail(f"{suite}: no (case, approach) to record (no selected task lists an approach)")
+    # Each case under each model; a run that calls no model is the same under all, recorded once.
+    models = list(dict.fromkeys(model or [])) or [None]
+    units = [(t, c, a, m) for t, c, a in selected for m in (models if t.uses_llm(a) else models[:1])]
     if record_mode == "all" and not force:
         _refuse_to_replace(units, cassettes)
     failed = 0
     with ExitStack() as stack:
-        llm = LLMSettings(api_base=llm_api_base, api_key=llm_api_key, model=model)
-        if any(t.uses_llm(a) for t, _, a in units) and llm_api_base is None and model is None:
+        llm = LLMSettings(api_base=llm_api_base, api_key=llm_api_key)
+        if any(t.uses_llm(a) for t, _, a, _ in units) and llm_api_base is None and not model:
             from harness import localmodel
 
             typer.echo("flowtape: starting the local model server (SmolLM2-135M on llama.cpp)", err=True)
             # A direct run holds the tool catalog and every result in one conversation: it gets
             # SmolLM2's full 8,192-token context (llm nodes need far less).
-            n_ctx = localmodel.DIRECT_N_CTX if any(a == "direct" for _, _, a in units) else localmodel.DEFAULT_N_CTX
+            n_ctx = localmodel.DIRECT_N_CTX if any(a == "direct" for _, _, a, _ in units) else localmodel.DEFAULT_N_CTX
             try:
                 server = stack.enter_context(localmodel.start_local_model(n_ctx=n_ctx))
             except localmodel.LocalModelError as err:
                 fail(str(err))
             llm = LLMSettings(api_base=server.api_base, api_key=server.api_key, note=localmodel.describe())
-        for done, (t, c, a) in enumerate(units, 1):
+        for done, (t, c, a, m) in enumerate(units, 1):
             try:
-                run = run_case(t, c, cassettes=cassettes, mode=record_mode, llm=llm, fixtures=fixtures, evaluate=True, approach=a,
+                run = run_case(t, c, cassettes=cassettes, mode=record_mode, llm=llm, fixtures=fixtures, evaluate=True, approach=a, model=m,
                                log=lambda message: typer.echo(f"flowtape: {message}", err=True))
             except (GoldenError, CassetteError, RecordModeError, LeakedSecretError, InvalidWorkflow) as err:
                 fail(str(err))
             failed += not run.passed or run.held_back
-            typer.echo(f"[{done}/{len(units)}] {t.name}/{c.name} [{a}]: {_outcome(run)}")
+            label = f"{a} · {m}" if m and len(models) > 1 and t.uses_llm(a) else a
+            typer.echo(f"[{done}/{len(units)}] {t.name}/{c.name} [{label}]: {_outcome(run)}")
     if failed:
         raise typer.Exit(EXIT_FAILED)
 
@@ -98,7 +102,7 @@ def _refuse_to_replace(units: list[Any], cassettes: Path) -> None:
     from harness.cassettes import Cassette, CassetteError
     from harness.goldens import cassette_path
 
-    existing = [cassette_path(cassettes, t, c, a) for t, c, a in units]
+    existing = [cassette_path(cassettes, t, c, a, m) for t, c, a, m in units]
     existing = [p for p in existing if p.exists()]
     if not existing:
         return

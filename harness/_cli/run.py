@@ -120,6 +120,7 @@ def run(
     cassette: Annotated[Optional[Path], typer.Option("--cassette", help="Record MCP and LLM calls into this YAML/JSON file, or replay them from it. Replay needs no server, no model and no --mcp-config.")] = None,
     record_mode: Annotated[Optional[str], typer.Option("--record-mode", help="none (replay only; the default when the cassette exists, and always in CI), once (record if the cassette is new), new_episodes (record what is missing), all (re-record).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="With --cassette: recordings the run did not use fail it (exit 1).")] = False,
+    approve: Annotated[Optional[list[str]], typer.Option("--approve", help="Run this step although it has `approval: required` (repeatable; '*' approves every one). Without it such a step does not run: the node fails, saying so.", show_default=False)] = None,
 ) -> None:
     """Run a workflow. Exit 0 when it succeeded, 1 when a node failed at run time, 2 for bad
     input (missing or unreadable file, invalid JSON, invalid IR, bad -i)."""
@@ -129,7 +130,9 @@ def run(
 
     document = read_workflow(file)
     inputs = parse_inputs(document, input_ or [], str(file))
-    runtime = Runtime(default_model=model)
+    from harness.codenode import code_runner
+
+    runtime = Runtime(default_model=model, approved=frozenset(approve or ()), extra={"code_runner": code_runner})  # code nodes: in the sandbox
     from runner.live.llm import LiteLLMClient  # litellm itself is imported on the first call
 
     runtime.llm = LiteLLMClient(api_base=llm_api_base, api_key=llm_api_key, max_retries=0 if cassette else 2)
@@ -170,6 +173,14 @@ def run(
     passed = trace.status.value == "passed"
     outputs = clip(trace.outputs)  # printed as the trace stores them: never too deep to print
     if format_ is OutputFormat.json:
+        from runner.ir import OutputSpec
+        from runner.outputs import printed
+
+        # as pflow's CLI prints them for machines: a string holding JSON as its value, unless declared a string
+        specs = document.get("outputs") if isinstance(document, dict) and isinstance(document.get("outputs"), dict) else {}
+        outputs = printed(outputs, {k: OutputSpec.model_validate(v) for k, v in specs.items() if isinstance(v, dict)})
+        if not specs and trace.steps and trace.steps[-1].output is not None:
+            outputs = clip(trace.steps[-1].output)  # no declared outputs: the last node's, as pflow prints
         payload = {"status": trace.status.value, "outputs": outputs, "run_id": trace.run_id, "trace": str(path)}
         if trace.error:
             payload["error"] = trace.error

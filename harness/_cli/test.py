@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from enum import Enum
 from pathlib import Path
@@ -14,6 +15,9 @@ from harness._cli._common import MESSAGE_LIMIT, fail, project
 from harness._readers import clip
 
 
+_NOT_RUN = re.compile(r"step '(.+)' did not run")  # an evaluator's reason for a step that never ran
+
+
 class Format(str, Enum):
     table = "table"
     json = "json"
@@ -23,7 +27,8 @@ def test(
     suite: Annotated[Optional[Path], typer.Argument(help="The golden suite folder (tasks with task.yaml) (default: the project's `suite` setting, else goldens).", show_default=False)] = None,
     task: Annotated[Optional[list[str]], typer.Option("--task", help="Only this task (repeat for several).", show_default=False)] = None,
     case: Annotated[Optional[list[str]], typer.Option("--case", help="Only this case (repeat for several).", show_default=False)] = None,
-    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir, code or direct (repeat for several).", show_default=False)] = None,
+    approach: Annotated[Optional[list[str]], typer.Option("--approach", help="Only this approach: ir, code, direct, or ir@<model> / code@<model> (what `flowtape author` saved for that model) (repeat for several).", show_default=False)] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", help="Run every case under this model (a litellm model name; repeat to compare models on the same cases); each model's recordings are its own (see `flowtape record --model`). Default: each task's llm.model.", show_default=False)] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", "-w", min=1, help="Cases run in parallel in this many processes (default: the project's `workers` setting, else 1).", show_default=False)] = None,
     ledger: Annotated[Optional[Path], typer.Option("--ledger", help="The DuckDB ledger the run is added to (default: the project's `ledger` setting, else reports/ledger.duckdb).", show_default=False)] = None,
     cassettes: Annotated[Optional[Path], typer.Option("--cassettes", help="Where the recordings are (default: the project's `cassettes` setting, else cassettes).", show_default=False)] = None,
@@ -44,10 +49,10 @@ def test(
     proj = project()
     suite, ledger, cassettes, traces = suite or proj.suite, ledger or proj.ledger, cassettes or proj.cassettes, traces or proj.traces
     workers = workers or proj.workers
-    options = SuiteOptions(suite=suite, task=task, case=case, approach=approach, workers=workers, ledger=ledger,
+    options = SuiteOptions(suite=suite, task=task, case=case, approach=approach, models=model, workers=workers, ledger=ledger,
                            cassettes=cassettes, traces=traces, tokenizer=tokenizer, strict=strict)
     try:
-        result = run_suite(options, progress=_progress(), started=_started(workers))
+        result = run_suite(options, progress=_progress(len(set(model or ())) > 1), started=_started(workers))
     except (GoldenError, LedgerError) as err:
         fail(str(err))
     if format_ is Format.json:
@@ -67,7 +72,7 @@ def _started(workers: int) -> Any:
     return say
 
 
-def _progress() -> Any:
+def _progress(several_models: bool = False) -> Any:
     """A rich progress bar on a terminal; one line per finished case elsewhere (CI logs)."""
     if sys.stderr.isatty():
         from rich.console import Console
@@ -89,7 +94,8 @@ def _progress() -> Any:
 
     def report(unit: Any, done: int, total: int) -> None:
         note = f" ({clip(unit.error, MESSAGE_LIMIT)})" if unit.error else ""
-        print(f"[{done}/{total}] {unit.task}/{unit.case} [{unit.approach}] {unit.status} {unit.duration_ms:.0f} ms{note}", file=sys.stderr, flush=True)
+        label = f"{unit.approach} · {unit.model}" if several_models else unit.approach
+        print(f"[{done}/{total}] {unit.task}/{unit.case} [{label}] {unit.status} {unit.duration_ms:.0f} ms{note}", file=sys.stderr, flush=True)
 
     return report
 
@@ -97,16 +103,25 @@ def _progress() -> Any:
 def _print_table(result: Any) -> None:
     from tabulate import tabulate
 
-    rows = [(u.task, u.case, u.approach, u.status, len(u.failures) or "") for u in result.units]
-    typer.echo(tabulate(rows, headers=["task", "case", "approach", "status", "failed checks"], tablefmt="simple"))
+    models = len({u.model for u in result.units}) > 1  # a column (and a label) only when there is a choice
+    rows = [(u.task, u.case, u.approach, *([u.model] if models else []), u.status, len(u.failures) or "") for u in result.units]
+    typer.echo(tabulate(rows, headers=["task", "case", "approach", *(["model"] if models else []), "status", "failed checks"], tablefmt="simple"))
     failing = [u for u in result.units if u.status != "passed"]
     if failing:
         typer.echo("")
     for u in failing:
-        where = f"{u.task}/{u.case} [{u.approach}]"
+        where = f"{u.task}/{u.case} [{u.approach}{' · ' + u.model if models else ''}]"
+        failures = u.failures
         if u.error:
             typer.echo(f"{where}: {clip(u.error, MESSAGE_LIMIT)}")
-        for target, evaluator, reason in u.failures:
+            # The run stopped: the checks of the steps after it failed only because those never
+            # ran. One line for them, under the cause, rather than one each burying it.
+            knock_on = [f for f in failures if _NOT_RUN.fullmatch(f[2] or "")]
+            if knock_on:
+                steps = list(dict.fromkeys(_NOT_RUN.fullmatch(reason).group(1) for _, _, reason in knock_on))  # type: ignore[union-attr]
+                typer.echo(f"{where}: so {len(steps)} later step(s) did not run ({', '.join(steps)}): {len(knock_on)} check(s) failed for that")
+                failures = [f for f in failures if f not in knock_on]
+        for target, evaluator, reason in failures:
             typer.echo(f"{where} {target} {evaluator}: {clip(reason, MESSAGE_LIMIT)}")
     stale = [(u, line) for u in result.units for line in u.unused]
     if stale:

@@ -13,7 +13,7 @@ this, and a run killed at any point loses no completed case:
     ledger.merge_parts(run_id)                        # ATTACH each part (+ its journal), INSERT ... SELECT per table, one transaction
     ledger.finish_run(run_id, "completed")
 
-Merging is idempotent: a case (run_id, task, case, approach) already in the ledger is not added
+Merging is idempotent: a case (run_id, task, case, approach, model) already in the ledger is not added
 again, so a merge that committed but died before deleting its parts can simply run again.
 """
 
@@ -36,6 +36,7 @@ from harness.accounting._part import journal_path, read_journal, unpack_sql
 from harness.accounting._schema import (
     CASE_TABLES,
     COLUMNS,
+    KEY,
     LEDGER_FORMAT,
     PART_FORMAT,
     LedgerError,
@@ -221,25 +222,25 @@ class Ledger:
         # The part's committed cases, then those its journal holds (added after its last commit).
         self._conn.execute(
             """CREATE OR REPLACE TEMP TABLE flowtape_part_cases
-               (run_id VARCHAR, task VARCHAR, "case" VARCHAR, approach VARCHAR, rows JSON, seq BIGINT)"""
+               (run_id VARCHAR, task VARCHAR, "case" VARCHAR, approach VARCHAR, model VARCHAR, rows JSON, seq BIGINT)"""
         )
         if alias is not None:
             self._conn.execute(f"INSERT INTO flowtape_part_cases SELECT *, rowid FROM {quoted(alias)}.case_rows")
         journal = read_journal(journal_path(path))
         if journal:
-            self._conn.executemany("INSERT INTO flowtape_part_cases VALUES (?, ?, ?, ?, ?, ?)",
+            self._conn.executemany("INSERT INTO flowtape_part_cases VALUES (?, ?, ?, ?, ?, ?, ?)",
                                    [(*case, (1 << 62) + i) for i, case in enumerate(journal)])
         others = self._conn.execute("SELECT DISTINCT run_id FROM flowtape_part_cases WHERE run_id <> ?", [run_id]).fetchall()
         if others:
             raise LedgerError(f"{path} holds cases of run {', '.join(sorted(r[0] for r in others))}, not of {run_id}")
         # The part's cases that the ledger lacks (the last write of a case wins; a case both
         # committed and still in the journal is one case).
-        same = " AND ".join(f"p.{quoted(c)} IS NOT DISTINCT FROM k.{quoted(c)}" for c in ("run_id", "task", "case", "approach"))
+        same = " AND ".join(f"p.{quoted(c)} IS NOT DISTINCT FROM k.{quoted(c)}" for c in KEY)
         self._conn.execute(
             f"""CREATE OR REPLACE TEMP TABLE flowtape_new_cases AS
                 SELECT p.* EXCLUDE (seq) FROM flowtape_part_cases p
                 WHERE NOT EXISTS (SELECT 1 FROM cases k WHERE {same})
-                QUALIFY row_number() OVER (PARTITION BY p.run_id, p.task, p."case", p.approach ORDER BY p.seq DESC) = 1"""
+                QUALIFY row_number() OVER (PARTITION BY {", ".join("p." + quoted(c) for c in KEY)} ORDER BY p.seq DESC) = 1"""
         )
         for table in CASE_TABLES:
             self._conn.execute(f"INSERT INTO {table} ({column_list(table)}) {unpack_sql(table, 'flowtape_new_cases')}")

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness.accounting._schema import CASE_TABLES, COLUMNS, PART_FORMAT, LedgerError, column_types, connect, quoted, utc
+from harness.accounting._schema import CASE_TABLES, COLUMNS, KEY, PART_FORMAT, LedgerError, column_types, connect, quoted, utc
 
 __all__ = ["LedgerPart", "journal_path", "read_journal", "unpack_sql"]
 
@@ -29,7 +29,7 @@ __all__ = ["LedgerPart", "journal_path", "read_journal", "unpack_sql"]
 _PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
     "VARCHAR": str, "JSON": str, "INTEGER": int, "BIGINT": int, "DOUBLE": (int, float), "BOOLEAN": bool, "TIMESTAMP": datetime,
 }
-_KEY_WIDTH = 4  # run_id, task, case, approach lead every case table
+_KEY_WIDTH = len(KEY)  # run_id, task, case, approach, model lead every case table
 
 
 def _encode_row(table: str, row: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
@@ -86,7 +86,7 @@ def journal_path(part: Path | str) -> Path:
 
 
 def read_journal(path: Path | str) -> list[tuple[Any, ...]]:
-    """The cases in a journal as (run_id, task, case, approach, rows JSON) tuples, oldest first.
+    """The cases in a journal as (run_id, task, case, approach, model, rows JSON) tuples, oldest first.
     A last line without its newline is a write the process did not finish (it was killed): it
     is skipped, and so is its case, which was never reported as completed."""
     try:
@@ -97,11 +97,11 @@ def read_journal(path: Path | str) -> list[tuple[Any, ...]]:
     for number, line in enumerate(data.split(b"\n")[:-1], 1):  # the piece after the last newline is unfinished
         try:
             key, _, document = line.decode("utf-8").partition("\t")
-            run_id, task, case, approach = json.loads(key)
+            run_id, task, case, approach, model = json.loads(key)
             json.loads(document)
         except ValueError:
             raise LedgerError(f"{path}: line {number} is not a journal entry (the file is damaged)") from None
-        cases.append((run_id, task, case, approach, document))
+        cases.append((run_id, task, case, approach, model, document))
     return cases
 
 

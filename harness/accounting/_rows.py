@@ -102,7 +102,7 @@ def case_rows(
         `{"cases": [...], "steps": [...], "llm_calls": [...], "tool_calls": [...],
         "evaluations": [...]}`, each row a tuple in `COLUMNS[table]` order.
     """
-    key = (run_id, trace.task, trace.case, trace.approach)
+    key = (run_id, trace.task, trace.case, trace.approach, trace.model or "")
     rows: CaseRows = {"cases": [], "steps": [], "llm_calls": [], "tool_calls": [], "evaluations": []}
     completed = utc(trace.started_at + timedelta(milliseconds=trace.duration_ms))
     rows["cases"].append((*key, trace.status.value, trace.duration_ms, trace.error, trace_path, completed))

@@ -3,8 +3,12 @@
 A part (see `_part`) has one table, `case_rows`: one row per case, its key and its rows of every
 case table as one JSON document, so a worker writes a case with one statement.
 
-Every table but `runs` and `meta` holds rows of one case, keyed by (run_id, task, case, approach);
-`case` is an SQL keyword, so queries write it `"case"`. Timestamps are UTC (DuckDB TIMESTAMP).
+Every table but `runs` and `meta` holds rows of one case, keyed by (run_id, task, case, approach,
+model); `model` is the model the case ran with (its llm nodes' default, the code approach's
+`llm()`, direct's orchestrator), so one run can hold the same cases under several models; `''`
+on rows a schema-1 ledger held (upgraded in place when opened). `llm_calls.call_model` is the
+model a call itself named (an llm node may name its own). `case` is an SQL keyword, so
+queries write it `"case"`. Timestamps are UTC (DuckDB TIMESTAMP).
 `seq` is the step's position in its trace, so a node that ran twice (a loop) stays two rows that
 still join `steps` to `llm_calls` / `tool_calls` one to one.
 """
@@ -17,13 +21,14 @@ from typing import Any
 
 import duckdb
 
-__all__ = ["CASE_TABLES", "COLUMNS", "LedgerError", "LedgerLockedError", "SCHEMA_VERSION", "connect"]
+__all__ = ["CASE_TABLES", "COLUMNS", "KEY", "LedgerError", "LedgerLockedError", "SCHEMA_VERSION", "connect"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: `model` joins the case key
 LEDGER_FORMAT = "flowtape-ledger"
 PART_FORMAT = "flowtape-ledger-part"
 
-_KEY = (("run_id", "VARCHAR NOT NULL"), ("task", "VARCHAR"), ("case", "VARCHAR"), ("approach", "VARCHAR"))
+_KEY = (("run_id", "VARCHAR NOT NULL"), ("task", "VARCHAR"), ("case", "VARCHAR"), ("approach", "VARCHAR"), ("model", "VARCHAR"))
+KEY = tuple(name for name, _ in _KEY)  # what identifies a case's rows in every case table
 _STEP = (("seq", "INTEGER"), ("step_id", "VARCHAR"))
 _TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "meta": (("key", "VARCHAR PRIMARY KEY"), ("value", "VARCHAR")),
@@ -34,7 +39,7 @@ _TABLES: dict[str, tuple[tuple[str, str], ...]] = {
               ("completed_at", "TIMESTAMP")),
     "steps": (*_KEY, *_STEP, ("kind", "VARCHAR"), ("node_type", "VARCHAR"), ("action", "VARCHAR"), ("error", "VARCHAR"),
               ("attempts", "INTEGER"), ("duration_ms", "DOUBLE")),
-    "llm_calls": (*_KEY, *_STEP, ("model", "VARCHAR"), ("prompt_tokens", "BIGINT"), ("completion_tokens", "BIGINT"),
+    "llm_calls": (*_KEY, *_STEP, ("call_model", "VARCHAR"), ("prompt_tokens", "BIGINT"), ("completion_tokens", "BIGINT"),
                   ("cached_tokens", "BIGINT"), ("cost_usd", "DOUBLE"), ("usage_source", "VARCHAR")),
     "tool_calls": (*_KEY, *_STEP, ("server", "VARCHAR"), ("tool", "VARCHAR"), ("request_bytes", "BIGINT"),
                    ("result_bytes", "BIGINT"), ("result_tokens", "BIGINT"), ("tokenizer", "VARCHAR"), ("is_error", "BOOLEAN")),
@@ -147,7 +152,38 @@ def connect(path: Path, fmt: str = LEDGER_FORMAT, *, read_only: bool = False) ->
             if read_only:
                 raise LedgerError(f"{path} is not a flowtape ledger (it has no tables)")
             create(conn, fmt)
+        elif fmt == LEDGER_FORMAT and _version(conn) < SCHEMA_VERSION:
+            if read_only:  # upgrade in place first (a reader of an old ledger would find no `model`)
+                conn.close()
+                connect(path, fmt).close()
+                return connect(path, fmt, read_only=True)
+            upgrade(conn)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _version(conn: Any) -> int:
+    return int(conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+
+
+def upgrade(conn: Any) -> None:
+    """Bring a ledger of an older schema to this one, in one transaction. 1 -> 2: every case
+    table gets `model` after `approach` (`''` on the rows it held: the model was not recorded);
+    `llm_calls.model`, the model a call named, is `call_model`."""
+    conn.begin()
+    try:
+        if _version(conn) < 2:
+            for table in CASE_TABLES:
+                conn.execute(f"ALTER TABLE {table} RENAME TO {table}_v1")
+                conn.execute(f"CREATE TABLE {table} ({', '.join(f'{quoted(n)} {t}' for n, t in _TABLES[table])})")
+                renamed = {"model": "''", "call_model": quoted("model")}
+                values = ", ".join(renamed.get(c, quoted(c)) for c in COLUMNS[table])
+                conn.execute(f"INSERT INTO {table} SELECT {values} FROM {table}_v1")
+                conn.execute(f"DROP TABLE {table}_v1")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)])
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise

@@ -131,16 +131,16 @@ Tools:"""
 
 CONTEXT_DDL = (
     """CREATE TABLE IF NOT EXISTS context_tokens (
-    run_id VARCHAR NOT NULL, task VARCHAR, "case" VARCHAR, approach VARCHAR NOT NULL, component VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL, task VARCHAR, "case" VARCHAR, approach VARCHAR NOT NULL, model VARCHAR, component VARCHAR NOT NULL,
     phase VARCHAR NOT NULL CHECK (phase IN ('authoring', 'per_run')), tokens BIGINT NOT NULL, cost_usd DOUBLE,
     basis VARCHAR NOT NULL CHECK (basis IN ('measured', 'modelled', 'hand-written')),
-    input_tokens BIGINT, output_tokens BIGINT, model VARCHAR)""",
+    input_tokens BIGINT, output_tokens BIGINT, priced_at VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS tool_call_savings (
-    run_id VARCHAR NOT NULL, task VARCHAR, "case" VARCHAR, approach VARCHAR NOT NULL, seq INTEGER, step_id VARCHAR,
+    run_id VARCHAR NOT NULL, task VARCHAR, "case" VARCHAR, approach VARCHAR NOT NULL, model VARCHAR, seq INTEGER, step_id VARCHAR,
     server VARCHAR, tool VARCHAR, direct_tokens BIGINT NOT NULL, approach_tokens BIGINT NOT NULL,
     direct_output_tokens BIGINT, saved_cost_usd DOUBLE)""",
     """CREATE VIEW IF NOT EXISTS savings_per_tool_call AS
-    SELECT run_id, task, "case", approach, step_id, server, tool, direct_tokens, approach_tokens,
+    SELECT run_id, task, "case", approach, model, step_id, server, tool, direct_tokens, approach_tokens,
            direct_tokens - approach_tokens AS saved_tokens,
            direct_tokens - direct_output_tokens - approach_tokens AS saved_input_tokens,
            direct_output_tokens AS saved_output_tokens, saved_cost_usd
@@ -148,7 +148,8 @@ CONTEXT_DDL = (
 )
 # The context tables' layout; a ledger written by an earlier layout is migrated on the next write
 # (its rows kept, the new columns NULL). 2: input/output tokens, model, `hand-written`, priced savings.
-CONTEXT_SCHEMA_VERSION = 2
+# 3: `model` is the case's (the ledger's case key, as in `cases`); the price's model is `priced_at`.
+CONTEXT_SCHEMA_VERSION = 3
 
 
 class Approach(str, Enum):
@@ -250,13 +251,14 @@ class ToolCallSaving:
 
 @dataclass(frozen=True)
 class ContextCost:
-    """The context cost of one (case, approach)."""
+    """The context cost of one (case, approach) run with `model` (the ledger's case key)."""
 
     task: str | None
     case: str | None
     approach: str
     components: tuple[Component, ...]
     tool_calls: tuple[ToolCallSaving, ...] = ()
+    model: str = ""
 
     def _of(self, phase: Phase | None, llm_nodes: bool) -> list[Component]:
         return [c for c in self.components if (phase is None or c.phase == phase) and c.llm_nodes == llm_nodes]
@@ -539,7 +541,8 @@ def context_cost(
         ValueError: `ir` or `code` without an artefact, or an unknown approach.
     """
     settings = settings or Settings()
-    approach = Approach(approach or trace.approach)
+    label = str(approach.value if isinstance(approach, Approach) else approach or trace.approach)
+    approach = Approach(label.partition("@")[0])  # `ir@<model>`: an authored workflow is costed as ir
     count, recorded = settings.count, settings.count_recorded
     calls = _tool_calls(trace)
     args = [recorded(_json(_arguments(s))) for _, s in calls]
@@ -563,7 +566,7 @@ def context_cost(
             priced("tool_results", "per_run", "modelled", sum(r * n for r, n in zip(results, later))),
             priced("final_answer", "per_run", "modelled", 0, outputs),
         )
-        return ContextCost(trace.task, trace.case, approach.value, components)
+        return ContextCost(trace.task, trace.case, label, components, model=trace.model or "")
     if artefact is None:
         raise ValueError(f"the {approach.value} approach needs its artefact: the {'IR JSON' if approach is Approach.IR else 'script'} text")
     if approach is Approach.IR:
@@ -582,8 +585,9 @@ def context_cost(
         priced("system", "authoring", "modelled", system),
         priced("request", "authoring", "modelled", request),
         priced(read_name, "authoring", reads_basis, reads),
-        # a person wrote the file; its count stands in for what a model would write
-        priced(written_name, "authoring", "hand-written", 0, count(artefact)),
+        # a person wrote the file (an authored variant: a model did, its turns are measured in the
+        # ledger's `authoring` table); the file's count stands in for what a model would write
+        priced(written_name, "authoring", "modelled" if "@" in label else "hand-written", 0, count(artefact)),
         priced("system", "per_run", "modelled", system),
         priced("request", "per_run", "modelled", request),
         priced(returned_name, "per_run", "measured", returned),
@@ -597,7 +601,7 @@ def context_cost(
         written_saved = cost_usd(settings.model, 0, a, settings.prices)
         saved_usd = None if read_saved is None or written_saved is None else read_saved + written_saved
         savings.append(ToolCallSaving(seq, s.step_id, s.tool.server, s.tool.tool, read_direct + a, share, a, saved_usd))  # type: ignore[union-attr]
-    return ContextCost(trace.task, trace.case, approach.value, components, tuple(savings))
+    return ContextCost(trace.task, trace.case, label, components, tuple(savings), model=trace.model or "")
 
 
 def payback_runs(approach: ContextCost, direct: ContextCost, *, by: Literal["tokens", "cost_usd"] = "tokens") -> int | None:
@@ -641,7 +645,7 @@ def context_rows(run_id: str, costs: Iterable[ContextCost]) -> ContextRows:
     (one per tool call), tuples in the column order of `CONTEXT_DDL`."""
     rows: ContextRows = {"context_tokens": [], "tool_call_savings": []}
     for cost in costs:
-        key = (run_id, cost.task, cost.case, cost.approach)
+        key = (run_id, cost.task, cost.case, cost.approach, cost.model)
         rows["context_tokens"] += [(*key, c.name, c.phase, c.tokens, c.cost_usd, c.basis, c.input_tokens, c.output_tokens, c.model)
                                    for c in cost.components]
         rows["tool_call_savings"] += [(*key, t.seq, t.step_id, t.server, t.tool, t.direct_tokens, t.approach_tokens,
@@ -669,7 +673,7 @@ def write_context_rows(ledger_path: Path | str, run_id: str, rows: Iterable[Cont
     for name, table_rows in tables.items():
         if any(r[0] != run_id for r in table_rows):
             raise ValueError(f"every {name} row must belong to run {run_id}")
-    keys = sorted({tuple(r[:4]) for table_rows in tables.values() for r in table_rows}, key=str)
+    keys = sorted({tuple(r[:5]) for table_rows in tables.values() for r in table_rows}, key=str)
     conn = connect(Path(ledger_path))
     try:
         _migrate(conn)
@@ -679,7 +683,8 @@ def write_context_rows(ledger_path: Path | str, run_id: str, rows: Iterable[Cont
         try:
             for table in tables:
                 for key in keys:
-                    conn.execute(f"DELETE FROM {table} WHERE run_id = ? AND task IS NOT DISTINCT FROM ? AND {quoted('case')} IS NOT DISTINCT FROM ? AND approach = ?", list(key))
+                    conn.execute(f"DELETE FROM {table} WHERE run_id = ? AND task IS NOT DISTINCT FROM ? AND {quoted('case')} IS NOT DISTINCT FROM ?"
+                                 " AND approach = ? AND model IS NOT DISTINCT FROM ?", list(key))
             for table, table_rows in tables.items():
                 if table_rows:
                     appender = conn.appender(table)
@@ -713,8 +718,13 @@ def _migrate(conn: Any) -> None:
                 [table]).fetchall()]
             conn.execute(f"ALTER TABLE {table} RENAME TO {table}_before_v{CONTEXT_SCHEMA_VERSION}")
             conn.execute(ddl)
-            columns = ", ".join(quoted(c) for c in old)
-            conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_before_v{CONTEXT_SCHEMA_VERSION}")
+            # before 3, `model` was the price's model (now `priced_at`); the case's model was not kept ('')
+            before_3 = meta.get("context_schema_version") in (None, "1", "2")
+            pairs = [(quoted("priced_at" if before_3 and c == "model" else c), quoted(c)) for c in old]
+            if before_3:
+                pairs.append(("model", "''"))
+            conn.execute(f"INSERT INTO {table} ({', '.join(t for t, _ in pairs)}) SELECT {', '.join(v for _, v in pairs)} "
+                         f"FROM {table}_before_v{CONTEXT_SCHEMA_VERSION}")
             conn.execute(f"DROP TABLE {table}_before_v{CONTEXT_SCHEMA_VERSION}")
         conn.execute("DELETE FROM meta WHERE key = 'context_schema_version'")
         conn.execute("INSERT INTO meta VALUES ('context_schema_version', ?)", [str(CONTEXT_SCHEMA_VERSION)])

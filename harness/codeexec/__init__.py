@@ -14,9 +14,10 @@ size, and inherits no environment variables. It is probed before first use; wher
 hold, `SandboxError` is raised and nothing runs.
 """
 
+from harness.codeexec._codenode import run_code_node
 from harness.codeexec._jail import SandboxError, network_denied
 from harness.codeexec._run import run_code, script_hash
 from harness.codeexec._sandbox import LimitExceeded, SandboxResult, run_script
 from harness.codeexec._stubs import generate_stubs
 
-__all__ = ["LimitExceeded", "SandboxError", "SandboxResult", "generate_stubs", "network_denied", "run_code", "run_script", "script_hash"]
+__all__ = ["LimitExceeded", "SandboxError", "SandboxResult", "generate_stubs", "network_denied", "run_code", "run_code_node", "run_script", "script_hash"]

@@ -47,7 +47,7 @@ def script_hash(text: str) -> str:
 
 def run_code(script: Path, inputs: dict[str, Any], runtime: Runtime, *, task: str | None = None, case: str | None = None,
              timeout: float = 60.0, memory_mb: int = 512, base_dir: Path | None = None, max_calls: int = MAX_CALLS,
-             max_trace_mb: int = MAX_TRACE_BYTES >> 20) -> Trace:
+             max_trace_mb: int = MAX_TRACE_BYTES >> 20, approach: str = "code") -> Trace:
     """Run `script` sandboxed with typed stubs for every tool of `runtime.mcp`, and trace it.
 
     Args:
@@ -58,9 +58,10 @@ def run_code(script: Path, inputs: dict[str, Any], runtime: Runtime, *, task: st
         memory_mb: the memory cap of the whole sandbox (and of each of its processes).
         max_calls: the most tool, model and discovery calls the script may make.
         max_trace_mb: the most JSON of arguments and results its calls may put in the trace.
+        approach: the trace's label: `code`, or `code@<model>` for a script a model authored.
 
     Returns:
-        The trace (`approach="code"`): `passed` when the script exits 0, `failed` with the reason
+        The trace (`approach="code"` by default): `passed` when the script exits 0, `failed` with the reason
         otherwise, `error` when the tools could not be listed (nothing ran).
 
     Raises:
@@ -70,7 +71,7 @@ def run_code(script: Path, inputs: dict[str, Any], runtime: Runtime, *, task: st
     sandbox_prefix()  # fail closed before any server starts or any cassette is touched
     path = Path(script) if Path(script).is_absolute() else (base_dir or Path.cwd()) / script
     text = path.read_text(encoding="utf-8")
-    trace = Trace(run_id=new_run_id(), task=task, case=case, approach="code", workflow=str(path),
+    trace = Trace(run_id=new_run_id(), task=task, case=case, approach=approach, workflow=str(path),
                   workflow_hash=script_hash(text), status=RunStatus.PASSED, inputs=dict(inputs))
     started = time.perf_counter()
     try:

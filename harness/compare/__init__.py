@@ -15,8 +15,8 @@ per-run token difference (from 10 paired cases) and an exact two-sided McNemar t
 (from 6 discordant pairs), "n too small (n=...)" otherwise.
 """
 
-from harness.compare._account import LoadedRun, account_run, context_costs, load_run, schemas_from_cassette
-from harness.compare._render import NOT_WIN, RenderFormat, approach_label, render
+from harness.compare._account import LoadedRun, account_run, context_costs, latest_run, load_run, run_models, schemas_from_cassette
+from harness.compare._render import NOT_WIN, RenderFormat, approach_label, render, render_models
 from harness.compare._report import (
     MIN_MEDIAN_CALLS,
     ApproachSummary,
@@ -63,11 +63,14 @@ __all__ = [
     "approach_label",
     "compare",
     "context_costs",
+    "latest_run",
     "load_run",
     "mcnemar_exact",
     "paired_bootstrap",
     "quantile",
     "render",
+    "render_models",
+    "run_models",
     "schemas_from_cassette",
     "sweep",
     "swept_ranges",

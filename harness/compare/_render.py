@@ -14,6 +14,7 @@ range of a modelled constant says "depends on ...".
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from enum import Enum
 
 from tabulate import tabulate
@@ -225,4 +226,43 @@ def render(report: Report, format: RenderFormat | str = "table") -> str:
         out += ["", "sensitivity:"] + [f"  {line}" for line in sensitivity]
     if report.notes:
         out += ["", "notes:"] + [f"  {n}" for n in report.notes]
+    return "\n".join(out) + "\n"
+
+
+_MODELS_HEADERS = ["approach", "model", "cases", "passed", "pass rate", "orchestrator tokens/run", "llm-node tokens/run", "USD/run"]
+
+
+def _models_rows(reports: Sequence[Report]) -> list[list[str]]:
+    """Every approach under every model, over all tasks: the same cases side by side."""
+    rows = []
+    for approach in dict.fromkeys(a for r in reports for a in r.approaches):
+        for report in reports:
+            row = next((s for s in report.summaries if s.task is None and s.approach == approach), None)
+            if row is None:
+                continue
+            rate = "—" if row.pass_rate is None else f"{row.pass_rate:.0%}"
+            rows.append([approach_label(approach, row.modelled), report.model or "(not recorded)", str(row.cases),
+                         f"{row.passed}/{row.judged}" if row.judged else "—", rate, _num(row.per_run_tokens),
+                         _num(row.llm_node_tokens), "—" if row.per_run_cost_usd is None else f"{row.per_run_cost_usd:.6f}"])
+    return rows
+
+
+def render_models(reports: Sequence[Report], format: RenderFormat | str = "table") -> str:
+    """One report per model of a run. One model: `render` as it is. Several: the approaches
+    under each model side by side, then each model's report under its name (`json`: an object
+    with `models`, one report each)."""
+    if len(reports) == 1:
+        return render(reports[0], format)
+    fmt = RenderFormat(format)
+    if fmt is RenderFormat.JSON:
+        return json.dumps({"models": [r.to_dict() for r in reports]}, indent=2, default=str)
+    side = _models_rows(reports)
+    if fmt is RenderFormat.MARKDOWN:
+        out = ["## Models side by side (all tasks)", "", tabulate(side, _MODELS_HEADERS, tablefmt="github", disable_numparse=True)]
+        for report in reports:
+            out += ["", f"# Model {report.model}", "", render(report, fmt).rstrip("\n")]
+        return "\n".join(out) + "\n"
+    out = ["models side by side (all tasks):", tabulate(side, _MODELS_HEADERS, disable_numparse=True)]
+    for report in reports:
+        out += ["", f"=== model {report.model} ===", render(report, fmt).rstrip("\n")]
     return "\n".join(out) + "\n"

@@ -247,6 +247,7 @@ class Report:
     flips: tuple[Flip, ...] = ()
     swept: dict[str, tuple[int, int]] = field(default_factory=dict)  # constant -> (low, high) swept
     authoring: tuple[AuthoringFigures, ...] = ()
+    model: str = ""  # the model the compared cases ran with (a run may hold several: one report each)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -279,16 +280,18 @@ def _latest_run(path: Path, tables: set[str]) -> str | None:
     return rows[0][0] if rows else None
 
 
-def _load(path: Path, run_id: str, tables: set[str]) -> list[CaseFigures]:
+def _load(path: Path, run_id: str, tables: set[str], model: str) -> list[CaseFigures]:
     found: dict[tuple[str, str, str], dict[str, Any]] = defaultdict(dict)
-    _, verdicts = query(path, """
+    mine = "coalesce(model, '') = ?"  # the cases run with `model` ('' on rows from before models were kept)
+    _, verdicts = query(path, f"""
         SELECT c.task, c."case", c.approach, c.status = 'passed' AND NOT EXISTS (
             SELECT 1 FROM evaluations e WHERE e.run_id = c.run_id AND e.task IS NOT DISTINCT FROM c.task
-              AND e."case" IS NOT DISTINCT FROM c."case" AND e.approach = c.approach AND NOT coalesce(e.passed, false))
-        FROM cases c WHERE c.run_id = ?""", [run_id])
+              AND e."case" IS NOT DISTINCT FROM c."case" AND e.approach = c.approach AND e.model IS NOT DISTINCT FROM c.model
+              AND NOT coalesce(e.passed, false))
+        FROM cases c WHERE c.run_id = ? AND {mine.replace('model', 'c.model')}""", [run_id, model])
     for task, case, approach, passed in verdicts:
         found[(task, case, approach)]["passed"] = bool(passed)
-    _, counts = query(path, 'SELECT task, "case", approach, count(*) FROM evaluations WHERE run_id = ? GROUP BY ALL', [run_id])
+    _, counts = query(path, f'SELECT task, "case", approach, count(*) FROM evaluations WHERE run_id = ? AND {mine} GROUP BY ALL', [run_id, model])
     for task, case, approach, checks in counts:
         if (task, case, approach) in found:
             found[(task, case, approach)]["checks"] = int(checks)
@@ -296,7 +299,7 @@ def _load(path: Path, run_id: str, tables: set[str]) -> list[CaseFigures]:
         _, sums = query(path, f"""
             SELECT task, "case", approach, phase, component = '{LLM_NODES}', sum(tokens), sum(input_tokens), sum(output_tokens),
                    CASE WHEN count(cost_usd) = count(*) THEN sum(cost_usd) END, bool_and(basis = 'modelled')
-            FROM context_tokens WHERE run_id = ? GROUP BY ALL ORDER BY ALL""", [run_id])
+            FROM context_tokens WHERE run_id = ? AND {mine} GROUP BY ALL ORDER BY ALL""", [run_id, model])
         for task, case, approach, phase, llm_nodes, tokens, read, written, cost, modelled in sums:
             values = found[(task, case, approach)]
             if llm_nodes:
@@ -310,17 +313,17 @@ def _load(path: Path, run_id: str, tables: set[str]) -> list[CaseFigures]:
                 both = (values["per_run_cost_usd"], values["llm_node_cost_usd"])
                 values["per_run_cost_usd"] = None if None in both else both[0] + both[1]
     if "tool_call_savings" in tables:
-        _, saved = query(path, """SELECT task, "case", approach, step_id, server, tool, direct_tokens - approach_tokens,
-                                         direct_output_tokens, saved_cost_usd
-                                  FROM tool_call_savings WHERE run_id = ? ORDER BY task, "case", approach, seq""", [run_id])
+        _, saved = query(path, f"""SELECT task, "case", approach, step_id, server, tool, direct_tokens - approach_tokens,
+                                          direct_output_tokens, saved_cost_usd
+                                   FROM tool_call_savings WHERE run_id = ? AND {mine} ORDER BY task, "case", approach, seq""", [run_id, model])
         for task, case, approach, step_id, server, tool, total, written, usd in saved:
             values = found[(task, case, approach)]
             values["saved"] = (*values.get("saved", ()), int(total))
             out = int(written) if written is not None else 0
             values["calls"] = (*values.get("calls", ()), CallSaving(step_id, server, tool, int(total) - out, out, usd))
     if "direct_measured" in tables:
-        _, measured = query(path, """SELECT task, "case", turns, provider_input, provider_output, recount_input, recount_output
-                                     FROM direct_measured WHERE run_id = ?""", [run_id])
+        _, measured = query(path, f"""SELECT task, "case", turns, provider_input, provider_output, recount_input, recount_output
+                                      FROM direct_measured WHERE run_id = ? AND {mine}""", [run_id, model])
         for task, case, turns, p_in, p_out, r_in, r_out in measured:
             found[(task, case, "direct")].update(measured_turns=turns, provider_input=p_in, provider_output=p_out,
                                                 measured_input=r_in, measured_output=r_out)
@@ -548,8 +551,10 @@ def compare(
     seed: int = DEFAULT_SEED,
     flips: Sequence[Flip] = (),
     swept: dict[str, tuple[int, int]] | None = None,
+    model: str | None = None,
 ) -> Report:
-    """Compare the approaches of one run of the ledger, per task and over every task.
+    """Compare the approaches of one run of the ledger, per task and over every task, for the
+    cases run with one model.
 
     Args:
         ledger_path: the DuckDB ledger.
@@ -558,6 +563,8 @@ def compare(
         resamples, seed: of the paired bootstrap (10,000 resamples, seed 0).
         flips, swept: a sensitivity sweep's verdict flips and the ranges swept
             (`harness.compare.sweep`); each flip is named on its row and in the notes.
+        model: the cases run with this model (default: the run's first model, in name order;
+            `run_models` lists them).
 
     Raises:
         FileNotFoundError: no ledger at `ledger_path`.
@@ -566,7 +573,10 @@ def compare(
     path = Path(ledger_path)
     tables = _tables(path)
     run_id = run_id or _latest_run(path, tables)
-    loaded = _load(path, run_id, tables) if run_id else []
+    if model is None:
+        _, found = query(path, "SELECT min(coalesce(model, '')) FROM cases WHERE run_id = ?", [run_id]) if run_id else (None, [])
+        model = (found[0][0] if found else None) or ""
+    loaded = _load(path, run_id, tables, model) if run_id else []
     chosen = tuple(approaches) if approaches is not None else _order(f.approach for f in loaded)
     loaded = [f for f in loaded if f.approach in chosen]
     tasks = tuple(sorted({f.task for f in loaded}))
@@ -625,7 +635,7 @@ def compare(
         notes.append(f"authoring: {len(authoring)} recorded `flowtape author` run(s), {valid} with a valid artefact; the modelled authoring "
                      "figure counts the hand-written artefact, the measured one what the model read and wrote trying")
     return Report(str(path), run_id, chosen, tasks, tuple(summaries), tuple(pairs), tuple(notes), resamples, seed, tuple(loaded),
-                  tuple(flips), dict(swept or {}), tuple(authoring))
+                  tuple(flips), dict(swept or {}), tuple(authoring), model)
 
 
 def _authoring_rows(path: Path, run_id: str, tables: set[str], loaded: Sequence[CaseFigures]) -> list[AuthoringFigures]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from harness.gate._policy import GateError
 
 __all__ = ["CaseFigures", "LedgerReader", "RunFigures", "StepFigures", "Source", "latest_run", "load_run", "reading"]
 
-CaseKey = tuple[str, str, str]  # (task, case, approach)
+CaseKey = tuple[str, str, str, str]  # (task, case, approach, model)
 
 
 @dataclass
@@ -54,10 +54,11 @@ class CaseFigures:
     duration_ms: float
     failed_checks: list[tuple[str, str, str]] = field(default_factory=list)  # (target, evaluator, reason)
     steps: dict[str, StepFigures] = field(default_factory=dict)
+    model: str = ""  # the model the case ran with ('' in a ledger from before models were kept)
 
     @property
     def key(self) -> CaseKey:
-        return (self.task, self.case, self.approach)
+        return (self.task, self.case, self.approach, self.model)
 
     @property
     def passed(self) -> bool:
@@ -88,12 +89,29 @@ class RunFigures:
         order = {"direct": 0, "code": 1, "ir": 2}
         return sorted({k[2] for k in self.cases}, key=lambda a: (order.get(a, 3), a))
 
-    def pass_rate(self, approach: str, keys: set[tuple[str, str]] | None = None) -> float | None:
-        cases = [c for c in self.cases.values() if c.approach == approach and (keys is None or (c.task, c.case) in keys)]
+    def models(self) -> list[str]:
+        return sorted({k[3] for k in self.cases})
+
+    def arms(self) -> list[tuple[str, str]]:
+        """(approach, model) of every case, approaches in their order, then models by name."""
+        return [(a, m) for a in self.approaches() for m in self.models() if any(k[2] == a and k[3] == m for k in self.cases)]
+
+    def as_model(self, model: str) -> RunFigures:
+        """These figures with every case's model set to `model`."""
+        cases = {(t, c, a, model): replace(f, model=model) for (t, c, a, _), f in self.cases.items()}
+        return replace(self, cases=cases, context={(t, c, a, model): v for (t, c, a, _), v in self.context.items()})
+
+    def label(self, approach: str, model: str) -> str:
+        """`approach`, or `approach · model` when the run holds several models."""
+        return f"{approach} · {model}" if len(self.models()) > 1 else approach
+
+    def pass_rate(self, approach: str, keys: set[tuple[str, str]] | None = None, model: str | None = None) -> float | None:
+        cases = [c for c in self.cases.values() if c.approach == approach and (model is None or c.model == model)
+                 and (keys is None or (c.task, c.case) in keys)]
         return sum(c.passed for c in cases) / len(cases) if cases else None
 
-    def mean(self, approach: str, attribute: str) -> float | None:
-        values = [getattr(c, attribute) for c in self.cases.values() if c.approach == approach]
+    def mean(self, approach: str, attribute: str, model: str | None = None) -> float | None:
+        values = [getattr(c, attribute) for c in self.cases.values() if c.approach == approach and (model is None or c.model == model)]
         return None if not values or any(v is None for v in values) else sum(values) / len(values)
 
 
@@ -167,9 +185,9 @@ def _load(path: Path, run_id: str, rows: Rows, names: set[str]) -> RunFigures:
         raise GateError(f"{path}: no run {run_id}")
     status, commit, suite, settings = found[0]
     cases: dict[CaseKey, CaseFigures] = {}
-    for task, case, approach, case_status, error, duration in rows(
-            'SELECT task, "case", approach, status, error, duration_ms FROM cases WHERE run_id = ? ORDER BY ALL', [run_id]):
-        cases[(task, case, approach)] = CaseFigures(task, case, approach, case_status, error, float(duration or 0.0))
+    for task, case, approach, model, case_status, error, duration in rows(
+            """SELECT task, "case", approach, coalesce(model, ''), status, error, duration_ms FROM cases WHERE run_id = ? ORDER BY ALL""", [run_id]):
+        cases[(task, case, approach, model)] = CaseFigures(task, case, approach, case_status, error, float(duration or 0.0), model=model)
 
     def step(key: CaseKey, step_id: str) -> StepFigures | None:
         figures = cases.get(key)
@@ -177,32 +195,33 @@ def _load(path: Path, run_id: str, rows: Rows, names: set[str]) -> RunFigures:
             return None
         return figures.steps.setdefault(step_id, StepFigures(step_id))
 
-    for task, case, approach, step_id, duration in rows(
-            'SELECT task, "case", approach, step_id, duration_ms FROM steps WHERE run_id = ? ORDER BY seq', [run_id]):
-        if (s := step((task, case, approach), step_id)) is not None:
+    key = """task, "case", approach, coalesce(model, '')"""
+    for task, case, approach, model, step_id, duration in rows(
+            f'SELECT {key}, step_id, duration_ms FROM steps WHERE run_id = ? ORDER BY seq', [run_id]):
+        if (s := step((task, case, approach, model), step_id)) is not None:
             s.duration_ms += float(duration or 0.0)
-    for task, case, approach, step_id, tokens, cost in rows(
-            """SELECT task, "case", approach, step_id, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0), cost_usd
+    for task, case, approach, model, step_id, tokens, cost in rows(
+            f"""SELECT {key}, step_id, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0), cost_usd
                FROM llm_calls WHERE run_id = ? ORDER BY seq""", [run_id]):
-        if (s := step((task, case, approach), step_id)) is not None:
+        if (s := step((task, case, approach, model), step_id)) is not None:
             s.tokens += int(tokens)
             s.cost_usd = None if cost is None or s.cost_usd is None else s.cost_usd + float(cost)
             s.has_llm = True
-    for task, case, approach, step_id, tokens in rows(
-            'SELECT task, "case", approach, step_id, coalesce(result_tokens, 0) FROM tool_calls WHERE run_id = ? ORDER BY seq', [run_id]):
-        if (s := step((task, case, approach), step_id)) is not None:
+    for task, case, approach, model, step_id, tokens in rows(
+            f'SELECT {key}, step_id, coalesce(result_tokens, 0) FROM tool_calls WHERE run_id = ? ORDER BY seq', [run_id]):
+        if (s := step((task, case, approach, model), step_id)) is not None:
             s.tokens += int(tokens)
-    for task, case, approach, target, evaluator, reason in rows(
-            """SELECT task, "case", approach, target, evaluator, reason FROM evaluations
+    for task, case, approach, model, target, evaluator, reason in rows(
+            f"""SELECT {key}, target, evaluator, reason FROM evaluations
                WHERE run_id = ? AND NOT coalesce(passed, false) ORDER BY ALL""", [run_id]):
-        if (task, case, approach) in cases:
-            cases[(task, case, approach)].failed_checks.append((target or "", evaluator or "", reason or ""))
+        if (task, case, approach, model) in cases:
+            cases[(task, case, approach, model)].failed_checks.append((target or "", evaluator or "", reason or ""))
     context: dict[CaseKey, int] = {}
     if "context_tokens" in names:
-        for task, case, approach, tokens in rows(
-                """SELECT task, "case", approach, sum(tokens) FROM context_tokens
+        for task, case, approach, model, tokens in rows(
+                f"""SELECT {key}, sum(tokens) FROM context_tokens
                    WHERE run_id = ? AND phase = 'per_run' AND component <> 'llm_calls' GROUP BY ALL""", [run_id]):
-            context[(task, case, approach)] = int(tokens)
+            context[(task, case, approach, model)] = int(tokens)
     try:
         parsed = json.loads(settings) if isinstance(settings, str) else dict(settings or {})
     except ValueError:

@@ -94,6 +94,8 @@ def gate(
         same = ref is not None and ref.ledger.resolve() == ledger.resolve()
         base = load_run(db if same else ref.ledger, ref.run_id) if ref else None
         base_schemas = baseline_schema_tokens(db if same else ref.ledger, ref.run_id) if ref else None
+        if base is not None and base.models() == [""] and len(run.models()) == 1:
+            base = base.as_model(run.models()[0])  # a baseline from before models were kept: it ran the one model there was
     if rules.required_savings and not run.context:
         run = _account(ledger, run, _cassettes(run, cassettes))
     schemas = None

@@ -66,6 +66,9 @@ def _table(value: Any, what: str) -> Any:
 
 def _approach_keys(value: dict[str, Any]) -> dict[str, Any]:
     for key in value:
+        base, at, model = key.partition("@")
+        if at and base in ("ir", "code") and model:
+            continue  # an authored variant, `ir@<model>`: its own entry (else its base approach's applies)
         if key != ANY and key not in APPROACHES:
             close = difflib.get_close_matches(key, APPROACHES, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f" (approaches: {', '.join(APPROACHES)}, or \"*\" for any)"
@@ -155,9 +158,13 @@ class Policy(_Strict):
 
 
 def lookup(table: dict[str, T], key: str) -> tuple[str, T] | None:
-    """(the entry's key, its value) for `key`, else the `"*"` entry, else None."""
+    """(the entry's key, its value) for `key`, else for an authored variant (`ir@<model>`) its
+    approach's entry, else the `"*"` entry, else None."""
     if key in table:
         return key, table[key]
+    base = key.partition("@")[0]
+    if base != key and base in ("ir", "code") and base in table:
+        return base, table[base]
     if ANY in table:
         return ANY, table[ANY]
     return None

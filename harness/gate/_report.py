@@ -64,13 +64,13 @@ def _vs(now: float | None, was: float | None, metric: str, baseline: bool) -> st
 def _approach_table(result: GateResult) -> list[str]:
     run, base = result.run, result.baseline
     rows = ["| approach | cases | pass rate | tokens/run | cost/run |", "|---|---|---|---|---|"]
-    for approach in run.approaches():
-        cases = [c for c in run.cases.values() if c.approach == approach]
+    for approach, model in run.arms():
+        cases = [c for c in run.cases.values() if c.approach == approach and c.model == model]
         passed = sum(c.passed for c in cases)
-        rate = _vs(run.pass_rate(approach), base.pass_rate(approach) if base else None, "pass_rate", base is not None)
-        tokens = _vs(run.mean(approach, "tokens"), base.mean(approach, "tokens") if base else None, "tokens", base is not None)
-        cost = _vs(run.mean(approach, "cost_usd"), base.mean(approach, "cost_usd") if base else None, "cost_usd", base is not None)
-        rows.append(f"| {approach} | {len(cases)} | {passed}/{len(cases)} · {rate} | {tokens} | {cost} |")
+        rate = _vs(run.pass_rate(approach, model=model), base.pass_rate(approach, model=model) if base else None, "pass_rate", base is not None)
+        tokens = _vs(run.mean(approach, "tokens", model), base.mean(approach, "tokens", model) if base else None, "tokens", base is not None)
+        cost = _vs(run.mean(approach, "cost_usd", model), base.mean(approach, "cost_usd", model) if base else None, "cost_usd", base is not None)
+        rows.append(f"| {run.label(approach, model)} | {len(cases)} | {passed}/{len(cases)} · {rate} | {tokens} | {cost} |")
     return rows
 
 
@@ -109,7 +109,7 @@ def write_junit(result: GateResult, path: Path | str) -> Path:
     `failures` counts are of failing test cases, as the JUnit schemas define them."""
     from junitparser import JUnitXml, TestCase, TestSuite  # only a gate that writes JUnit pays for it
 
-    by_case: dict[tuple[str, str, str], list[Failure]] = defaultdict(list)
+    by_case: dict[tuple[str, str, str, str], list[Failure]] = defaultdict(list)
     loose: dict[str, list[Failure]] = defaultdict(list)
     for failure in result.failures:
         if failure.key in result.run.cases:
@@ -119,7 +119,7 @@ def write_junit(result: GateResult, path: Path | str) -> Path:
     suites: dict[str, list[TestCase]] = defaultdict(list)
     for key in sorted(result.run.cases):
         figures = result.run.cases[key]
-        case = TestCase(f"{figures.case} [{figures.approach}]", figures.task, round(figures.duration_ms / 1000, 3))
+        case = TestCase(f"{figures.case} [{result.run.label(figures.approach, figures.model)}]", figures.task, round(figures.duration_ms / 1000, 3))
         case.result = [_failure(f) for f in by_case.get(key, [])]
         if key in result.allowed:
             case.system_out = "failed golden checks, allowed by min_pass_rate:\n" + "\n".join(result.allowed[key])

@@ -12,7 +12,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from harness.gate._figures import CaseFigures, CaseKey, RunFigures, StepFigures
@@ -58,14 +58,16 @@ class Failure:
     task: str | None = None
     case: str | None = None
     approach: str | None = None
+    model: str | None = None
     step: str | None = None
     server: str | None = None
     bound: Bound = "max"
     detail: str = ""
+    show_model: bool = False  # the run holds several models: say which
 
     @property
     def key(self) -> CaseKey | None:
-        return (self.task, self.case, self.approach) if self.task and self.case and self.approach else None
+        return (self.task, self.case, self.approach, self.model or "") if self.task and self.case and self.approach else None
 
     @property
     def change(self) -> float | None:
@@ -96,7 +98,8 @@ class Failure:
         if self.server is not None:
             return f"server {self.server}"
         text = f"{self.task}/{self.case} " if self.task and self.case else ""
-        text += f"[{self.approach}]" if self.approach else "run"
+        label = f"{self.approach} · {self.model}" if self.show_model and self.model else self.approach
+        text += f"[{label}]" if label else "run"
         return text + (f" step {self.step}" if self.step else "")
 
     @property
@@ -145,22 +148,23 @@ def _checks(case: CaseFigures) -> list[tuple[str | None, str]]:
 
 
 def _golden(policy: Policy, run: RunFigures, base: RunFigures | None, out: Verdicts) -> None:
-    for approach in run.approaches():
-        rate = run.pass_rate(approach)
+    for approach, model in run.arms():  # a pass rate per approach and model
+        rate = run.pass_rate(approach, model=model)
         entry = lookup(policy.min_pass_rate, approach)
         rule, minimum = (_rule("min_pass_rate", entry[0]), entry[1]) if entry else ("default min_pass_rate", 1.0)
-        failing = [c for c in run.cases.values() if c.approach == approach and not c.passed]
+        failing = [c for c in run.cases.values() if c.approach == approach and c.model == model and not c.passed]
         if not failing or rate is None:
             continue
-        base_rate = base.pass_rate(approach) if base else None
+        base_rate = base.pass_rate(approach, model=model) if base else None
         if rate + EPSILON >= minimum:
             for case in failing:
                 out.allowed[case.key] = [what for _, what in _checks(case)]
-            out.notes.append(f"{len(failing)} {approach} case(s) failed golden checks, allowed by {rule} = {minimum:g} (pass rate {rate:.1%})")
+            out.notes.append(f"{len(failing)} {run.label(approach, model)} case(s) failed golden checks, allowed by {rule} = {minimum:g} "
+                             f"(pass rate {rate:.1%})")
             continue
         for case in failing:
             for step, what in _checks(case):
-                out.failures.append(Failure(rule, "pass_rate", rate, minimum, base_rate, case.task, case.case, approach, step,
+                out.failures.append(Failure(rule, "pass_rate", rate, minimum, base_rate, case.task, case.case, approach, model, step,
                                             bound="min", detail=what))
 
 
@@ -212,9 +216,9 @@ def _regressions(policy: Policy, run: RunFigures, base: RunFigures | None, out: 
     new = sorted(run.cases.keys() - base.cases.keys())
     gone = sorted(base.cases.keys() - run.cases.keys())
     if new:
-        out.notes.append(f"{len(new)} case(s) not in the baseline, not compared: " + ", ".join(f"{t}/{c} [{a}]" for t, c, a in new))
+        out.notes.append(f"{len(new)} case(s) not in the baseline, not compared: " + ", ".join(f"{t}/{c} [{run.label(a, m)}]" for t, c, a, m in new))
     if gone:
-        out.notes.append(f"{len(gone)} baseline case(s) did not run: " + ", ".join(f"{t}/{c} [{a}]" for t, c, a in gone))
+        out.notes.append(f"{len(gone)} baseline case(s) did not run: " + ", ".join(f"{t}/{c} [{base.label(a, m)}]" for t, c, a, m in gone))
     for name, metric, read in _GROWING:
         limit: Limit | None = getattr(limits, name)
         if limit is None:
@@ -229,37 +233,38 @@ def _regressions(policy: Policy, run: RunFigures, base: RunFigures | None, out: 
                     continue
                 _grew(limit, rule, metric, read(a), read(b), key, step_id, out)
     if limits.pass_rate is not None:
-        for approach in run.approaches():
-            pairs = {(t, c) for t, c, a in common if a == approach}
-            now, was = run.pass_rate(approach, pairs), base.pass_rate(approach, pairs)
+        for approach, model in run.arms():
+            pairs = {(t, c) for t, c, a, m in common if a == approach and m == model}
+            now, was = run.pass_rate(approach, pairs, model), base.pass_rate(approach, pairs, model)
             if now is None or was is None:
                 continue
             floor = was - limits.pass_rate.allowed(was)
             if now + EPSILON < floor:
                 for task, case in sorted(pairs):
-                    if base.cases[(task, case, approach)].passed and not run.cases[(task, case, approach)].passed:
-                        out.failures.append(Failure("max_regression.pass_rate", "pass_rate", now, floor, was, task, case, approach, bound="min",
+                    key = (task, case, approach, model)
+                    if base.cases[key].passed and not run.cases[key].passed:
+                        out.failures.append(Failure("max_regression.pass_rate", "pass_rate", now, floor, was, *key, bound="min",
                                                     detail=f"passed in the baseline, fails now; allowed drop: {limits.pass_rate.describe()}"))
 
 
 def _savings(policy: Policy, run: RunFigures, base: RunFigures | None, out: Verdicts) -> None:
     for index, rule in enumerate(policy.required_savings):
         name = f"required_savings[{index}]"
-        pairs = sorted({(t, c) for t, c, a in run.context if a == rule.approach} & {(t, c) for t, c, a in run.context if a == rule.over})
+        pairs = sorted({(t, c, m) for t, c, a, m in run.context if a == rule.approach} & {(t, c, m) for t, c, a, m in run.context if a == rule.over})
         if not pairs:
             out.failures.append(Failure(name, "savings", None, None, approach=rule.approach,
                                         detail=f"{name}: no case has context figures for both {rule.approach} and {rule.over} in this run"))
             continue
-        for task, case in pairs:
-            mine, theirs = run.context[(task, case, rule.approach)], run.context[(task, case, rule.over)]
+        for task, case, model in pairs:
+            mine, theirs = run.context[(task, case, rule.approach, model)], run.context[(task, case, rule.over, model)]
             if theirs <= 0:
                 continue
             saved = 1 - mine / theirs
             old = None
-            if base and (task, case, rule.approach) in base.context and base.context.get((task, case, rule.over)):
-                old = 1 - base.context[(task, case, rule.approach)] / base.context[(task, case, rule.over)]
+            if base and (task, case, rule.approach, model) in base.context and base.context.get((task, case, rule.over, model)):
+                old = 1 - base.context[(task, case, rule.approach, model)] / base.context[(task, case, rule.over, model)]
             if saved + EPSILON < rule.at_least:
-                out.failures.append(Failure(name, "savings", saved, rule.at_least, old, task, case, rule.approach, bound="min",
+                out.failures.append(Failure(name, "savings", saved, rule.at_least, old, task, case, rule.approach, model, bound="min",
                                             detail=f"{rule.approach} over {rule.over}: {mine:,} vs {theirs:,} orchestrator context tokens per run"))
 
 
@@ -288,5 +293,7 @@ def evaluate(policy: Policy, run: RunFigures, base: RunFigures | None = None, sc
     _regressions(policy, run, base, out)
     _savings(policy, run, base, out)
     _schemas(policy, schemas, base_schemas, out)
+    if len(run.models()) > 1:
+        out.failures = [replace(f, show_model=True) for f in out.failures]
     out.failures = sort_failures(out.failures)
     return out

@@ -33,9 +33,10 @@ class ServerSchema:
     cassette: Path
 
 
-def schema_tokens(cassettes: Path, keys: Iterable[tuple[str, str, str]], tokenizer: str = "o200k_base") -> dict[str, ServerSchema]:
-    """`{server: ServerSchema}` over the cassettes of `keys` ((task, case, approach)); a key
-    with no cassette is passed over.
+def schema_tokens(cassettes: Path, keys: Iterable[tuple[str, ...]], tokenizer: str = "o200k_base") -> dict[str, ServerSchema]:
+    """`{server: ServerSchema}` over the cassettes of `keys` ((task, case, approach[, model]):
+    the task's own model's cassettes, which list the same servers as any other's); a key with no
+    cassette is passed over.
 
     Raises:
         GateError: no cassette at all for `keys`, or one that cannot be read.
@@ -44,7 +45,7 @@ def schema_tokens(cassettes: Path, keys: Iterable[tuple[str, str, str]], tokeniz
     counted: dict[str, int] = {}  # schema text -> tokens, for this call
     found: dict[str, ServerSchema] = {}
     read = 0
-    for task, case, approach in sorted(set(keys)):
+    for task, case, approach in sorted({tuple(k[:3]) for k in keys}):
         path = cassettes / task / f"{case}.{approach}.yaml"
         try:
             data = path.read_bytes()

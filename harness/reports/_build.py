@@ -30,6 +30,12 @@ DEFAULT_LAST_RUNS = 10
 _APPROACH_ORDER = "CASE approach WHEN 'direct' THEN 0 WHEN 'code' THEN 1 WHEN 'ir' THEN 2 ELSE 3 END"
 
 
+def _arm(several: bool, prefix: str = "") -> str:
+    """The SQL of what the report calls an approach: the approach, or `approach · model` when
+    the run ran its cases with several models (`--model` repeated)."""
+    return f"{prefix}approach || ' · ' || coalesce({prefix}model, '')" if several else f"{prefix}approach"
+
+
 def build_report(ledger_path: Path | str, run_id: str | None = None, *, last_runs: int = DEFAULT_LAST_RUNS) -> ReportData:
     """The report of `run_id` (default: the latest run), from the ledger alone.
 
@@ -53,12 +59,13 @@ def build_report(ledger_path: Path | str, run_id: str | None = None, *, last_run
         tables = {r[0] for r in query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")}
         run = _run(query, path, run_id)
         has_context = "context_tokens" in tables and bool(query("SELECT 1 FROM context_tokens WHERE run_id = ? LIMIT 1", [run.run_id]))
+        several = query("SELECT count(DISTINCT coalesce(model, '')) FROM cases WHERE run_id = ?", [run.run_id])[0][0] > 1
         return ReportData(
             run=run,
-            cases=_cases(query, run.run_id),
-            tokens=_context_tokens(query, run.run_id) if has_context else _measured_tokens(query, run.run_id),
+            cases=_cases(query, run.run_id, several),
+            tokens=_context_tokens(query, run.run_id, several) if has_context else _measured_tokens(query, run.run_id, several),
             tokens_source="context" if has_context else "measured",
-            savings=_savings(query, run.run_id) if "savings_per_tool_call" in tables else (),
+            savings=_savings(query, run.run_id, several) if "savings_per_tool_call" in tables else (),
             costs=_costs(query, run.run_id, last_runs, "context_tokens" in tables),
             pass_rates=_pass_rates(query, run.run_id),
         )
@@ -101,18 +108,19 @@ def _run(query: Query, path: Path, run_id: str | None) -> RunHeader:
     return RunHeader(rid, _when(started), _when(finished), status, commit, suite, version)
 
 
-def _cases(query: Query, run_id: str) -> tuple[CaseRow, ...]:
+def _cases(query: Query, run_id: str, several: bool = False) -> tuple[CaseRow, ...]:
     checks: dict[tuple[str, str, str], int] = defaultdict(int)
     failed: dict[tuple[str, str, str], list[FailedCheck]] = defaultdict(list)
-    verdicts = query("""SELECT task, "case", approach, target, evaluator, coalesce(passed, false), reason, coalesce(error, false)
-                                 FROM evaluations WHERE run_id = ? ORDER BY task, "case", approach, rowid""", [run_id])
+    arm = _arm(several)
+    verdicts = query(f"""SELECT task, "case", {arm}, target, evaluator, coalesce(passed, false), reason, coalesce(error, false)
+                                  FROM evaluations WHERE run_id = ? ORDER BY task, "case", {arm}, rowid""", [run_id])
     for task, case, approach, target, evaluator, passed, reason, crashed in verdicts:
         key = (task, case, approach)
         checks[key] += 1
         if not passed:
             reason = reason or ""
             failed[key].append(FailedCheck(target, evaluator, f"evaluator crashed: {reason}" if crashed else reason))
-    cases = query(f'SELECT task, "case", approach, status, error FROM cases WHERE run_id = ? ORDER BY task, "case", {_APPROACH_ORDER}, approach', [run_id])
+    cases = query(f'SELECT task, "case", {arm}, status, error FROM cases WHERE run_id = ? ORDER BY task, "case", {_APPROACH_ORDER}, {arm}', [run_id])
     rows = []
     for task, case, approach, status, error in cases:
         key = (task, case, approach)
@@ -121,33 +129,34 @@ def _cases(query: Query, run_id: str) -> tuple[CaseRow, ...]:
     return tuple(rows)
 
 
-def _context_tokens(query: Query, run_id: str) -> tuple[TaskTokens, ...]:
+def _context_tokens(query: Query, run_id: str, several: bool = False) -> tuple[TaskTokens, ...]:
     rows = query(f"""
         SELECT task, approach, count(*), avg(coalesce(per_run, 0)), avg(authoring) FROM (
-            SELECT task, "case", approach, sum(tokens) FILTER (WHERE phase = 'per_run') AS per_run,
+            SELECT task, "case", {_arm(several)} AS approach, sum(tokens) FILTER (WHERE phase = 'per_run') AS per_run,
                    sum(tokens) FILTER (WHERE phase = 'authoring') AS authoring
-            FROM context_tokens WHERE run_id = ? AND component <> 'llm_calls' GROUP BY task, "case", approach)
+            FROM context_tokens WHERE run_id = ? AND component <> 'llm_calls' GROUP BY ALL)
         GROUP BY task, approach ORDER BY task, {_APPROACH_ORDER}, approach""", [run_id])
     return tuple(TaskTokens(task, approach, n, float(per_run), None if authoring is None else float(authoring))
                  for task, approach, n, per_run, authoring in rows)
 
 
-def _measured_tokens(query: Query, run_id: str) -> tuple[TaskTokens, ...]:
+def _measured_tokens(query: Query, run_id: str, several: bool = False) -> tuple[TaskTokens, ...]:
     rows = query(f"""
-        SELECT c.task, c.approach, count(*), avg(coalesce(t.tokens, 0) + coalesce(m.tokens, 0)) FROM cases c
-        LEFT JOIN (SELECT task, "case", approach, sum(result_tokens) AS tokens FROM tool_calls WHERE run_id = $run
-                   GROUP BY task, "case", approach) t USING (task, "case", approach)
-        LEFT JOIN (SELECT task, "case", approach, sum(coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)) AS tokens
-                   FROM llm_calls WHERE run_id = $run GROUP BY task, "case", approach) m USING (task, "case", approach)
-        WHERE c.run_id = $run GROUP BY c.task, c.approach ORDER BY c.task, {_APPROACH_ORDER.replace('approach', 'c.approach')}, c.approach""",
+        SELECT c.task, {_arm(several, 'c.')} AS arm, count(*), avg(coalesce(t.tokens, 0) + coalesce(m.tokens, 0)) FROM cases c
+        LEFT JOIN (SELECT task, "case", approach, model, sum(result_tokens) AS tokens FROM tool_calls WHERE run_id = $run
+                   GROUP BY ALL) t USING (task, "case", approach, model)
+        LEFT JOIN (SELECT task, "case", approach, model, sum(coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)) AS tokens
+                   FROM llm_calls WHERE run_id = $run GROUP BY ALL) m USING (task, "case", approach, model)
+        WHERE c.run_id = $run GROUP BY c.task, c.approach, arm ORDER BY c.task, {_APPROACH_ORDER.replace('approach', 'c.approach')}, arm""",
                     {"run": run_id})
     return tuple(TaskTokens(task, approach, n, float(tokens)) for task, approach, n, tokens in rows)
 
 
-def _savings(query: Query, run_id: str) -> tuple[ToolCallSaving, ...]:
-    rows = query("""SELECT task, "case", approach, step_id, server, tool, direct_tokens, approach_tokens, saved_tokens
-                             FROM savings_per_tool_call WHERE run_id = ?
-                             ORDER BY saved_tokens DESC, task, "case", approach, step_id""", [run_id])
+def _savings(query: Query, run_id: str, several: bool = False) -> tuple[ToolCallSaving, ...]:
+    arm = _arm(several)
+    rows = query(f"""SELECT task, "case", {arm}, step_id, server, tool, direct_tokens, approach_tokens, saved_tokens
+                              FROM savings_per_tool_call WHERE run_id = ?
+                              ORDER BY saved_tokens DESC, task, "case", {arm}, step_id""", [run_id])
     return tuple(ToolCallSaving(*row) for row in rows)
 
 

@@ -107,7 +107,10 @@ class ShellNode(NodeType):
         if values:
             output["command_values"] = dict(values)
         if proc.returncode != 0 and not params.get("ignore_errors") and not _no_match(command, proc.returncode, proc.stderr):
-            raise NodeFailure(f"Command failed with exit code {proc.returncode}: {_tail(proc.stderr)}", output)
+            tail = _tail(proc.stderr)  # as pflow says it: the stderr after a colon, nothing when there is none
+            # Not retried (as in pflow): the command ran and said no, and running it again would
+            # repeat whatever it did first. A timeout is retried.
+            raise NodeFailure(f"Command failed with exit code {proc.returncode}" + (f": {tail}" if tail else ""), output, retryable=False)
         return NodeResult(output)
 
 

@@ -91,7 +91,7 @@ def test_a_different_prompt_is_a_miss_naming_the_step_and_the_field(tmp_path, li
     assert time.monotonic() - started < 1
     message = str(info.value)
     assert f"no recording for step 'summarise' (llm smollm2 {METHOD}) in record mode 'none'" in message
-    assert 'differing at messages[0].content (recorded "Name a colour.", now "Name a fruit.")' in message
+    assert 'differing at messages[0].content (from char 8: recorded "Name a colour.", now "Name a fruit.")' in message
     assert info.value.__cause__ is None and "InternalServerError" not in message
 
     # `once` on an existing cassette is as strict as `none`.

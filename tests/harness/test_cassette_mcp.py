@@ -71,7 +71,7 @@ def test_a_new_request_in_mode_none_is_a_miss_naming_step_and_difference(tmp_pat
     assert trace.status is RunStatus.FAILED
     error = trace.step("at1200").error
     assert error.startswith("CassetteMiss: ") and "no recording for step 'at1200' (mcp time tools/call)" in error
-    assert 'differing at arguments.time (recorded "12:00", now "13:00")' in error
+    assert 'differing at arguments.time (from char 2: recorded "12:00", now "13:00")' in error
 
 
 def test_new_episodes_replays_the_old_and_records_the_new_with_a_real_handshake(tmp_path, server_on_path):

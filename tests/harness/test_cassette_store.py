@@ -85,6 +85,26 @@ def test_a_miss_names_step_request_closest_recording_and_differences(tmp_path):
     assert "closest recording: step 'log' (mcp git tools/call), differing at arguments.max_count (recorded 3, now 300)" in message
 
 
+def test_a_miss_shows_a_change_late_in_a_long_value_where_it_is(tmp_path):
+    # A prompt of 40 lines, recorded; the run now sends it with one word changed on line 34: the
+    # message names the line and shows the changed stretch in both versions, not just their starts.
+    prompt = "\n".join(f"Rule {i}: keep the answer short and cite the source line." for i in range(40))
+    request = {"model": "m", "messages": [{"role": "user", "content": prompt}]}
+    c = Cassette.open(tmp_path / "c.yaml", "once")
+    c.record("llm", "llm", "summarise", "POST /v1/chat/completions", request, {"status": 200, "body": {}})
+    c.save()
+    changed = prompt.replace("Rule 33: keep the answer short", "Rule 33: keep the answer long")
+    again = Cassette.open(c.path)
+    with pytest.raises(CassetteMiss) as err:
+        again.record("llm", "llm", "summarise", "POST /v1/chat/completions", {**request, "messages": [{"role": "user", "content": changed}]}, {})
+    message = str(err.value)
+    assert "differing at messages[0].content (from line 34, char 26: recorded " in message
+    recorded, now = message.split("char 26: recorded ")[1].split(", now ")
+    assert "Rule 33: keep the answer short and cite the source line." in recorded and "long" not in recorded
+    assert "Rule 33: keep the answer long and cite the source line." in now and "short" not in now
+    assert "\n" not in message  # one line
+
+
 def test_unused_recordings_are_reported(tmp_path):
     c = Cassette.open(tmp_path / "c.yaml", "once")
     c.record("mcp", "git", "log", "tools/call", CALL, ANSWER)

@@ -36,7 +36,7 @@ def test_a_miss_fails_the_run_and_unused_recordings_are_listed(cli, files):
     miss = cli("run", wf, "-i", "t=11:00", "--cassette", tape, "--trace-dir", traces)
     assert miss.exit_code == 1
     assert "no recording for step 'c' (mcp time tools/call) in record mode 'none'" in miss.stderr
-    assert 'differing at arguments.time (recorded "10:00", now "11:00")' in miss.stderr
+    assert 'differing at arguments.time (from char 2: recorded "10:00", now "11:00")' in miss.stderr
     assert "recording(s) in" in miss.stderr and "c (mcp time tools/call)" in miss.stderr
 
 

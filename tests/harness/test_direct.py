@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from harness.accounting import case_rows
+from harness.accounting._schema import COLUMNS
 from harness.goldens import GoldenError, load_suite, load_task, select_units
 from harness.suite import LLMSettings, run_case
 
@@ -129,10 +130,11 @@ def test_a_direct_case_records_from_the_real_model_and_replays_offline(tmp_path,
     assert [r.passed for r in replay.evaluations] == [r.passed for r in recorded.evaluations]
     assert [r.target for r in replay.evaluations] == ["outputs.difference"]  # golden outputs judge the answer
 
-    rows = case_rows("run", replay.trace, replay.evaluations)
-    assert [(r[5], r[7], r[8]) for r in rows["llm_calls"]] == [(s.step_id, s.llm.prompt_tokens, s.llm.completion_tokens) for s in turns]
-    assert [r[5] for r in rows["tool_calls"]] == [s.step_id for s in calls]
-    assert {r[3] for r in rows["steps"]} == {"direct"}
+    rows = {table: [dict(zip(COLUMNS[table], r)) for r in found] for table, found in case_rows("run", replay.trace, replay.evaluations).items()}
+    assert [(r["step_id"], r["prompt_tokens"], r["completion_tokens"]) for r in rows["llm_calls"]] == [
+        (s.step_id, s.llm.prompt_tokens, s.llm.completion_tokens) for s in turns]
+    assert [r["step_id"] for r in rows["tool_calls"]] == [s.step_id for s in calls]
+    assert {(r["approach"], r["model"]) for r in rows["steps"]} == {("direct", "openai/smollm2")}
 
 
 def test_a_provider_that_cannot_be_reached_holds_the_cassette_back(tmp_path, monkeypatch):

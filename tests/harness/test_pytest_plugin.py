@@ -46,7 +46,7 @@ def test_a_failing_case_reports_each_failing_step(pytester):
 def test_a_bad_case_file_is_a_collection_error_naming_it(pytester):
     case = copy_suite(pytester)
     case.write_text(case.read_text() + "surprise: 1\n")
-    result = pytester.runpytest_subprocess("goldens", "-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess("goldens", "-p", "no:cacheprovider")  # a collection error runs no item
     result.stdout.fnmatch_lines(["*lisbon-tokyo.yaml: surprise: unknown key*"])
     assert result.ret != 0
 
@@ -59,7 +59,8 @@ def test_items_carry_the_flowtape_marker_with_task_case_and_approach(pytester):
     copy_suite(pytester)
 
     def selected(*marker):
-        result = pytester.runpytest_subprocess("goldens", "--collect-only", "-q", "-p", "no:cacheprovider", *marker)
+        # Collection runs no item (no case replays, no ledger opens): in-process is safe here.
+        result = pytester.runpytest_inprocess("goldens", "--collect-only", "-q", "-p", "no:cacheprovider", *marker)
         return sorted(line.split("::")[-1] for line in result.stdout.lines if "::" in line)
 
     everything = [f"meeting-times/{case}[{approach}]" for case in ("lisbon-tokyo", "new-york-berlin") for approach in ("code", "direct", "ir")]

@@ -5,6 +5,7 @@ those recordings instead of calling them unused."""
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from harness.goldens import load_suite
@@ -40,10 +41,24 @@ def _listed(tape: Path) -> list[str]:
     return [i["server"] for i in yaml.safe_load(tape.read_text())["interactions"] if i["method"] == "tools/list"]
 
 
-def test_recording_lists_the_tools_of_a_server_the_workflow_never_calls(cli, tmp_path):
-    suite, out = _suite(tmp_path), tmp_path / "cassettes"
-    done = cli("record", suite, "--cassettes", out)
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The suite recorded live once (outside CI) for the two tests that read the recording."""
+    from typer.testing import CliRunner
+
+    from harness._cli.main import app
+
+    suite = _suite(tmp_path_factory.mktemp("record-every-server"))
+    out = suite.parent / "cassettes"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("CI", raising=False)
+        done = CliRunner().invoke(app, ["record", str(suite), "--cassettes", str(out)])
     assert done.exit_code == 0, done.output
+    return suite, out
+
+
+def test_recording_lists_the_tools_of_a_server_the_workflow_never_calls(recorded):
+    _, out = recorded
     for approach in ("ir", "code"):
         tape = out / "tz" / f"ten.{approach}.yaml"
         assert sorted(_listed(tape)) == ["git", "time"], approach
@@ -53,9 +68,8 @@ def test_recording_lists_the_tools_of_a_server_the_workflow_never_calls(cli, tmp
         assert [i["server"] for i in calls] == ["time"]
 
 
-def test_replay_uses_the_unused_servers_listings_and_starts_nothing(cli, tmp_path, monkeypatch):
-    suite, out = _suite(tmp_path), tmp_path / "cassettes"
-    assert cli("record", suite, "--cassettes", out).exit_code == 0
+def test_replay_uses_the_unused_servers_listings_and_starts_nothing(cli, recorded, tmp_path, monkeypatch):
+    suite, out = recorded
     monkeypatch.setenv("CI", "true")
     [task] = load_suite(suite)
     gone = task.spec.model_copy(update={"servers": {name: {"command": f"/nonexistent/{name}"} for name in task.spec.servers}})
@@ -64,7 +78,7 @@ def test_replay_uses_the_unused_servers_listings_and_starts_nothing(cli, tmp_pat
                        ci=True, evaluate=True, approach=approach)
         assert run.passed, (approach, run.trace.error)
         assert run.unused == [] and run.live_starts == 0, (approach, [(i.server, i.method) for i in run.unused])
-    replayed = cli("test", suite, "--cassettes", out, "--strict", "--ledger", tmp_path / "ledger.duckdb")
+    replayed = cli("test", suite, "--cassettes", out, "--strict", "--ledger", tmp_path / "ledger.duckdb", "--trace-dir", tmp_path / "traces")
     assert replayed.exit_code == 0, replayed.output
 
 

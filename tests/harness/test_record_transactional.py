@@ -63,17 +63,25 @@ def test_a_server_that_does_not_start_leaves_the_cassette_byte_for_byte(cli, sui
     assert tape.read_bytes() == before
 
 
-def test_a_model_name_typo_leaves_a_shipped_cassette_byte_for_byte(cli, tmp_path):
+def test_a_model_server_that_fails_leaves_a_shipped_cassette_byte_for_byte(cli, tmp_path):
     shutil.copytree(ROOT / "goldens/review-triage", tmp_path / "goldens/review-triage")
     shutil.copytree(ROOT / "cassettes/review-triage", tmp_path / "cassettes/review-triage")
     tapes = sorted((tmp_path / "cassettes/review-triage").glob("*.yaml"))
     before = {p: p.read_bytes() for p in tapes}
-    result = cli("record", tmp_path / "goldens", "--cassettes", tmp_path / "cassettes", "--model", "openai/smollm-typo",
+    # the task's own model (so its shipped cassettes are the ones re-recorded), at a port nothing listens on
+    result = cli("record", tmp_path / "goldens", "--cassettes", tmp_path / "cassettes", "--model", "openai/smollm2",
                  "--llm-api-base", "http://127.0.0.1:9/v1", "--force", "--case", "two-reviews")
     assert result.exit_code == 1, result.output
     assert result.stdout.count("]: did not complete (") == 3 and result.stdout.count("left as it was") == 3  # ir, code, direct
     assert {p: p.read_bytes() for p in tapes} == before
     assert sorted(p.name for p in (tmp_path / "cassettes/review-triage").iterdir() if p.is_file()) == [p.name for p in tapes]
+
+    # a typo in the model's name is another model: its recordings would go to a folder of their own
+    result = cli("record", tmp_path / "goldens", "--cassettes", tmp_path / "cassettes", "--model", "openai/smollm-typo",
+                 "--llm-api-base", "http://127.0.0.1:9/v1", "--case", "two-reviews", "--approach", "ir")
+    assert result.exit_code == 1, result.output
+    assert "models/smollm-typo/two-reviews.ir.yaml not saved: a run that did not complete is never recorded" in result.stdout
+    assert {p: p.read_bytes() for p in tapes} == before and not (tmp_path / "cassettes/review-triage/models").exists()
 
 
 def test_a_record_killed_at_any_point_leaves_the_old_cassette_or_the_whole_new_one(suite):

@@ -37,7 +37,7 @@ def test_a_name_that_matches_nothing_is_an_error(kwargs, message):
 
 @pytest.mark.parametrize(("approach", "message"), [
     ("IR", "--approach 'IR': not an approach; did you mean 'ir'?"),
-    ("foo", "--approach 'foo': not an approach (approaches that run: ir, code, direct)"),
+    ("foo", "--approach 'foo': not an approach (approaches that run: ir, code, direct, and ir@<model> / code@<model> for what `flowtape author` saved)"),
     ("Direct", "--approach 'Direct': not an approach; did you mean 'direct'?"),
 ])
 def test_an_approach_that_runs_nothing_is_an_error(approach, message):
@@ -64,7 +64,7 @@ def test_record_refuses_a_selection_that_records_nothing_before_starting_anythin
     monkeypatch.delenv("CI", raising=False)
     result = CliRunner().invoke(app, ["record", str(SUITE), "--approach", "IR"])
     assert result.exit_code == 2
-    assert result.stderr == "flowtape: --approach 'IR': not an approach; did you mean 'ir'? (approaches that run: ir, code, direct)\n"
+    assert result.stderr == "flowtape: --approach 'IR': not an approach; did you mean 'ir'? (approaches that run: ir, code, direct, and ir@<model> / code@<model> for what `flowtape author` saved)\n"
     assert "local model" not in result.output
 
 

@@ -1,6 +1,7 @@
 """The shipped suite replays from its committed cassettes with no MCP server and no model,
 exactly as CI runs it, and its recordings are portable and honest about their source."""
 
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,15 @@ RUNS = [pytest.param(t, c, a, id=f"{t.name}/{c.name}[{a}]") for t in SUITE for c
 DIRECT = [pytest.param(t, c, id=f"{t.name}/{c.name}[direct]") for t in SUITE if "direct" in t.spec.approaches for c in t.cases]
 
 
+@cache
+def read(path: Path) -> dict:
+    """A committed cassette's YAML, read once per session with libyaml (PyYAML's pure-Python
+    loader takes seconds over the suite's cassettes, which several tests here read)."""
+    return yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
+
+
 def tape(task, case, approach="ir"):
-    return yaml.safe_load(cassette_path(ROOT / "cassettes", task, case, approach).read_text())["interactions"]
+    return read(cassette_path(ROOT / "cassettes", task, case, approach))["interactions"]
 
 
 def test_the_suite_has_what_the_issue_asks_for():
@@ -88,7 +96,7 @@ def test_every_direct_run_replays_offline_turn_by_turn(task, case, monkeypatch):
 
 
 def test_the_large_payload_is_really_large():
-    tape = yaml.safe_load((ROOT / "cassettes/git-release-digest/full-history.ir.yaml").read_text())
+    tape = read(ROOT / "cassettes/git-release-digest/full-history.ir.yaml")
     log = next(i for i in tape["interactions"] if i["step"] == "log")
     assert len(log["response"]["result"]["content"][0]["text"]) > 100_000
 
@@ -98,6 +106,6 @@ def test_recordings_are_portable_and_say_where_llm_calls_came_from(task, case, a
     path = cassette_path(ROOT / "cassettes", task, case, approach)
     text = path.read_text()
     assert str(ROOT) not in text and "/tmp/" not in text  # fixture and work paths are placeholders
-    meta = yaml.safe_load(text)["meta"]
+    meta = read(path)["meta"]
     if task.uses_llm(approach):
         assert "SmolLM2-135M-Instruct" in meta["llm"]["recorded_from"] and "llama.cpp" in meta["llm"]["recorded_from"]

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from runner import InvalidWorkflow, RunStatus, Runtime, Trace, execute
-from runner.nodes import BUILTIN_NODES, NodeResult, NodeType, ParamSpec
+from runner.nodes import BUILTIN_NODES, NodeFailure, NodeResult, NodeType, ParamSpec
 
 
 def shell(node_id, command, **params):
@@ -69,27 +69,67 @@ def test_failure_without_error_edge_fails_the_run_naming_the_node(tmp_path):
     d = doc([shell("a", "echo start"), shell("boom", "exit 7"), shell("never", "echo no")], chain("a", "boom", "never"))
     trace = execute(d, base_dir=tmp_path)
     assert trace.status is RunStatus.FAILED
-    assert trace.error == "node 'boom' failed: Command failed with exit code 7: "
+    assert trace.error == "node 'boom' failed: Command failed with exit code 7"
     assert [s.step_id for s in trace.steps] == ["a", "boom"]
 
 
-def test_retries_count_every_attempt_and_wait_with_backoff(tmp_path):
-    counter = tmp_path / "n"
-    flaky = shell("flaky", f"n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; [ $n -ge 3 ]")
-    flaky["retry"] = {"max": 5, "wait": 0.5, "backoff": "exponential"}
+class Flaky(NodeType):
+    """A test node type that fails (retryably) until its `n`-th attempt."""
+
+    name = "flaky"
+    kind = "code"
+    params = {"succeed_on": ParamSpec("integer", True)}
+
+    def __init__(self):
+        self.calls = 0
+
+    def run(self, params, ctx):
+        self.calls += 1
+        if self.calls < params["succeed_on"]:
+            raise NodeFailure(f"attempt {self.calls} failed")
+        return NodeResult({"attempt": self.calls})
+
+
+@pytest.fixture
+def flaky(monkeypatch):
+    node_type = Flaky()
+    monkeypatch.setitem(BUILTIN_NODES, "flaky", node_type)
+    return node_type
+
+
+def test_retries_count_every_attempt_and_wait_with_backoff(flaky, tmp_path):
+    node = {"id": "f", "type": "flaky", "params": {"succeed_on": 3}, "retry": {"max": 5, "wait": 0.5, "backoff": "exponential"}}
     slept = []
-    trace = execute(doc([flaky]), runtime=Runtime(sleep=slept.append), base_dir=tmp_path)
+    trace = execute(doc([node]), runtime=Runtime(sleep=slept.append), base_dir=tmp_path)
     assert trace.status is RunStatus.PASSED
-    assert trace.step("flaky").attempts == 3
+    assert trace.step("f").attempts == 3
     assert slept == [0.5, 1.0]
 
 
-def test_retries_stop_at_max_and_then_fail(tmp_path):
-    node = shell("never", "exit 1")
-    node["retry"] = {"max": 2, "wait": 1}
+def test_retries_stop_at_max_and_then_fail(flaky, tmp_path):
+    node = {"id": "f", "type": "flaky", "params": {"succeed_on": 9}, "retry": {"max": 2, "wait": 1}}
     slept = []
     trace = execute(doc([node]), runtime=Runtime(sleep=slept.append), base_dir=tmp_path)
-    assert trace.status is RunStatus.FAILED and trace.step("never").attempts == 2 and slept == [1]
+    assert trace.status is RunStatus.FAILED and trace.step("f").attempts == 2 and slept == [1]
+
+
+def test_a_shell_command_that_exits_non_zero_is_not_run_again(tmp_path):
+    # as in pflow: the command ran and said no; running it again would repeat its side effects
+    counter = tmp_path / "n"
+    node = shell("once", f"echo x >> {counter}; exit 1")
+    node["retry"] = {"max": 3, "wait": 0}
+    trace = execute(doc([node]), base_dir=tmp_path)
+    assert trace.status is RunStatus.FAILED and trace.step("once").attempts == 1
+    assert counter.read_text() == "x\n"
+
+
+def test_a_shell_command_that_times_out_is_retried(tmp_path):
+    counter = tmp_path / "n"
+    node = shell("slow", f"echo x >> {counter}; sleep 5", timeout=0.2)
+    node["retry"] = {"max": 2, "wait": 0}
+    trace = execute(doc([node]), base_dir=tmp_path)
+    assert trace.status is RunStatus.FAILED and trace.step("slow").attempts == 2
+    assert counter.read_text() == "x\nx\n"
 
 
 class Classify(NodeType):
@@ -183,7 +223,7 @@ def test_nested_workflow_failure_fails_the_parent_node(tmp_path):
     parent = doc([{"id": "sub", "type": "workflow", "params": {"workflow": child}}])
     trace = execute(parent, base_dir=tmp_path)
     assert trace.status is RunStatus.FAILED
-    assert trace.error == "node 'sub' failed: node 'sub/bad' failed: Command failed with exit code 2: "
+    assert trace.error == "node 'sub' failed: node 'sub/bad' failed: Command failed with exit code 2"
 
 
 def test_nested_workflow_with_bad_inputs_fails_with_the_childs_diagnostics(tmp_path):
@@ -200,3 +240,12 @@ def test_trace_round_trips_through_json(tmp_path):
     again = Trace.model_validate_json(path.read_text())
     assert again == trace and again.version == 1
     assert json.loads(path.read_text())["steps"][0]["kind"] == "shell"
+
+
+def test_a_nested_workflow_file_that_is_not_there_is_rejected_before_anything_runs(tmp_path):
+    marker = tmp_path / "ran"
+    d = doc([shell("first", f"touch {marker}"), {"id": "child", "type": "workflow", "params": {"workflow": "children/missing.json"}}],
+            chain("first", "child"))
+    with pytest.raises(InvalidWorkflow, match=r"\$\.nodes\[1\]\.params\.workflow \(node child\): no such workflow file: .*children/missing\.json"):
+        execute(d, base_dir=tmp_path)
+    assert not marker.exists()

@@ -163,10 +163,13 @@ def test_a_whole_node_reference_in_params_is_an_error_but_allowed_in_outputs():
     assert messages(doc) == ["$.nodes[1].params.stdin (node count): '${log}' is a whole node; name one of its outputs, e.g. '${log.<key>}'"]
 
 
-def test_batch_and_loop_are_rejected_until_supported():
+def test_a_loop_needs_one_condition_and_a_batch_is_read_through_its_results():
     doc = wf()
-    doc["nodes"][1]["batch"] = {"items": "${log.stdout}"}
-    assert messages(doc) == ["$.nodes[1].batch (node count): 'batch' is not supported by flowtape yet"]
+    doc["nodes"][1]["loop"] = {"max_iterations": 3}
+    assert messages(doc) == ["$.nodes[1].loop (node count): give exactly one of 'while' (go on while it holds) and 'until' (stop once it holds)"]
+    doc = wf()
+    doc["nodes"][1]["batch"] = {"items": "${log.stdout}"}  # a batch's output is results, count, ...: not stdout
+    assert messages(doc) == ["$.outputs.n.source: '${count.stdout}': batch node 'count' has no output 'stdout' (each item's output is in results[i])"]
 
 
 def test_a_nodes_inputs_param_names_values_for_its_other_params():
@@ -249,3 +252,27 @@ def test_params_are_checked_against_their_declared_types(node_type, params, mess
 def test_values_of_the_declared_type_and_whole_templates_pass(params):
     doc = wf(nodes=[{"id": "n", "type": "shell", "params": params}], edges=[], outputs={})
     assert not [m for m in messages(doc) if "param" in m]
+
+
+def test_a_coalesce_chain_with_a_fallback_may_read_later_nodes_and_undeclared_keys():
+    # pflow's loops seed a read of a node that runs later with `??`; and a path into JSON text a
+    # node printed is walked at run time. With a fallback there when the node runs, both are fine.
+    doc = {"nodes": [{"id": "init", "type": "shell", "params": {"command": "echo start"}},
+                     {"id": "work", "type": "shell", "params": {"command": "echo ${check.stdout ?? init.stdout} ${init.deep.key ?? 'none'}"}},
+                     {"id": "check", "type": "shell", "params": {"command": "echo again"}}],
+           "edges": [{"from": "init", "to": "work"}, {"from": "work", "to": "check"}, {"from": "check", "to": "work", "action": "again"}]}
+    assert check(doc) == []
+    # without a fallback that is there, the read is still an error
+    doc["nodes"][1]["params"]["command"] = "echo ${check.stdout ?? check.stderr}"
+    assert messages(doc)[0] == "$.nodes[1].params.command (node work): '${check.stdout}' refers to node 'check', which does not run before 'work'"
+
+
+def test_keys_starting_with_an_underscore_are_annotations_and_ignored():
+    # pflow's markdown parser adds `_source_line` and the like to what it emits
+    doc = wf()
+    doc["_source_file"] = "flow.pflow.md"
+    doc["nodes"][0]["_source_line"] = 12
+    doc["edges"][0]["_source_line"] = 20
+    assert check(doc) == []
+    doc["nodes"][0]["source_line"] = 12
+    assert messages(doc)[0] == "$.nodes[0].source_line (node log): unknown key 'source_line'"

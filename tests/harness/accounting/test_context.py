@@ -292,7 +292,8 @@ def test_rows_go_to_the_ledger_and_replace_a_case_written_again(tmp_path: Path) 
     ir = context_cost(two_calls(), SCHEMAS, SETTINGS, artefact=IR)
     direct = context_cost(two_calls(), SCHEMAS, SETTINGS, approach="direct")
     rows = context_rows("run-1", [ir, direct])
-    assert rows["context_tokens"][3] == ("run-1", "notes", "fox", "ir", "ir", "authoring", 40, pytest.approx(160e-6), "hand-written", 0, 40, "orch")
+    # the case key (run, task, case, approach, the case's model: '' for a trace that names none), then the component
+    assert rows["context_tokens"][3] == ("run-1", "notes", "fox", "ir", "", "ir", "authoring", 40, pytest.approx(160e-6), "hand-written", 0, 40, "orch")
     assert write_context_rows(path, "run-1", [ir, direct]) == 14
     assert write_context_rows(path, "run-1", rows) == 14  # the same cases again: replaced, not doubled
     _, totals = query(path, "SELECT approach, phase, sum(input_tokens), sum(output_tokens) FROM context_tokens "
@@ -311,7 +312,7 @@ def test_rows_of_another_run_or_bad_values_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="run-2"):
         write_context_rows(path, "run-2", context_rows("run-1", [ir]))
     bad = context_rows("run-1", [ir])
-    bad["context_tokens"][0] = (*bad["context_tokens"][0][:5], "sometimes", *bad["context_tokens"][0][6:])
+    bad["context_tokens"][0] = (*bad["context_tokens"][0][:6], "sometimes", *bad["context_tokens"][0][7:])
     with pytest.raises(duckdb.ConstraintException):
         write_context_rows(path, "run-1", bad)
     _, count = query(path, "SELECT count(*) FROM context_tokens")

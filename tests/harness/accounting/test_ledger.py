@@ -70,7 +70,7 @@ def fetch(path: Path, sql: str) -> list[tuple]:
 
 def test_case_rows_fill_what_the_trace_lacks() -> None:
     rows = case_rows("run-1", two_step_trace(), EVALUATIONS, prices=PRICES, trace_path="reports/traces/run-1/exec.json")
-    key = ("run-1", "meeting-times", "lisbon", "ir")
+    key = ("run-1", "meeting-times", "lisbon", "ir", "")  # the trace names no model
     assert rows["cases"] == [(*key, "passed", 1500.0, None, "reports/traces/run-1/exec.json", datetime(2025, 6, 1, 10, 0, 1, 500000))]
     assert rows["steps"] == [
         (*key, 0, "ask", "llm", "llm", "default", None, 1, 900.0),
@@ -86,8 +86,8 @@ def test_case_rows_keep_the_figures_the_trace_has() -> None:
     trace = two_step_trace(cost=0.5)
     trace.steps[1].tool.result_tokens, trace.steps[1].tool.tokenizer = 77, "cl100k_base:text"
     rows = case_rows("run-1", trace, [r.as_row() for r in EVALUATIONS], tokenizer="cl100k_base")
-    assert rows["llm_calls"][0][10] == 0.5
-    assert rows["tool_calls"][0][10:12] == (77, "cl100k_base:text")
+    assert rows["llm_calls"][0][11] == 0.5
+    assert rows["tool_calls"][0][11:13] == (77, "cl100k_base:text")
     assert len(rows["evaluations"]) == 2
 
 
@@ -104,7 +104,7 @@ def test_a_case_lands_in_every_table(tmp_path: Path) -> None:
     assert run == [("completed", "f" * 40, "0.1.0", "goldens", "1", True)]
     assert fetch(path, 'SELECT task, "case", approach, status, duration_ms FROM cases') == [("meeting-times", "lisbon", "ir", "passed", 1500.0)]
     assert fetch(path, "SELECT seq, step_id, kind, attempts FROM steps ORDER BY seq") == [(0, "ask", "llm", 1), (1, "now", "mcp", 2)]
-    assert fetch(path, "SELECT model, prompt_tokens, completion_tokens, round(cost_usd * 1e6, 3), usage_source FROM llm_calls") == [
+    assert fetch(path, "SELECT call_model, prompt_tokens, completion_tokens, round(cost_usd * 1e6, 3), usage_source FROM llm_calls") == [
         ("openai/smollm2", 1200, 30, 126.0, "provider")]
     assert fetch(path, "SELECT server, tool, request_bytes, result_bytes, result_tokens, tokenizer, is_error FROM tool_calls") == [
         ("time", "get_current_time", 61, 230, count_tokens("10:00 in Lisbon"), "o200k_base:text", False)]
@@ -116,7 +116,7 @@ def test_a_bad_row_writes_nothing_of_its_case(tmp_path: Path) -> None:
     with LedgerPart(tmp_path / "part.duckdb") as part:
         rows = case_rows("run-1", two_step_trace(cost=0.1), EVALUATIONS)
         rows["evaluations"].append(("too", "short"))
-        with pytest.raises(ValueError, match="evaluations row needs 10 values"):
+        with pytest.raises(ValueError, match="evaluations row needs 11 values"):
             part.add_case(rows)
         part.add_case(case_rows("run-1", two_step_trace("tokyo", cost=0.1), EVALUATIONS))
     con = duckdb.connect(str(tmp_path / "part.duckdb"), read_only=True)
@@ -127,9 +127,9 @@ def test_a_bad_row_writes_nothing_of_its_case(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda rows: rows["steps"].__setitem__(0, rows["steps"][0][:4] + ("first",) + rows["steps"][0][5:]), r"steps.seq takes INTEGER, not 'first'"),
-        (lambda rows: rows["evaluations"].__setitem__(0, rows["evaluations"][0][:6] + ("yes",) + rows["evaluations"][0][7:]), "evaluations.passed takes BOOLEAN"),
-        (lambda rows: rows["tool_calls"].__setitem__(0, rows["tool_calls"][0][:8] + (True,) + rows["tool_calls"][0][9:]), "tool_calls.request_bytes takes BIGINT, not True"),
+        (lambda rows: rows["steps"].__setitem__(0, rows["steps"][0][:5] + ("first",) + rows["steps"][0][6:]), r"steps.seq takes INTEGER, not 'first'"),
+        (lambda rows: rows["evaluations"].__setitem__(0, rows["evaluations"][0][:7] + ("yes",) + rows["evaluations"][0][8:]), "evaluations.passed takes BOOLEAN"),
+        (lambda rows: rows["tool_calls"].__setitem__(0, rows["tool_calls"][0][:9] + (True,) + rows["tool_calls"][0][10:]), "tool_calls.request_bytes takes BIGINT, not True"),
         (lambda rows: rows["steps"].__setitem__(0, ("run-2",) + rows["steps"][0][1:]), "a steps row does not"),
         (lambda rows: rows["cases"].append(rows["cases"][0]), "exactly one cases row, not 2"),
         (lambda rows: rows.__setitem__("runs", []), "no rows for table runs"),

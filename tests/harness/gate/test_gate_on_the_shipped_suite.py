@@ -1,7 +1,8 @@
-"""The gate on the shipped suite, replayed into a temporary ledger as CI runs it: the recorded
-suite passes the policy; a token regression planted in one recorded MCP result fails the gate
-with the exact step named, against the recorded baseline, another ledger file and git:<commit>;
-an MCP server whose schemas bloat fails it naming the server."""
+"""The gate on the shipped suite, replayed into a temporary ledger as CI runs it (the first run is
+the session's replay, `shipped` in tests/harness/conftest.py): the recorded suite passes the
+policy; a token regression planted in one recorded MCP result fails the gate with the exact step
+named, against the recorded baseline, another ledger file and git:<commit>; an MCP server whose
+schemas bloat fails it naming the server."""
 
 from __future__ import annotations
 
@@ -57,34 +58,32 @@ def plant_token_regression(cassette: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def replayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replayed]:
-    work = tmp_path_factory.mktemp("gate-suite")
-    shutil.copytree(ROOT / "goldens", work / "goldens")
-    shutil.copytree(ROOT / "cassettes", work / "cassettes")
+def replayed(shipped, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replayed]:
+    """A copy of the session's replay of the shipped suite (`shipped`, tests/harness/conftest.py:
+    110 units under CI, committed as "one") is the first run; the gate's policy is written
+    beside it, the run made the baseline, and after one commit more and a planted regression
+    the whole suite is replayed again."""
+    work = shipped.copy(tmp_path_factory.mktemp("gate-suite") / "work")
     (work / "pyproject.toml").write_text(POLICY)
-    git(work, "init", "-q")
-    git(work, "commit", "-q", "--allow-empty", "-m", "one")
     cli, ledger = make_cli(), work / "ledger.duckdb"
     before, saved_ci = Path.cwd(), os.environ.get("CI")
     os.environ["CI"] = "true"
     os.chdir(work)  # runs record the commit checked out here; the policy is found here
     try:
-        def replay() -> str:
-            result = cli("test", "goldens", "--cassettes", "cassettes", "--ledger", ledger, "--trace-dir", "traces", "--format", "json")
-            # The goldens pass both times under ir and code; direct (SmolLM2 calling tools itself)
-            # fails some, which exits 1 and is the policy's to judge.
-            report = json.loads(result.stdout)
-            failed = [u for u in report["units"] if u["status"] != "passed"]
-            assert result.exit_code == (1 if failed else 0) and all(u["approach"] == "direct" for u in failed), result.output
-            return report["run_id"]
-
-        first = replay()
+        first = shipped.run_id
+        # The goldens pass under ir and code; direct (SmolLM2 calling tools itself) fails some,
+        # which exits 1 and is the policy's to judge.
+        assert shipped.test.exit_code == 1 and "110 cases: 88 passed, 22 failed" in shipped.test.stdout, shipped.test.output
         assert cli("gate", "--ledger", ledger, "--update-baseline").exit_code == 0
         shutil.copy(ledger, work / "main.duckdb")
         git(work, "commit", "-q", "--allow-empty", "-m", "two")
         plant_token_regression(work / "cassettes/git-release-digest/last-50.ir.yaml")
-        second = replay()
-        yield Replayed(work, ledger, work / "main.duckdb", first, second)
+        result = cli("test", "goldens", "--cassettes", "cassettes", "--ledger", ledger, "--trace-dir", "traces", "--workers", "2",
+                     "--format", "json")
+        report = json.loads(result.stdout)
+        failed = [u for u in report["units"] if u["status"] != "passed"]
+        assert result.exit_code == (1 if failed else 0) and all(u["approach"] == "direct" for u in failed), result.output
+        yield Replayed(work, ledger, work / "main.duckdb", first, report["run_id"])
     finally:
         os.chdir(before)
         if saved_ci is None:

@@ -21,7 +21,7 @@ def judge(ledger: Path, rules: dict, **kwargs) -> list[Failure]:
 def test_a_clean_run_passes_the_default_policy(ledger: Path) -> None:
     result = gate(ledger)
     assert result.passed and result.exit_code == 0 and result.run.run_id == "base"
-    case = result.run.cases[("meeting-times", "lisbon-tokyo", "ir")]
+    case = result.run.cases[("meeting-times", "lisbon-tokyo", "ir", "")]  # "": a ledger written without models
     assert (case.tokens, case.cost_usd, case.passed) == (1120, 0.001, True)
 
 
@@ -42,7 +42,7 @@ def test_min_pass_rate_allows_failures_up_to_the_rate(tmp_path: Path) -> None:
     write_run(path, "r", specs(**{"lisbon-tokyo/code": {"failed": ("outputs.answer",)}}))
     result = gate(path, policy(min_pass_rate={"code": 0.5}))
     assert result.passed
-    assert result.allowed == {("meeting-times", "lisbon-tokyo", "code"): ["golden check failed: outputs.answer Equals: planted failure"]}
+    assert result.allowed == {("meeting-times", "lisbon-tokyo", "code", ""): ["golden check failed: outputs.answer Equals: planted failure"]}
     assert "allowed by min_pass_rate.code = 0.5" in result.notes[0]
     [failure] = judge(path, {"min_pass_rate": {"code": 0.9, "ir": 1.0}})
     assert failure.rule == "min_pass_rate.code" and failure.step is None and "outputs.answer" in failure.detail
