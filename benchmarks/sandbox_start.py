@@ -5,8 +5,9 @@ before the bubblewrap jail, reported as a ratio.
 
 "Before" is the sandbox as it was at git REF (default: the commit before `_jail.py` was added:
 `unshare --net --map-root-user` and a host working directory), loaded from git into a
-temporary package, so both are measured on this machine in one run. The median of the runs is
-compared; the first run of each (the probe) is left out.
+temporary package, so both are measured on this machine in one run, in pairs (one right after
+the other); printed are the medians and the median, min and max of the per-pair ratios. The first
+run of each (the probe) is left out.
 """
 
 from __future__ import annotations
@@ -44,15 +45,17 @@ def load_before(ref: str, into: Path):
     return importlib.import_module("sandbox_before._sandbox").run_script
 
 
-def timed(run_script, script: Path, runs: int) -> list[float]:
-    run_script(script)  # the probe runs once per process: not part of the start cost
-    times = []
+def paired(old_run, new_run, script: Path, runs: int) -> tuple[list[float], list[float]]:
+    """Start times of both sandboxes, run in pairs (one right after the other: the same load)."""
+    old_run(script), new_run(script)  # the probe runs once per process: not part of the start cost
+    old, new = [], []
     for _ in range(runs):
-        started = time.perf_counter()
-        result = run_script(script)
-        times.append(time.perf_counter() - started)
-        assert result.ended == "ok" and result.stdout == "ok\n", result
-    return times
+        for run_script, times in ((old_run, old), (new_run, new)):
+            started = time.perf_counter()
+            result = run_script(script)
+            times.append(time.perf_counter() - started)
+            assert result.ended == "ok" and result.stdout == "ok\n", result
+    return old, new
 
 
 def main() -> None:
@@ -67,12 +70,11 @@ def main() -> None:
         script = Path(tmp) / "trivial.py"
         script.write_text('print("ok")\n')
         ref = args.before or before_ref()
-        old = timed(load_before(ref, Path(tmp)), script, args.runs)
-        new = timed(run_script, script, args.runs)
-    before, after = statistics.median(old), statistics.median(new)
-    print(f"before ({ref}): median {before * 1000:.1f} ms, min {min(old) * 1000:.1f} ms over {args.runs} runs")
-    print(f"after  (bwrap jail + cgroups): median {after * 1000:.1f} ms, min {min(new) * 1000:.1f} ms over {args.runs} runs")
-    print(f"ratio after/before: {after / before:.2f}x")
+        old, new = paired(load_before(ref, Path(tmp)), run_script, script, args.runs)
+    ratios = sorted(n / o for o, n in zip(old, new))
+    print(f"before ({ref}): median {statistics.median(old) * 1000:.1f} ms (min {min(old) * 1000:.1f}, max {max(old) * 1000:.1f}) over {args.runs} runs")
+    print(f"after  (bwrap jail + cgroups): median {statistics.median(new) * 1000:.1f} ms (min {min(new) * 1000:.1f}, max {max(new) * 1000:.1f})")
+    print(f"ratio after/before per pair: median {statistics.median(ratios):.2f}x (min {ratios[0]:.2f}x, max {ratios[-1]:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -233,7 +234,8 @@ def judge(task: Task, case: Case, trace: Trace, *, llm: Any = None, judge_model:
                          tokenizer=tokenizer, llm=llm, judge_model=judge_model or task.spec.llm.model)
 
 
-def _version() -> str:
+@functools.cache
+def _version() -> str:  # importlib.metadata reads the installed distributions: once per process, not per case
     from importlib.metadata import PackageNotFoundError, version
 
     try:

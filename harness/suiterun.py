@@ -188,7 +188,7 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
     from multiprocessing.connection import wait
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["harness.suite", "harness.evaluators", "harness.accounting", "harness.cassettes._mcp", "harness.cassettes._llm"])
+    context.set_forkserver_preload(["harness.suite", "harness.evaluators", "harness.accounting", "harness.cassettes._mcp", "harness.cassettes._llm", "harness._preload"])
     todo = deque(range(len(args)))
     live: dict[Any, _Worker] = {}  # by sentinel
     lost_part: Any = None

@@ -1,74 +1,52 @@
 """The `flowtape` command. Each command lives in its own module and calls the library; heavy
-libraries (litellm, the mcp SDK) are imported only by the commands that need them."""
+libraries (litellm, the mcp SDK) are imported only by the commands that need them.
+
+Startup is kept small: this module imports no third-party package. Running a command builds a
+typer app (`_app.build_app`) holding only that command, so the other command modules are not
+imported nor their signatures turned into click parameters; anything else (`flowtape`,
+`--version`, a mistyped command) builds the whole app. A `--help` is printed from `_help`'s
+cache when the same help was rendered before (then typer and rich are not imported at all).
+
+    from harness._cli.main import app    # the whole app, e.g. for typer's CliRunner
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import Any
 
-import typer
-
-from harness._cli.author import author
-from harness._cli.record import record
-from harness._cli.report import report
-from harness._cli.cassettes import app as cassettes_app
-from harness._cli.compare import compare
-from harness._cli.diff import diff
-from harness._cli.gate import gate
-from harness._cli.init import init
-from harness._cli.ledger import app as ledger_app
-from harness._cli.rescore import rescore
-from harness._cli.run import run
-from harness._cli.schema import schema
-from harness._cli.test import test
-from harness._cli.validate import validate
-
-app = typer.Typer(
-    name="flowtape",
-    help="Evaluation and regression harness for LLM/MCP workflows: run pflow-style JSON IR workflows with a trace of every "
-         "step, record every model and tool call once, replay offline, judge step by step against golden cases, account "
-         "every call in a DuckDB ledger, and gate releases.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+# The commands and groups by name (kept in step with `_app.COMMANDS` and `_app.GROUPS`, which a
+# test checks): known here without importing typer.
+NAMES = frozenset({"init", "validate", "run", "record", "author", "test", "rescore", "compare", "gate", "report", "diff", "schema",
+                   "ledger", "cassettes"})
 
 
-def _version(value: bool) -> None:
-    if value:
-        from importlib.metadata import PackageNotFoundError, version
+def __getattr__(name: str) -> Any:
+    if name == "app":  # built on first use, so that importing this module stays cheap
+        from harness._cli._app import build_app
 
-        try:
-            typer.echo(f"flowtape {version('flowtape')}")
-        except PackageNotFoundError:
-            typer.echo("flowtape (not installed: running from a source tree)")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    show_version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print flowtape's version and exit.")] = False,
-) -> None:
-    """flowtape's global options (the commands have their own: `flowtape COMMAND --help`)."""
+        app = build_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-app.command("init")(init)
-app.command("validate")(validate)
-app.command("run")(run)
-app.command("record")(record)
-app.command("author")(author)
-app.command("test")(test)
-app.command("rescore")(rescore)
-app.command("compare")(compare)
-app.command("gate")(gate)
-app.command("report")(report)
-app.command("diff")(diff)
-app.command("schema")(schema)
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(cassettes_app, name="cassettes")
+def _run(only: str | None) -> None:
+    from harness._cli._app import build_app
+
+    build_app(only)()
 
 
 def main() -> None:
-    app()
+    argv = sys.argv[1:]
+    only = argv[0] if argv and argv[0] in NAMES else None
+    if argv and argv[-1] == "--help":
+        from harness._cli import _help
+
+        if _help.is_help(argv, NAMES):
+            _help.serve(argv, lambda: _run(only))
+            return
+    _run(only)
 
 
 if __name__ == "__main__":

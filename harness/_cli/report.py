@@ -33,8 +33,7 @@ def report(
     from harness.reports import UnknownRunError, build_report, to_html, to_markdown, to_terminal
     from runner.trace import write_atomic
 
-    proj = project()
-    ledger = ledger or proj.ledger
+    ledger = ledger or project().ledger  # the project's settings are read only when they are needed
     if not ledger.exists():
         fail(f"{ledger}: no such ledger (flowtape test writes it)")
     try:
@@ -44,7 +43,7 @@ def report(
     render = {ReportFormat.terminal: to_terminal, ReportFormat.markdown: to_markdown, ReportFormat.html: to_html}[format_]
     text = render(data)
     if out is None and format_ is ReportFormat.html:
-        out = proj.reports / f"report-{data.run.run_id}.html"
+        out = project().reports / f"report-{data.run.run_id}.html"
     if out is None:
         typer.echo(text, nl=False)
         return

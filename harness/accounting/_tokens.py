@@ -17,12 +17,13 @@ figures must not depend on where the checkout is.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from harness._litellm_files import litellm_folder
 
 __all__ = [
     "DEFAULT_ENCODING",
@@ -43,11 +44,9 @@ LIVE_STAND_INS = {"<timestamp>": "2026-01-01T00:00:00+00:00"}
 
 def bundled_tokenizers_dir() -> Path | None:
     """litellm's folder of tiktoken BPE files (named as tiktoken's cache names them), or None."""
-    spec = importlib.util.find_spec("litellm")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(next(iter(spec.submodule_search_locations))) / "litellm_core_utils" / "tokenizers"
-    return folder if folder.is_dir() else None
+    litellm = litellm_folder()
+    folder = litellm / "litellm_core_utils" / "tokenizers" if litellm is not None else None
+    return folder if folder is not None and folder.is_dir() else None
 
 
 @lru_cache(maxsize=None)

@@ -18,6 +18,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from harness._litellm_files import in_price_map
 from harness.cassettes._secrets import redact_fields, redact_headers, redact_url
 from harness.cassettes._store import Cassette, CassetteMiss, StoredInteraction
 from runner.clients import LLMClient, LLMRequest, LLMResponse
@@ -115,7 +116,7 @@ class CassetteLLMClient:
         if live_stored is None:
             return None
         answer = _answer(live_stored.response)
-        if answer is None or _priced(model, str(answer.get("model") or "")):
+        if answer is None or in_price_map(model, str(answer.get("model") or "")):
             return None
         self.cassette.lookup(KIND, model, request.step_id, live_stored.method, body)  # marks it used, in order
         usage = answer["usage"]
@@ -236,26 +237,6 @@ def _answer(response: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(usage, dict) or not (usage.get("prompt_tokens") or usage.get("completion_tokens")):
         return None  # litellm would count tokens itself
     return body
-
-
-_PRICE_MAP: set[str] | None = None
-
-
-def _priced(*models: str) -> bool:
-    """Whether litellm's bundled price map (read as a file: importing litellm takes seconds)
-    names any of `models`, bare or as `openai/<model>`; True when the map cannot be read."""
-    global _PRICE_MAP
-    if _PRICE_MAP is None:
-        import importlib.util
-        from pathlib import Path
-
-        spec = importlib.util.find_spec("litellm")
-        try:
-            folder = Path(next(iter(spec.submodule_search_locations or ())))  # type: ignore[union-attr]
-            _PRICE_MAP = set(json.loads((folder / "model_prices_and_context_window_backup.json").read_text(encoding="utf-8")))
-        except (AttributeError, StopIteration, OSError, ValueError):
-            return True
-    return any(m and (m in _PRICE_MAP or f"openai/{m}" in _PRICE_MAP) for m in models)
 
 
 def _in_chain(exc: BaseException, kind: type[BaseException]) -> Any:

@@ -15,6 +15,15 @@ On disk (YAML or JSON by extension; sorted keys, so a re-recording diffs cleanly
 An interaction is found by (kind, server, step, method, hash of the canonical request): a dict
 lookup, so replay cost does not grow with the cassette. Identical requests replay in recorded
 order (then the last one repeats).
+
+The YAML (or JSON) file is the source of truth, the one reviewed and committed. Reading it is
+the slow part of opening a large cassette (YAML's parser, then each request's hash), so after a
+file is read strictly once, a compact JSON copy with the request hashes is kept in the per-user
+cache (`harness._cache`, `cassettes/<sha256 of the file>.json`, for files of 16 KB and more; the
+1,000 most recent are kept): the next open of the same bytes reads that copy instead. It is found
+by the file's hash, so an edited cassette is simply another key (read strictly again), and a copy
+that cannot be read or does not validate is ignored. `SIDECAR_VERSION` changes whenever what a
+strict read accepts does, so no copy outlives the rules it was checked under.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import gc
 import hashlib
 import json
 import os
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,13 +40,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness._readers import ParseError, clip, load_json, load_yaml, locate_yaml, read_text
+from harness._cache import cache_dir
+from harness._readers import ParseError, clip, decode, load_json, load_yaml, locate_yaml
 from harness.cassettes._modes import RecordMode, decide_mode
 from harness.cassettes._normalize import Normalizer
 from harness.cassettes._secrets import MIN_SECRET_LENGTH, LeakedSecretError, find_leaks, known_secrets, redact_meta, redact_text
 from runner.trace import write_atomic
 
 CASSETTE_VERSION = 1
+FREEZE_AT = 10_000  # interactions: a cassette this large is frozen out of the cyclic GC once loaded
 Kind = Literal["mcp", "llm"]
 
 
@@ -109,13 +120,16 @@ class Cassette:
     interactions: list[StoredInteraction] = field(default_factory=list)
     secret_envs: list[dict[str, str]] = field(default_factory=list)
     credentials: dict[str, str] = field(default_factory=dict)  # value -> where it came from
+    digests: list[str] | None = field(default=None, repr=False)  # request_digest of each interaction, when known
 
     def __post_init__(self) -> None:
         if not isinstance(self.normalizer, _Redacting):
             # URL credentials are redacted in what is matched as in what is saved, so a redacted
             # recording still replays.
             self.normalizer = _Redacting(self.normalizer.placeholders, self.normalizer.timestamps, self.normalizer.rules)
-        self._index: dict[tuple[str, str, str | None, str, str], deque[int]] = defaultdict(deque)
+        # key -> the positions of its unplayed recordings, in order (a list: nearly always one
+        # entry, and a deque per key would cost ten times the memory of a large cassette's index)
+        self._index: dict[tuple[str, str, str | None, str, str], list[int]] = defaultdict(list)
         self._last: dict[tuple[str, str, str | None, str, str], int] = {}
         self._used: set[int] = set()
         self._steps: dict[tuple[str, str | None], dict[tuple[str, str, str | None, str, str], None]] = defaultdict(dict)
@@ -124,10 +138,18 @@ class Cassette:
         self._before = list(self.interactions)  # as on disk, for `changes()`
         if self.mode is RecordMode.ALL:
             self.interactions = []  # re-record everything: old recordings are dropped on save
-        for i, item in enumerate(self.interactions):
-            key = (item.kind, item.server, item.step, item.method, request_digest(item.method, item.request))
-            self._index[key].append(i)
-            self._steps[(item.kind, item.step)][key] = None
+        digests = self.digests if self.digests is not None and len(self.digests) == len(self.interactions) else None
+        self.digests = None  # only for building the index: recordings added later are hashed as they come
+        gc_was_on = gc.isenabled()
+        gc.disable()  # the index is many small objects: the cyclic GC would scan them all, repeatedly
+        try:
+            for i, item in enumerate(self.interactions):
+                key = (item.kind, item.server, item.step, item.method, digests[i] if digests is not None else request_digest(item.method, item.request))
+                self._index[key].append(i)
+                self._steps[(item.kind, item.step)][key] = None
+        finally:
+            if gc_was_on:
+                gc.enable()
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -140,8 +162,20 @@ class Cassette:
         chosen = decide_mode(mode, exists=exists, ci=ci)
         if not exists and chosen is RecordMode.NONE:
             raise CassetteError(f"{path}: no such cassette, and record mode 'none' cannot create one (record it first)")
-        data = _read(path) if exists else CassetteFile()
-        return cls(path, chosen, normalizer or Normalizer(), exists, dict(data.meta), list(data.interactions))
+        gc_was_on = gc.isenabled()
+        gc.disable()  # reading builds many small objects: collections during it cost as much as the read
+        try:
+            data, digests = _read(path) if exists else (CassetteFile(), None)
+            opened = cls(path, chosen, normalizer or Normalizer(), exists, dict(data.meta), list(data.interactions), digests=digests)
+            if len(opened.interactions) >= FREEZE_AT:
+                # Millions of objects that live as long as the run: moved out of the cyclic GC's
+                # generations, so no later full collection scans them (they are acyclic: refcounting
+                # still frees them when the cassette goes).
+                gc.freeze()
+            return opened
+        finally:
+            if gc_was_on:
+                gc.enable()
 
     # -- the mode, decided once ----------------------------------------------------------------
 
@@ -166,7 +200,7 @@ class Cassette:
         queue = self._index.get(key)
         if not queue and key not in self._last:
             return None
-        i = queue.popleft() if queue else self._last[key]
+        i = queue.pop(0) if queue else self._last[key]
         self._last[key] = i
         self._used.add(i)
         item = self.interactions[i]
@@ -387,15 +421,105 @@ def _dump(data: dict[str, Any], path: Path) -> str:
     return json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
-def _read(path: Path) -> CassetteFile:
+SIDECAR_FORMAT = "flowtape-cassette-sidecar"
+SIDECAR_VERSION = 1
+
+
+def _read(path: Path) -> tuple[CassetteFile, list[str] | None]:
     """Read a cassette strictly (see `harness._readers`: no aliases, duplicate keys or deep
-    nesting); every problem is a CassetteError naming the file and, where it can, the line."""
+    nesting), or its cached sidecar when these bytes were read before; returns the file and the
+    request digests of its interactions (None: not known). Every problem is a CassetteError
+    naming the file and, where it can, the line."""
+    data = _bytes(path)
+    sidecar = _sidecar_path(data)
+    if sidecar is not None and sidecar.is_file():
+        del data  # not held while the copy loads (a 100k-interaction file is ~150 MB)
+        found = _read_sidecar(sidecar)
+        if found is not None:
+            return found
+        data = _bytes(path)  # a copy that did not validate: read the file itself, strictly
+        sidecar = _sidecar_path(data)
     try:
-        text = read_text(path)
-    except OSError as err:
-        raise CassetteError(f"{path}: cannot read cassette: {err.strerror or err}") from None
+        text = decode(data)
     except ParseError as err:
         raise CassetteError(f"{path}{err.where()}: cannot read cassette: {err}") from None
+    del data
+    parsed = _parse(path, text)
+    if sidecar is not None:
+        _write_sidecar(sidecar, parsed)
+    return parsed, None
+
+
+SIDECAR_MIN_BYTES = 16_000  # smaller files parse in a few ms: not worth a file in the cache
+SIDECAR_KEPT = 1_000  # sidecars kept in the cache; past 1.2x this many, the least recently written go
+
+
+def _bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise CassetteError(f"{path}: cannot read cassette: {err.strerror or err}") from None
+
+
+def _sidecar_path(data: bytes) -> Path | None:
+    folder = cache_dir()
+    if folder is None or len(data) < SIDECAR_MIN_BYTES:
+        return None
+    return folder / "cassettes" / f"{hashlib.sha256(data).hexdigest()}.json"
+
+
+def _read_sidecar(sidecar: Path) -> tuple[CassetteFile, list[str]] | None:
+    """The cached copy, or None when there is none or it is not a whole, valid one."""
+    try:
+        blob = sidecar.read_bytes()
+    except OSError:
+        return None
+    gc_was_on = gc.isenabled()
+    gc.disable()  # a large cassette is many small objects; collections during the load cost as much as the load
+    try:
+        raw = json.loads(blob)
+        del blob
+        if not (isinstance(raw, dict) and raw.get("format") == SIDECAR_FORMAT and raw.get("version") == SIDECAR_VERSION):
+            return None
+        digests = raw.get("digests")
+        cassette = CassetteFile.model_validate(raw.get("cassette"))
+        if not (isinstance(digests, list) and len(digests) == len(cassette.interactions) and all(type(d) is str for d in digests)):
+            return None
+        return cassette, digests
+    except (ValueError, ValidationError):
+        return None
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _write_sidecar(sidecar: Path, cassette: CassetteFile) -> None:
+    """Keep the compact copy of a cassette just read strictly (its requests hashed once here);
+    any OSError only costs the next open its speed."""
+    import tempfile
+
+    payload = {"format": SIDECAR_FORMAT, "version": SIDECAR_VERSION,
+               "digests": [request_digest(item.method, item.request) for item in cassette.interactions],
+               "cassette": cassette.model_dump(mode="json")}
+    try:
+        sidecar.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=sidecar.parent, prefix=f".{sidecar.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(payload, out, ensure_ascii=False, separators=(",", ":"))
+            os.replace(tmp, sidecar)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        kept = list(sidecar.parent.glob("*.json"))
+        if len(kept) > SIDECAR_KEPT * 1.2:
+            for old in sorted(kept, key=lambda p: p.stat().st_mtime)[: len(kept) - SIDECAR_KEPT]:
+                old.unlink(missing_ok=True)
+    except (OSError, TypeError, ValueError):
+        return
+
+
+def _parse(path: Path, text: str) -> CassetteFile:
     gc_was_on = gc.isenabled()
     gc.disable()  # parsing builds many small objects; collections during it cost as much as the parse
     try:
@@ -412,6 +536,8 @@ def _read(path: Path) -> CassetteFile:
         raise CassetteError(f"{path}:{text.count(chr(10)) + (not text.endswith(chr(10)))}: corrupt cassette: no 'version' key by its last line (truncated?)")
     if raw.get("version") != CASSETTE_VERSION:
         raise CassetteError(f"{path}: cassette version {clip(raw.get('version'), 40)} is not supported (expected {CASSETTE_VERSION})")
+    gc_was_on = gc.isenabled()
+    gc.disable()
     try:
         return CassetteFile.model_validate(raw)
     except ValidationError as err:
@@ -420,6 +546,9 @@ def _read(path: Path) -> CassetteFile:
         place = locate_yaml(text, first["loc"]) if _is_yaml(path) else None
         where = f":{place[0]}:{place[1]}" if place else ""
         raise CassetteError(f"{path}{where}: corrupt cassette at ${loc}: {clip(first['msg'])}") from None
+    finally:
+        if gc_was_on:
+            gc.enable()
 
 
 __all__ = ["CASSETTE_VERSION", "Cassette", "CassetteError", "CassetteFile", "CassetteMiss", "LeakedSecretError", "StepChange", "StoredInteraction", "request_digest"]

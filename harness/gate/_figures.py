@@ -27,10 +27,10 @@ from typing import Any
 
 import duckdb
 
-from harness.accounting import LedgerError, query
+from harness.accounting._schema import LedgerError, connect
 from harness.gate._policy import GateError
 
-__all__ = ["CaseFigures", "RunFigures", "StepFigures", "fetch", "latest_run", "load_run", "reading", "tables"]
+__all__ = ["CaseFigures", "LedgerReader", "RunFigures", "StepFigures", "Source", "latest_run", "load_run", "reading"]
 
 CaseKey = tuple[str, str, str, str]  # (task, case, approach, model)
 
@@ -115,53 +115,68 @@ class RunFigures:
         return None if not values or any(v is None for v in values) else sum(values) / len(values)
 
 
-def fetch(path: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    try:
-        return query(path, sql, params)[1]
-    except FileNotFoundError:
-        raise GateError(f"{path}: no such ledger (flowtape test writes it)") from None
-    except LedgerError as err:
-        raise GateError(str(err)) from None
+class LedgerReader:
+    """One read-only connection to a ledger for all of a command's queries: opening a DuckDB
+    file costs more than a query, and the gate makes about ten. Use as a context manager, or
+    pass a path wherever one is taken (it is then opened for that call).
 
+    Raises:
+        GateError: no such file, not a ledger, a newer schema, or locked by a writer.
+    """
 
-def tables(path: Path) -> set[str]:
-    return {r[0] for r in fetch(path, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")}
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self._conn = connect(self.path, read_only=True)
+        except FileNotFoundError:
+            raise GateError(f"{self.path}: no such ledger (flowtape test writes it)") from None
+        except LedgerError as err:
+            raise GateError(str(err)) from None
+        self.tables = {r[0] for r in self.rows("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")}
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        try:
+            return (self._conn.execute(sql, params) if params is not None else self._conn.execute(sql)).fetchall()
+        except duckdb.Error as err:
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise GateError(f"{self.path}: SQL error: {first[:500]}") from None
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> LedgerReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 Rows = Callable[..., list[tuple[Any, ...]]]
+Source = Path | str | LedgerReader  # a ledger: open already, or a file to open for one call
 
 
 @contextmanager
-def reading(path: Path) -> Iterator[tuple[Rows, set[str]]]:
-    """(a function running one read-only query, the ledger's tables) on one connection: a
-    ledger is opened once for all of a run's queries (an open costs more than a query)."""
-    names = tables(path)  # checks the file is a ledger
-    try:
-        conn = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as err:
-        raise GateError(f"cannot read {path}: {str(err).splitlines()[0]}") from None
-
-    def rows(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        return conn.execute(sql, params).fetchall() if params is not None else conn.execute(sql).fetchall()
-
-    try:
-        yield rows, names
-    finally:
-        conn.close()
+def reading(source: Source) -> Iterator[LedgerReader]:
+    """`source` as an open reader: itself if it is one (left open), else opened and closed."""
+    if isinstance(source, LedgerReader):
+        yield source
+        return
+    with LedgerReader(source) as reader:
+        yield reader
 
 
-def latest_run(path: Path, exclude: str | None = None) -> str | None:
+def latest_run(source: Source, exclude: str | None = None) -> str | None:
     """The latest run (by start time) that has cases, other than `exclude`."""
-    rows = fetch(path, """SELECT r.run_id FROM runs r WHERE EXISTS (SELECT 1 FROM cases c WHERE c.run_id = r.run_id)
-                           AND r.run_id IS DISTINCT FROM ? ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1""", [exclude])
+    with reading(source) as db:
+        rows = db.rows("""SELECT r.run_id FROM runs r WHERE EXISTS (SELECT 1 FROM cases c WHERE c.run_id = r.run_id)
+                          AND r.run_id IS DISTINCT FROM ? ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1""", [exclude])
     return rows[0][0] if rows else None
 
 
-def load_run(path: Path | str, run_id: str) -> RunFigures:
+def load_run(source: Source, run_id: str) -> RunFigures:
     """Every figure of `run_id` the gate judges. Raises GateError: no ledger, or no such run."""
-    path = Path(path)
-    with reading(path) as (rows, names):
-        return _load(path, run_id, rows, names)
+    with reading(source) as db:
+        return _load(db.path, run_id, db.rows, db.tables)
 
 
 def _load(path: Path, run_id: str, rows: Rows, names: set[str]) -> RunFigures:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.gate._baseline import BaselineRef, baseline_schema_tokens, resolve_baseline, set_baseline
-from harness.gate._figures import CaseKey, RunFigures, latest_run, load_run
+from harness.gate._figures import CaseKey, LedgerReader, RunFigures, latest_run, load_run
 from harness.gate._policy import GateError, LoadedPolicy, Policy
 from harness.gate._rules import Failure, evaluate
 from harness.gate._schemas import ServerSchema, schema_tokens
@@ -36,12 +36,16 @@ class GateResult:
         return 0 if self.passed else 1
 
 
-def _run_id(ledger: Path, run_id: str | None) -> str:
+def _open(ledger: Path) -> LedgerReader:
     if not ledger.is_file():
         raise GateError(f"{ledger}: no such ledger (flowtape test writes it)")
-    found = run_id or latest_run(ledger)
+    return LedgerReader(ledger)
+
+
+def _run_id(db: LedgerReader, run_id: str | None) -> str:
+    found = run_id or latest_run(db)
     if found is None:
-        raise GateError(f"{ledger}: no run with cases yet (run flowtape test first)")
+        raise GateError(f"{db.path}: no run with cases yet (run flowtape test first)")
     return found
 
 
@@ -84,17 +88,19 @@ def gate(
     ledger = Path(ledger)
     loaded = policy if isinstance(policy, LoadedPolicy) else LoadedPolicy(policy or Policy())
     rules = loaded.policy
-    run = load_run(ledger, _run_id(ledger, run_id))
-    ref = resolve_baseline(ledger, baseline, run.run_id)
-    base = load_run(ref.ledger, ref.run_id) if ref else None
-    if base is not None and base.models() == [""] and len(run.models()) == 1:
-        base = base.as_model(run.models()[0])  # a baseline from before models were kept: it ran the one model there was
+    with _open(ledger) as db:  # one connection for every read; closed before _account writes
+        run = load_run(db, _run_id(db, run_id))
+        ref = resolve_baseline(db, baseline, run.run_id)
+        same = ref is not None and ref.ledger.resolve() == ledger.resolve()
+        base = load_run(db if same else ref.ledger, ref.run_id) if ref else None
+        base_schemas = baseline_schema_tokens(db if same else ref.ledger, ref.run_id) if ref else None
+        if base is not None and base.models() == [""] and len(run.models()) == 1:
+            base = base.as_model(run.models()[0])  # a baseline from before models were kept: it ran the one model there was
     if rules.required_savings and not run.context:
         run = _account(ledger, run, _cassettes(run, cassettes))
     schemas = None
     if rules.max_schema_tokens:
         schemas = schema_tokens(_cassettes(run, cassettes), run.cases, run.settings.get("tokenizer") or "o200k_base")
-    base_schemas = baseline_schema_tokens(ref.ledger, ref.run_id) if ref else None
     verdicts = evaluate(rules, run, base, schemas, base_schemas)
     return GateResult(run, loaded, tuple(verdicts.failures), tuple(verdicts.notes), base, ref, verdicts.allowed, schemas)
 
@@ -107,7 +113,8 @@ def update_baseline(ledger: Path | str, run_id: str | None = None, *, cassettes:
         GateError: no ledger or run, or the run did not complete.
     """
     ledger = Path(ledger)
-    run = load_run(ledger, _run_id(ledger, run_id))
+    with _open(ledger) as db:
+        run = load_run(db, _run_id(db, run_id))
     if run.status != "completed":
         raise GateError(f"run {run.run_id} is {run.status}; a baseline must be a completed run")
     try:

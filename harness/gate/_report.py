@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from junitparser import Failure as JUnitFailure
-from junitparser import JUnitXml, TestCase, TestSuite
+from typing import TYPE_CHECKING, Any
 
 from harness.gate._gate import GateResult
 from harness.gate._rules import Failure, format_value
+
+if TYPE_CHECKING:
+    from junitparser import TestCase
 
 __all__ = ["GATE_SUITE", "render_markdown", "render_text", "write_junit"]
 
@@ -105,6 +107,8 @@ def write_junit(result: GateResult, path: Path | str) -> Path:
     name `case [approach]`) with one `<failure>` per violated rule (message: the failure line;
     type: the rule); failures that belong to no case go to a `flowtape.gate` suite. The
     `failures` counts are of failing test cases, as the JUnit schemas define them."""
+    from junitparser import JUnitXml, TestCase, TestSuite  # only a gate that writes JUnit pays for it
+
     by_case: dict[tuple[str, str, str, str], list[Failure]] = defaultdict(list)
     loose: dict[str, list[Failure]] = defaultdict(list)
     for failure in result.failures:
@@ -141,7 +145,9 @@ def write_junit(result: GateResult, path: Path | str) -> Path:
     return target
 
 
-def _failure(failure: Failure) -> JUnitFailure:
+def _failure(failure: Failure) -> Any:
+    from junitparser import Failure as JUnitFailure
+
     item = JUnitFailure(failure.message, failure.rule)
     item.text = failure.message
     return item

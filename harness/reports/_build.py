@@ -4,11 +4,14 @@ past run's report can be rebuilt when its traces and cassettes are long gone."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness.accounting import query
+import duckdb
+
+from harness.accounting._schema import LedgerError, connect
 from harness.reports._data import (
     CaseRow,
     FailedCheck,
@@ -50,46 +53,66 @@ def build_report(ledger_path: Path | str, run_id: str | None = None, *, last_run
         UnknownRunError: the ledger has no run `run_id` (or no run at all).
     """
     path = Path(ledger_path)
-    tables = {r[0] for r in query(path, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")[1]}
-    run = _run(path, run_id)
-    has_context = "context_tokens" in tables and bool(query(path, "SELECT 1 FROM context_tokens WHERE run_id = ? LIMIT 1", [run.run_id])[1])
-    several = query(path, "SELECT count(DISTINCT coalesce(model, '')) FROM cases WHERE run_id = ?", [run.run_id])[1][0][0] > 1
-    return ReportData(
-        run=run,
-        cases=_cases(path, run.run_id, several),
-        tokens=_context_tokens(path, run.run_id, several) if has_context else _measured_tokens(path, run.run_id, several),
-        tokens_source="context" if has_context else "measured",
-        savings=_savings(path, run.run_id, several) if "savings_per_tool_call" in tables else (),
-        costs=_costs(path, run.run_id, last_runs, "context_tokens" in tables),
-        pass_rates=_pass_rates(path, run.run_id),
-    )
+    conn = connect(path, read_only=True)  # one connection for every query: an open costs more than a query
+    try:
+        query = _querying(conn, path)
+        tables = {r[0] for r in query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")}
+        run = _run(query, path, run_id)
+        has_context = "context_tokens" in tables and bool(query("SELECT 1 FROM context_tokens WHERE run_id = ? LIMIT 1", [run.run_id]))
+        several = query("SELECT count(DISTINCT coalesce(model, '')) FROM cases WHERE run_id = ?", [run.run_id])[0][0] > 1
+        return ReportData(
+            run=run,
+            cases=_cases(query, run.run_id, several),
+            tokens=_context_tokens(query, run.run_id, several) if has_context else _measured_tokens(query, run.run_id, several),
+            tokens_source="context" if has_context else "measured",
+            savings=_savings(query, run.run_id, several) if "savings_per_tool_call" in tables else (),
+            costs=_costs(query, run.run_id, last_runs, "context_tokens" in tables),
+            pass_rates=_pass_rates(query, run.run_id),
+        )
+    finally:
+        conn.close()
+
+
+Query = Callable[..., list[tuple[Any, ...]]]
+
+
+def _querying(conn: Any, path: Path) -> Query:
+    """`query(sql, params)` -> rows on `conn`; an SQL error is a LedgerError naming the ledger."""
+    def query(sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        try:
+            return (conn.execute(sql, params) if params is not None else conn.execute(sql)).fetchall()
+        except duckdb.Error as err:
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise LedgerError(f"{path}: SQL error: {first[:500]}") from None
+
+    return query
 
 
 def _when(moment: datetime | None) -> str | None:
     return None if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _run(path: Path, run_id: str | None) -> RunHeader:
+def _run(query: Query, path: Path, run_id: str | None) -> RunHeader:
     columns = "run_id, started_at, finished_at, status, git_commit, suite, flowtape_version"
     if run_id is None:
-        rows = query(path, f"SELECT {columns} FROM runs ORDER BY started_at DESC NULLS LAST, run_id DESC LIMIT 1")[1]
+        rows = query(f"SELECT {columns} FROM runs ORDER BY started_at DESC NULLS LAST, run_id DESC LIMIT 1")
         if not rows:
             raise UnknownRunError(f"{path} has no runs yet (flowtape test adds one)")
     else:
-        rows = query(path, f"SELECT {columns} FROM runs WHERE run_id = ?", [run_id])[1]
+        rows = query(f"SELECT {columns} FROM runs WHERE run_id = ?", [run_id])
         if not rows:
-            known = tuple(r[0] for r in query(path, "SELECT run_id FROM runs ORDER BY started_at DESC NULLS LAST LIMIT 3")[1])
+            known = tuple(r[0] for r in query("SELECT run_id FROM runs ORDER BY started_at DESC NULLS LAST LIMIT 3"))
             hint = f"; latest: {', '.join(known)}" if known else "; it has no runs"
             raise UnknownRunError(f"{path} has no run {run_id!r}{hint}", known)
     rid, started, finished, status, commit, suite, version = rows[0]
     return RunHeader(rid, _when(started), _when(finished), status, commit, suite, version)
 
 
-def _cases(path: Path, run_id: str, several: bool = False) -> tuple[CaseRow, ...]:
+def _cases(query: Query, run_id: str, several: bool = False) -> tuple[CaseRow, ...]:
     checks: dict[tuple[str, str, str], int] = defaultdict(int)
     failed: dict[tuple[str, str, str], list[FailedCheck]] = defaultdict(list)
     arm = _arm(several)
-    _, verdicts = query(path, f"""SELECT task, "case", {arm}, target, evaluator, coalesce(passed, false), reason, coalesce(error, false)
+    verdicts = query(f"""SELECT task, "case", {arm}, target, evaluator, coalesce(passed, false), reason, coalesce(error, false)
                                   FROM evaluations WHERE run_id = ? ORDER BY task, "case", {arm}, rowid""", [run_id])
     for task, case, approach, target, evaluator, passed, reason, crashed in verdicts:
         key = (task, case, approach)
@@ -97,7 +120,7 @@ def _cases(path: Path, run_id: str, several: bool = False) -> tuple[CaseRow, ...
         if not passed:
             reason = reason or ""
             failed[key].append(FailedCheck(target, evaluator, f"evaluator crashed: {reason}" if crashed else reason))
-    _, cases = query(path, f'SELECT task, "case", {arm}, status, error FROM cases WHERE run_id = ? ORDER BY task, "case", {_APPROACH_ORDER}, {arm}', [run_id])
+    cases = query(f'SELECT task, "case", {arm}, status, error FROM cases WHERE run_id = ? ORDER BY task, "case", {_APPROACH_ORDER}, {arm}', [run_id])
     rows = []
     for task, case, approach, status, error in cases:
         key = (task, case, approach)
@@ -106,8 +129,8 @@ def _cases(path: Path, run_id: str, several: bool = False) -> tuple[CaseRow, ...
     return tuple(rows)
 
 
-def _context_tokens(path: Path, run_id: str, several: bool = False) -> tuple[TaskTokens, ...]:
-    _, rows = query(path, f"""
+def _context_tokens(query: Query, run_id: str, several: bool = False) -> tuple[TaskTokens, ...]:
+    rows = query(f"""
         SELECT task, approach, count(*), avg(coalesce(per_run, 0)), avg(authoring) FROM (
             SELECT task, "case", {_arm(several)} AS approach, sum(tokens) FILTER (WHERE phase = 'per_run') AS per_run,
                    sum(tokens) FILTER (WHERE phase = 'authoring') AS authoring
@@ -117,8 +140,8 @@ def _context_tokens(path: Path, run_id: str, several: bool = False) -> tuple[Tas
                  for task, approach, n, per_run, authoring in rows)
 
 
-def _measured_tokens(path: Path, run_id: str, several: bool = False) -> tuple[TaskTokens, ...]:
-    _, rows = query(path, f"""
+def _measured_tokens(query: Query, run_id: str, several: bool = False) -> tuple[TaskTokens, ...]:
+    rows = query(f"""
         SELECT c.task, {_arm(several, 'c.')} AS arm, count(*), avg(coalesce(t.tokens, 0) + coalesce(m.tokens, 0)) FROM cases c
         LEFT JOIN (SELECT task, "case", approach, model, sum(result_tokens) AS tokens FROM tool_calls WHERE run_id = $run
                    GROUP BY ALL) t USING (task, "case", approach, model)
@@ -129,18 +152,18 @@ def _measured_tokens(path: Path, run_id: str, several: bool = False) -> tuple[Ta
     return tuple(TaskTokens(task, approach, n, float(tokens)) for task, approach, n, tokens in rows)
 
 
-def _savings(path: Path, run_id: str, several: bool = False) -> tuple[ToolCallSaving, ...]:
+def _savings(query: Query, run_id: str, several: bool = False) -> tuple[ToolCallSaving, ...]:
     arm = _arm(several)
-    _, rows = query(path, f"""SELECT task, "case", {arm}, step_id, server, tool, direct_tokens, approach_tokens, saved_tokens
+    rows = query(f"""SELECT task, "case", {arm}, step_id, server, tool, direct_tokens, approach_tokens, saved_tokens
                               FROM savings_per_tool_call WHERE run_id = ?
                               ORDER BY saved_tokens DESC, task, "case", {arm}, step_id""", [run_id])
     return tuple(ToolCallSaving(*row) for row in rows)
 
 
-def _costs(path: Path, run_id: str, last_runs: int, has_context: bool) -> tuple[RunCost, ...]:
+def _costs(query: Query, run_id: str, last_runs: int, has_context: bool) -> tuple[RunCost, ...]:
     context = ("""(SELECT sum(cost_usd) FROM context_tokens x WHERE x.run_id = l.run_id AND x.phase = 'per_run'
                    AND x.approach <> 'direct' AND x.component <> 'llm_calls')""" if has_context else "NULL")
-    _, rows = query(path, f"""
+    rows = query(f"""
         WITH this AS (SELECT started_at FROM runs WHERE run_id = $run),
         l AS (SELECT runs.run_id, runs.started_at, runs.git_commit FROM runs, this
               WHERE runs.started_at < this.started_at OR runs.run_id = $run
@@ -154,9 +177,9 @@ def _costs(path: Path, run_id: str, last_runs: int, has_context: bool) -> tuple[
     return tuple(RunCost(rid, _when(started), commit, n, _float(llm), _float(ctx)) for rid, started, commit, n, llm, ctx in rows)
 
 
-def _pass_rates(path: Path, run_id: str) -> tuple[StepPassRate, ...]:
+def _pass_rates(query: Query, run_id: str) -> tuple[StepPassRate, ...]:
     # Steps in the order they ran (their first position in any trace of the task), then outputs.
-    _, rows = query(path, """
+    rows = query("""
         SELECT e.task, e.target, count(*) FILTER (WHERE coalesce(e.passed, false)), count(*),
                min(s.seq) AS seq
         FROM evaluations e

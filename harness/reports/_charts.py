@@ -1,23 +1,18 @@
-"""The report's four charts as inline SVG strings, drawn with matplotlib.
+"""The report's four charts as inline SVG strings, written directly.
 
-Figures are made without pyplot (no global figure state, no GUI backend: an Agg canvas, printed
-as SVG). Text is drawn as paths so the SVG needs no font; ids are salted per chart and prefixed,
-so the same data gives the same bytes and four charts can share one HTML page.
+Four simple charts (grouped bars, horizontal bars, lines) do not need a plotting library:
+matplotlib took ~54% of an HTML report's time (its import, its layout engine, `savefig`), and
+these take milliseconds. Each chart is plain SVG shapes and `<text>` in the page's font, in a
+`viewBox` the page scales to its column; each bar and point carries a `<title>` (its figure, as a
+tooltip). Nothing has an id, so four charts share a page without clashes, and the same data
+gives the same bytes.
 """
 
 from __future__ import annotations
 
-import io
 import math
-import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-
-import matplotlib
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from collections.abc import Callable, Sequence
+from html import escape
 
 from harness.reports._data import ReportData
 
@@ -26,51 +21,150 @@ __all__ = ["APPROACH_COLOURS", "MAX_SAVINGS_BARS", "charts"]
 APPROACH_COLOURS = {"direct": "#c0504d", "code": "#e8a33d", "ir": "#2a7f9e"}
 _OTHER = "#7f7f7f"
 MAX_SAVINGS_BARS = 30
-_WIDTH = 9.0  # inches; the page scales the SVG to its column
-_RC = {"svg.fonttype": "path", "font.family": "DejaVu Sans", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
-       "axes.titlesize": 11, "axes.titleweight": "bold", "axes.titlelocation": "left"}
+_WIDTH = 900  # viewBox units; the page scales the SVG to its column
+_INK, _MUTED, _GRID, _AXIS = "#1d2733", "#5b6875", "#e3e7ec", "#444"
+_FONT = 'system-ui, -apple-system, &quot;Segoe UI&quot;, Roboto, &quot;Helvetica Neue&quot;, Arial, sans-serif'
+_GLYPH = 0.56  # mean glyph width per unit of font size (sans-serif), to size margins for labels
+_ROW = 22  # height of one horizontal bar's row
 
 
 def charts(data: ReportData) -> dict[str, str]:
     """{section key: <svg>...</svg>} for every chart the data has figures for."""
-    makers: dict[str, tuple[bool, Callable[[ReportData], Figure]]] = {
+    makers: dict[str, tuple[bool, Callable[[ReportData], str]]] = {
         "tokens": (bool(data.tokens), _tokens),
         "savings": (bool(data.savings), _savings),
         "cost": (bool(data.costs), _cost),
         "pass-rate": (bool(data.pass_rates), _pass_rate),
     }
-    out = {}
-    for key, (has_figures, make) in makers.items():
-        if has_figures:
-            with _style(key):
-                out[key] = _svg(make(data), key)
-    return out
+    return {key: make(data) for key, (has_figures, make) in makers.items() if has_figures}
 
 
-@contextmanager
-def _style(key: str) -> Iterator[None]:
-    with matplotlib.rc_context({**_RC, "svg.hashsalt": f"flowtape-report-{key}"}):
-        yield
+# -- drawing -------------------------------------------------------------------------------------
+
+def _n(value: float) -> str:
+    """A coordinate, to a tenth of a unit."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
 
 
-def _figure(height: float) -> Figure:
-    figure = Figure(figsize=(_WIDTH, height), layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
+def _text_width(text: str, size: float) -> float:
+    return len(text) * size * _GLYPH
 
 
-def _svg(figure: Figure, key: str) -> str:
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    text = buffer.getvalue()
-    text = text[text.index("<svg"):]
-    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
-    text = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", text)  # the HTML parser puts inline <svg> in its namespace
-    text = text.replace('id="', f'id="{key}-').replace('href="#', f'href="#{key}-').replace("url(#", f"url(#{key}-")
-    return text.replace("<svg ", '<svg role="img" class="chart" ', 1).strip()
+def _clip(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[: chars - 1] + "…"
 
 
-def _compact(value: float, _pos: object = None) -> str:
+class _Svg:
+    """Shapes appended in drawing order; `str()` is the `<svg>` element."""
+
+    def __init__(self, height: float, label: str) -> None:
+        self.height = height
+        self.label = label
+        self.parts: list[str] = []
+
+    def rect(self, x: float, y: float, w: float, h: float, fill: str, tip: str | None = None) -> None:
+        title = f"<title>{escape(tip)}</title>" if tip else ""
+        end = f">{title}</rect>" if title else "/>"
+        self.parts.append(f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(max(w, 0.0))}" height="{_n(max(h, 0.0))}" fill="{fill}"{end}')
+
+    def line(self, x1: float, y1: float, x2: float, y2: float, stroke: str = _AXIS, width: float = 1.0) -> None:
+        self.parts.append(f'<line x1="{_n(x1)}" y1="{_n(y1)}" x2="{_n(x2)}" y2="{_n(y2)}" stroke="{stroke}" stroke-width="{_n(width)}"/>')
+
+    def path(self, points: Sequence[tuple[float, float]], stroke: str, width: float, dashed: bool = False) -> None:
+        d = "M" + " L".join(f"{_n(x)} {_n(y)}" for x, y in points)
+        dash = ' stroke-dasharray="6 4"' if dashed else ""
+        self.parts.append(f'<path d="{d}" fill="none" stroke="{stroke}" stroke-width="{_n(width)}"{dash} stroke-linejoin="round"/>')
+
+    def dot(self, x: float, y: float, r: float, fill: str, tip: str) -> None:
+        self.parts.append(f'<circle cx="{_n(x)}" cy="{_n(y)}" r="{_n(r)}" fill="{fill}"><title>{escape(tip)}</title></circle>')
+
+    def text(self, x: float, y: float, text: str, size: float = 11, anchor: str = "start", fill: str = _INK,
+             bold: bool = False, rotate: float | None = None, middle: bool = False) -> None:
+        attrs = f'x="{_n(x)}" y="{_n(y)}" font-size="{_n(size)}"'
+        if anchor != "start":
+            attrs += f' text-anchor="{anchor}"'
+        if fill != _INK:
+            attrs += f' fill="{fill}"'
+        if bold:
+            attrs += ' font-weight="bold"'
+        if middle:
+            attrs += ' dominant-baseline="middle"'
+        if rotate is not None:
+            attrs += f' transform="rotate({_n(rotate)} {_n(x)} {_n(y)})"'
+        self.parts.append(f"<text {attrs}>{escape(text)}</text>")
+
+    def legend(self, x: float, y: float, items: Sequence[tuple[str, str]], title: str | None = None) -> None:
+        """Swatches and labels in one row from (x, y), the text's middle line at y."""
+        if title:
+            self.text(x, y, title, 11, fill=_MUTED, middle=True)
+            x += _text_width(title, 11) + 10
+        for label, colour in items:
+            self.rect(x, y - 5, 14, 10, colour)
+            self.text(x + 19, y, label, 11, middle=True)
+            x += 19 + _text_width(label, 11) + 16
+
+    def __str__(self) -> str:
+        head = (f'<svg role="img" class="chart" viewBox="0 0 {_WIDTH} {_n(self.height)}" width="{_WIDTH}" height="{_n(self.height)}" '
+                f'font-family="{_FONT}" aria-label="{escape(self.label)}">')
+        return "\n".join([head, f"<title>{escape(self.label)}</title>", *self.parts, "</svg>"])
+
+
+# -- scales --------------------------------------------------------------------------------------
+
+def _nice_step(span: float, count: int = 5) -> float:
+    raw = span / count if span > 0 else 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+
+
+def _linear_ticks(low: float, high: float) -> list[float]:
+    step = _nice_step(high - low)
+    first = math.floor(low / step + 1e-9) * step
+    ticks, value = [], first
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 12))
+        value += step
+    return ticks
+
+
+class _Scale:
+    """Data -> page coordinate along one axis: linear, log10, or symmetric log (linear within
+    +-`linthresh`, log outside, as matplotlib's `symlog`)."""
+
+    def __init__(self, low: float, high: float, start: float, end: float, kind: str = "linear", linthresh: float = 100.0) -> None:
+        self.kind, self.linthresh = kind, linthresh
+        self.start, self.end = start, end
+        self.low, self.high = self._f(low), self._f(high)
+        if self.high == self.low:
+            self.high = self.low + 1
+
+    def _f(self, v: float) -> float:
+        if self.kind == "log":
+            return math.log10(v)
+        if self.kind == "symlog":
+            t = self.linthresh
+            return v / t if abs(v) <= t else math.copysign(1 + math.log10(abs(v) / t), v)
+        return v
+
+    def __call__(self, v: float) -> float:
+        return self.start + (self._f(v) - self.low) / (self.high - self.low) * (self.end - self.start)
+
+    def ticks(self, low: float, high: float) -> list[float]:
+        if self.kind == "log":
+            return [10.0 ** k for k in range(math.ceil(math.log10(low) - 1e-9), math.floor(math.log10(high) + 1e-9) + 1)]
+        if self.kind == "symlog":
+            out = [0.0]
+            k = self.linthresh
+            while k <= max(abs(low), abs(high)) * 1.0000001:
+                out += [k] if k <= high else []
+                out += [-k] if -k >= low else []
+                k *= 10
+            return sorted(out)
+        return [t for t in _linear_ticks(low, high) if low - 1e-9 <= t <= high + 1e-9]
+
+
+def _compact(value: float) -> str:
     for size, suffix in ((1e6, "M"), (1e3, "k")):
         if abs(value) >= size:
             return f"{value / size:.3g}{suffix}"
@@ -81,100 +175,161 @@ def _colour(approach: str) -> str:
     return APPROACH_COLOURS.get(approach, _OTHER)
 
 
-def _tokens(data: ReportData) -> Figure:
+# -- the charts ----------------------------------------------------------------------------------
+
+def _tokens(data: ReportData) -> str:
     tasks = list(dict.fromkeys(t.task for t in data.tokens))
     approaches = [a for a in data.approaches if any(t.approach == a for t in data.tokens)]
     figures = {(t.task, t.approach): t.per_run_tokens for t in data.tokens}
-    figure = _figure(4.2)
-    ax = figure.add_subplot()
-    width = 0.8 / max(1, len(approaches))
-    for i, approach in enumerate(approaches):
-        xs = [x + (i - (len(approaches) - 1) / 2) * width for x in range(len(tasks))]
-        values = [figures.get((task, approach), 0.0) for task in tasks]
-        bars = ax.bar(xs, values, width * 0.95, label=approach, color=_colour(approach))
-        ax.bar_label(bars, labels=[_compact(v) if v else "" for v in values], padding=2, fontsize=7)
-    positive = [v for v in figures.values() if v > 0]
-    if positive and max(positive) / min(positive) > 30:
-        ax.set_yscale("log")
-        ax.set_ylim(10 ** math.floor(math.log10(min(positive))), max(positive) * 3)  # room for the labels
-        ax.set_ylabel("tokens per run (log scale)")
-    else:
-        ax.set_ylabel("tokens per run")
-    ax.yaxis.set_major_formatter(FuncFormatter(_compact))
-    ax.set_xticks(range(len(tasks)), tasks)
-    pad = max(0.0, (3 - len(tasks)) / 2)  # one or two tasks keep bars of a normal width
-    ax.set_xlim(-0.5 - pad, len(tasks) - 0.5 + pad)
-    ax.margins(y=0.15)
     source = "orchestrator context" if data.tokens_source == "context" else "measured: tool results + model tokens"
-    ax.set_title(f"Tokens per run by task and approach ({source})")
-    ax.legend(title="approach", frameon=False, ncols=len(approaches), loc="upper right")
-    return figure
-
-
-def _savings(data: ReportData) -> Figure:
-    shown = sorted(data.savings, key=lambda s: s.saved_tokens, reverse=True)[:MAX_SAVINGS_BARS]
-    figure = _figure(1.0 + 0.24 * len(shown))
-    ax = figure.add_subplot()
-    ys = range(len(shown))
-    values = [s.saved_tokens for s in shown]
-    bars = ax.barh(ys, values, 0.7, color=[_colour(s.approach) for s in shown])
-    ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=3, fontsize=7)
-    ax.set_yticks(ys, [f"{s.task}/{s.case} · {s.tool} [{s.approach}]" for s in shown], fontsize=7.5)
-    ax.invert_yaxis()  # largest first, at the top
-    magnitudes = [abs(v) for v in values if v]
-    if magnitudes and max(magnitudes) / min(magnitudes) > 30:
-        ax.set_xscale("symlog", linthresh=100)
-        ax.set_xlabel("tokens saved against direct tool calling (symmetric log scale)")
+    title = f"Tokens per run by task and approach ({source})"
+    slots = max(len(tasks), 3)  # one or two tasks keep bars of a normal width
+    left, right, top = 78.0, 16.0, 70.0
+    group = (_WIDTH - left - right) / slots
+    widest = max(_text_width(t, 11) for t in tasks)
+    tilted = widest > group - 6
+    bottom = 28 + (widest * 0.5 + 10 if tilted else 0)
+    height = 420 + (bottom - 28)
+    svg = _Svg(height, title)
+    svg.text(8, 22, title, 14, bold=True)
+    svg.legend(8, 46, [(a, _colour(a)) for a in approaches], "approach")
+    plot_bottom = height - bottom - 18
+    positive = [v for v in figures.values() if v > 0]
+    log = bool(positive) and max(positive) / min(positive) > 30
+    if log:
+        low, high = 10.0 ** math.floor(math.log10(min(positive))), max(positive) * 3  # room for the labels
+        y = _Scale(low, high, plot_bottom, top, "log")
     else:
-        ax.set_xlabel("tokens saved against direct tool calling")
-    ax.xaxis.set_major_formatter(FuncFormatter(_compact))
-    ax.margins(x=0.12)
-    ax.axvline(0, color="#444", linewidth=0.8)
+        low, high = 0.0, (max(positive) if positive else 1.0) * 1.15
+        y = _Scale(low, high, plot_bottom, top)
+    for tick in y.ticks(low, high):
+        svg.line(left, y(tick), _WIDTH - right, y(tick), _GRID)
+        svg.text(left - 6, y(tick), _compact(tick), 10, "end", _MUTED, middle=True)
+    label = "tokens per run (log scale)" if log else "tokens per run"
+    svg.text(18, (top + plot_bottom) / 2, label, 11, "middle", _MUTED, rotate=-90)
+    offset = (slots - len(tasks)) / 2
+    width = 0.8 * group / max(1, len(approaches))
+    for i, task in enumerate(tasks):
+        centre = left + (i + offset + 0.5) * group
+        for j, approach in enumerate(approaches):
+            value = figures.get((task, approach), 0.0)
+            x = centre + (j - (len(approaches) - 1) / 2) * width - width * 0.475
+            if value > 0:
+                svg.rect(x, y(value), width * 0.95, plot_bottom - y(value), _colour(approach), f"{task} · {approach}: {value:,.0f} tokens per run")
+                svg.text(x + width * 0.475, y(value) - 3, _compact(value), 9, "middle", _MUTED)
+        if tilted:
+            svg.text(centre + 4, plot_bottom + 14, task, 11, "end", rotate=-30)
+        else:
+            svg.text(centre, plot_bottom + 16, task, 11, "middle")
+    svg.line(left, plot_bottom, _WIDTH - right, plot_bottom)
+    svg.line(left, top - 6, left, plot_bottom)
+    return str(svg)
+
+
+def _horizontal(title: str, labels: Sequence[str], legend: Sequence[tuple[str, str]], legend_title: str | None) -> tuple[_Svg, float, float, float, Callable[[int], float]]:
+    """A chart of one bar per row: (svg, left edge of the plot, its right edge, its bottom, row -> bar top)."""
+    shown = [_clip(label, 80) for label in labels]
+    left = min(max((_text_width(s, 10) for s in shown), default=0) + 16, 470)
+    top = 70.0 if legend else 44.0
+    height = top + _ROW * len(labels) + 58
+    svg = _Svg(height, title)
+    svg.text(8, 22, title, 14, bold=True)
+    if legend:
+        svg.legend(8, 46, legend, legend_title)
+    for i, label in enumerate(shown):
+        svg.text(left - 8, top + _ROW * i + _ROW / 2, label, 10, "end", middle=True)
+    plot_bottom = top + _ROW * len(labels)
+    return svg, left, _WIDTH - 70.0, plot_bottom, lambda i: top + _ROW * i + _ROW * 0.15
+
+
+def _savings(data: ReportData) -> str:
+    shown = sorted(data.savings, key=lambda s: s.saved_tokens, reverse=True)[:MAX_SAVINGS_BARS]
     more = f" (the {len(shown)} largest of {len(data.savings)})" if len(data.savings) > len(shown) else ""
-    ax.set_title(f"Savings per tool call{more}")
-    handles = [Patch(color=_colour(a), label=a) for a in data.approaches if any(s.approach == a for s in shown)]
-    ax.legend(handles=handles, title="approach", frameon=False, loc="lower right")
-    return figure
+    legend = [(a, _colour(a)) for a in data.approaches if any(s.approach == a for s in shown)]
+    svg, left, right, bottom, row = _horizontal(f"Savings per tool call{more}", [f"{s.task}/{s.case} · {s.tool} [{s.approach}]" for s in shown],
+                                                legend, "approach")
+    values = [s.saved_tokens for s in shown]
+    magnitudes = [abs(v) for v in values if v]
+    symlog = bool(magnitudes) and max(magnitudes) / min(magnitudes) > 30
+    low, high = min(0, *values), max(0, *values)
+    span = (high - low) or 1
+    if symlog:
+        x = _Scale(low, high, left, right, "symlog")
+        ticks = x.ticks(low, high)
+    else:
+        low, high = low - (0.12 * span if low < 0 else 0), high + 0.12 * span
+        x = _Scale(low, high, left, right)
+        ticks = x.ticks(low, high)
+    for tick in ticks:
+        svg.line(x(tick), bottom, x(tick), bottom + 4)
+        svg.text(x(tick), bottom + 16, _compact(tick), 10, "middle", _MUTED)
+    for i, s in enumerate(shown):
+        x0, x1 = sorted((x(0), x(s.saved_tokens)))
+        svg.rect(x0, row(i), x1 - x0, _ROW * 0.7, _colour(s.approach),
+                 f"{s.task}/{s.case} {s.step_id} ({s.server}.{s.tool}) [{s.approach}]: {s.direct_tokens:,} direct - {s.approach_tokens:,} = {s.saved_tokens:,} tokens saved")
+        end, anchor = (x1 + 4, "start") if s.saved_tokens >= 0 else (x0 - 4, "end")
+        svg.text(end, row(i) + _ROW * 0.35, f"{s.saved_tokens:,}", 9, anchor, _MUTED, middle=True)
+    svg.line(x(0), row(0) - 4, x(0), bottom)
+    svg.line(left, bottom, right, bottom)
+    scale = " (symmetric log scale)" if symlog else ""
+    svg.text((left + right) / 2, bottom + 36, f"tokens saved against direct tool calling{scale}", 11, "middle", _MUTED)
+    return str(svg)
 
 
-def _cost(data: ReportData) -> Figure:
+def _cost(data: ReportData) -> str:
     runs = data.costs
-    xs = list(range(len(runs)))
-    figure = _figure(3.6)
-    ax = figure.add_subplot()
-    # The total is drawn wide and under its parts, so it still shows where it equals one of them.
-    series = (("total", [c.total_usd for c in runs], "#1f3b57", dict(linewidth=3, markersize=10, zorder=2)),
-              ("model calls (llm_calls)", [c.llm_cost_usd for c in runs], "#8c6bb1", dict(linewidth=1.2, markersize=5, linestyle="--", zorder=3)),
-              ("context per run (compared runs)", [c.context_cost_usd for c in runs], "#4fb3d9", dict(linewidth=1.2, markersize=5, linestyle="--", zorder=3)))
-    for label, values, colour, style in series:
-        points = [(x, v) for x, v in zip(xs, values) if v is not None]
-        if points:
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", color=colour, label=label, **style)
-    ax.set_xticks(xs, [(c.started_at or c.run_id)[5:19] for c in runs], rotation=30 if len(runs) > 4 else 0, ha="right" if len(runs) > 4 else "center")
-    ax.set_xlim(-0.5, len(runs) - 0.5)
+    title = f"Cost per run, the last {len(runs)} run(s)"
+    series = (("total", [c.total_usd for c in runs], "#1f3b57", 3.0, 5.0, False),
+              ("model calls (llm_calls)", [c.llm_cost_usd for c in runs], "#8c6bb1", 1.5, 3.0, True),
+              ("context per run (compared runs)", [c.context_cost_usd for c in runs], "#4fb3d9", 1.5, 3.0, True))
+    drawn = [s for s in series if any(v is not None for v in s[1])]
+    labels = [(c.started_at or c.run_id)[5:19] for c in runs]
+    tilted = len(runs) > 4
+    left, right, top = 78.0, 16.0, 70.0
+    bottom = 48 + (max(_text_width(t, 10) for t in labels) * 0.5 if tilted else 0)
+    height = 360 + bottom - 48
+    svg = _Svg(height, title)
+    svg.text(8, 22, title, 14, bold=True)
+    svg.legend(8, 46, [(label, colour) for label, _values, colour, *_ in drawn])
+    plot_bottom = height - bottom - 18
     highest = max((c.total_usd or 0.0) for c in runs)
-    ax.set_ylim(0, highest * 1.15 if highest > 0 else 0.001)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"${v:.4g}"))
-    ax.set_ylabel("USD per run")
-    ax.set_xlabel("run (started, UTC)")
-    ax.set_title(f"Cost per run, the last {len(runs)} run(s)")
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(frameon=False, loc="upper left")
-    return figure
+    high = highest * 1.15 if highest > 0 else 0.001
+    y = _Scale(0.0, high, plot_bottom, top)
+    for tick in y.ticks(0.0, high):
+        svg.line(left, y(tick), _WIDTH - right, y(tick), _GRID)
+        svg.text(left - 6, y(tick), f"${tick:.4g}", 10, "end", _MUTED, middle=True)
+    svg.text(18, (top + plot_bottom) / 2, "USD per run", 11, "middle", _MUTED, rotate=-90)
+    step = (_WIDTH - left - right) / len(runs)
+    xs = [left + (i + 0.5) * step for i in range(len(runs))]
+    for x, label in zip(xs, labels):
+        if tilted:
+            svg.text(x + 4, plot_bottom + 14, label, 10, "end", rotate=-30)
+        else:
+            svg.text(x, plot_bottom + 16, label, 10, "middle")
+    for name, values, colour, width, radius, dashed in drawn:  # the total first, wide, under its parts
+        points = [(x, y(v), v) for x, v in zip(xs, values) if v is not None]
+        if len(points) > 1:
+            svg.path([(px, py) for px, py, _ in points], colour, width, dashed)
+        for (px, py, v), run in zip(points, [r for r, v in zip(runs, values) if v is not None]):
+            svg.dot(px, py, radius, colour, f"{run.run_id} {name}: ${v:.6g}")
+    svg.line(left, plot_bottom, _WIDTH - right, plot_bottom)
+    svg.line(left, top - 6, left, plot_bottom)
+    svg.text((left + _WIDTH - right) / 2, height - 8, "run (started, UTC)", 11, "middle", _MUTED)
+    return str(svg)
 
 
-def _pass_rate(data: ReportData) -> Figure:
+def _pass_rate(data: ReportData) -> str:
     rates = data.pass_rates
-    figure = _figure(1.0 + 0.24 * len(rates))
-    ax = figure.add_subplot()
-    ys = range(len(rates))
-    colours = ["#3a9a5b" if p.rate == 1 else "#e8a33d" if p.rate >= 0.5 else "#c0504d" for p in rates]
-    bars = ax.barh(ys, [p.rate for p in rates], 0.7, color=colours)
-    ax.bar_label(bars, labels=[f"{p.passed}/{p.total}" for p in rates], padding=3, fontsize=7)
-    ax.set_yticks(ys, [f"{p.task} · {p.target}" for p in rates], fontsize=7.5)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1.12)
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlabel("checks passed")
-    ax.set_title("Pass rate per step and output")
-    return figure
+    svg, left, right, bottom, row = _horizontal("Pass rate per step and output", [f"{p.task} · {p.target}" for p in rates], (), None)
+    x = _Scale(0.0, 1.12, left, right)
+    for tick in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
+        svg.line(x(tick), row(0) - 4, x(tick), bottom, _GRID)
+        svg.text(x(tick), bottom + 16, f"{tick:.0%}", 10, "middle", _MUTED)
+    for i, p in enumerate(rates):
+        colour = "#3a9a5b" if p.rate == 1 else "#e8a33d" if p.rate >= 0.5 else "#c0504d"
+        svg.rect(x(0), row(i), x(p.rate) - x(0), _ROW * 0.7, colour, f"{p.task} · {p.target}: {p.passed}/{p.total} checks passed")
+        svg.text(x(p.rate) + 4, row(i) + _ROW * 0.35, f"{p.passed}/{p.total}", 9, "start", _MUTED, middle=True)
+    svg.line(left, row(0) - 4, left, bottom)
+    svg.line(left, bottom, right, bottom)
+    svg.text((left + right) / 2, bottom + 36, "checks passed", 11, "middle", _MUTED)
+    return str(svg)

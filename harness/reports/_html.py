@@ -91,7 +91,7 @@ def _cards(data: ReportData) -> str:
 def to_html(data: ReportData) -> str:
     """One self-contained HTML page: the run's header, then a heading per section with its note,
     chart (inline SVG) and tables. The same ledger gives the same bytes."""
-    from harness.reports._charts import charts  # matplotlib: only the HTML report pays for it
+    from harness.reports._charts import charts
 
     svgs = charts(data)
     all_sections = sections(data)

@@ -50,3 +50,46 @@ def test_no_token_counts_no_cost() -> None:
 def test_an_incomplete_configured_price_is_an_error() -> None:
     with pytest.raises(ValueError, match="output_per_mtok"):
         cost_usd("openai/smollm2", 10, 10, {"openai/smollm2": {"input_per_mtok": 0.1}})
+
+
+# Providers whose names litellm prices without credentials or network (others, such as
+# github_copilot, try to log in when litellm resolves their provider).
+_CHECKED_PROVIDERS = ("openai", "anthropic", "azure", "mistral", "gemini", "groq", "deepseek", "xai", "cohere_chat", "together_ai")
+
+
+def test_the_map_read_as_a_file_prices_as_litellm_does(cost_map: dict) -> None:
+    """Every flat-priced chat model of these providers, named bare and with its provider, costs
+    what litellm's cost_per_token says (where litellm can place the name at all)."""
+    import litellm
+
+    from harness._litellm_files import price_map
+    from harness.accounting._prices import flat_price
+
+    assert price_map() == cost_map  # the file is the map litellm loaded
+    names = []
+    for name, entry in cost_map.items():
+        if isinstance(entry, dict) and entry.get("litellm_provider") in _CHECKED_PROVIDERS:
+            provider = entry["litellm_provider"]
+            names += [name] if name.startswith(f"{provider}/") else [name, f"{provider}/{name}"]
+    compared = 0
+    for name in names + ["openai/smollm2", "no-such-model-anywhere"]:
+        try:
+            prompt, completion = litellm.cost_per_token(model=name, prompt_tokens=1234, completion_tokens=567)
+            expected = prompt + completion
+        except Exception:
+            continue  # litellm cannot place the name: nothing to compare with
+        if flat_price(name) is not None:
+            compared += 1
+            assert cost_usd(name, 1234, 567) == pytest.approx(expected, rel=1e-9, abs=1e-15), name
+    assert compared > 300, compared
+
+
+def test_a_price_is_read_without_importing_litellm() -> None:
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom harness.accounting import cost_usd\n"
+              "print(round(cost_usd('gpt-4o-mini', 1000, 500), 8), cost_usd('openai/smollm2', 1, 1), 'litellm' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0.00045", "None", "False"]
