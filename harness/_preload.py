@@ -23,6 +23,10 @@ import jsonschema  # noqa: F401  (JsonSchema evaluators, tool-call checks: ~0.4 
 import mcp.types  # noqa: F401  (the code approach's bridge and stubs; imports the SDK's client too)
 import runner.agent  # noqa: F401  (the direct approach)
 import runner.live.llm  # noqa: F401  (the direct approach's client; litellm itself stays unimported)
+import harness.accounting._ledger  # noqa: F401  (the accounting's modules: its package imports each on first use)
+import harness.accounting._part  # noqa: F401
+import harness.accounting._prices  # noqa: F401
+import harness.accounting._rows  # noqa: F401
 from harness.accounting import DEFAULT_ENCODING, count_tokens
 
 count_tokens("", DEFAULT_ENCODING)  # loads the default encoder (result tokens of every tool call)

@@ -14,22 +14,49 @@ Figures are labelled: `llm_calls.usage_source` says whether tokens were reported
 or counted; `tool_calls.tokenizer` names the encoding and what it counted (`o200k_base:text`).
 """
 
-from harness.accounting._ledger import (
-    DEFAULT_LEDGER,
-    Ledger,
-    RecoveredRun,
-    RunState,
-    export_parquet,
-    git_commit,
-    part_path,
-    parts_dir,
-    query,
-)
-from harness.accounting._part import LedgerPart
-from harness.accounting._prices import Prices, cost_usd
-from harness.accounting._rows import CaseRows, case_rows, with_result_tokens
-from harness.accounting._schema import CASE_TABLES, COLUMNS, SCHEMA_VERSION, LedgerError
-from harness.accounting._tokens import DEFAULT_ENCODING, count_tokens, tool_result_text, tool_result_tokens
+from typing import TYPE_CHECKING, Any
+
+# Names are imported on first use (PEP 562): the gate and the reports read the ledger
+# (`query`, `LedgerError`) and need neither the rows' trace models nor the tokenizer.
+_WHERE = {
+    **{name: ("harness.accounting._ledger", name) for name in ("DEFAULT_LEDGER", "Ledger", "RecoveredRun", "RunState", "export_parquet",
+                                                              "git_commit", "part_path", "parts_dir", "query")},
+    "LedgerPart": ("harness.accounting._part", "LedgerPart"),
+    **{name: ("harness.accounting._prices", name) for name in ("Prices", "cost_usd")},
+    **{name: ("harness.accounting._rows", name) for name in ("CaseRows", "case_rows", "with_result_tokens")},
+    **{name: ("harness.accounting._schema", name) for name in ("CASE_TABLES", "COLUMNS", "SCHEMA_VERSION", "LedgerError")},
+    **{name: ("harness.accounting._tokens", name) for name in ("DEFAULT_ENCODING", "count_tokens", "tool_result_text", "tool_result_tokens")},
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'harness.accounting' has no attribute {name!r}")
+    import importlib
+
+    module, attribute = _WHERE[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from harness.accounting._ledger import (
+        DEFAULT_LEDGER,
+        Ledger,
+        RecoveredRun,
+        RunState,
+        export_parquet,
+        git_commit,
+        part_path,
+        parts_dir,
+        query,
+    )
+    from harness.accounting._part import LedgerPart
+    from harness.accounting._prices import Prices, cost_usd
+    from harness.accounting._rows import CaseRows, case_rows, with_result_tokens
+    from harness.accounting._schema import CASE_TABLES, COLUMNS, SCHEMA_VERSION, LedgerError
+    from harness.accounting._tokens import DEFAULT_ENCODING, count_tokens, tool_result_text, tool_result_tokens
 
 __all__ = [
     "CASE_TABLES",
