@@ -120,12 +120,12 @@ def _cases(query: Query, run_id: str, several: bool = False) -> tuple[CaseRow, .
         if not passed:
             reason = reason or ""
             failed[key].append(FailedCheck(target, evaluator, f"evaluator crashed: {reason}" if crashed else reason))
-    cases = query(f'SELECT task, "case", {arm}, status, error FROM cases WHERE run_id = ? ORDER BY task, "case", {_APPROACH_ORDER}, {arm}', [run_id])
+    cases = query(f'SELECT task, "case", {arm}, status, error, trace_path FROM cases WHERE run_id = ? ORDER BY task, "case", {_APPROACH_ORDER}, {arm}', [run_id])
     rows = []
-    for task, case, approach, status, error in cases:
+    for task, case, approach, status, error, trace_path in cases:
         key = (task, case, approach)
         verdict = "failed" if failed[key] and status == "passed" else status
-        rows.append(CaseRow(task, case, approach, verdict, checks[key], tuple(failed[key]), error))
+        rows.append(CaseRow(task, case, approach, verdict, checks[key], tuple(failed[key]), error, trace_path))
     return tuple(rows)
 
 

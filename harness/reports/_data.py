@@ -61,6 +61,7 @@ class CaseRow:
     checks: int
     failed: tuple[FailedCheck, ...] = ()
     error: str | None = None
+    trace_path: str | None = None  # the stored trace, for the HTML report's step by step view
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,33 @@ tbody tr:nth-child(even) td { background: #fafbfc; }
 td.status-passed { color: var(--ok); font-weight: 600; }
 td.status-failed, td.status-error { color: var(--bad); font-weight: 600; }
 footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
+.filters { display: flex; gap: 12px; align-items: center; margin: 0 0 12px; font-size: 14px; }
+.filters input { flex: 1 1 260px; padding: 4px 8px; font: inherit; }
+details.case { border: 1px solid var(--line); border-radius: 6px; margin: 0 0 6px; padding: 4px 10px; }
+details.case > summary { cursor: pointer; font-size: 14px; }
+details.case.passed > summary b { color: var(--ok); } details.case.failed > summary b, details.case.error > summary b { color: var(--bad); }
+details.step { margin: 4px 0 4px 14px; font-size: 13px; }
+details.step > summary { cursor: pointer; color: var(--muted); }
+details.step.error > summary { color: var(--bad); }
+pre { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--band); padding: 6px 8px;
+      border-radius: 4px; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 360px; overflow-y: auto; margin: 2px 0 6px; }
+ul.checks { margin: 4px 0; padding-left: 20px; font-size: 13px; } ul.checks li.fail { color: var(--bad); }
+"""
+
+MAX_SHOWN = 4000  # characters of one value shown in the step by step view (the trace keeps all)
+# Filter and search: hide the cases that do not match (the page works, unfiltered, without it).
+_SCRIPT = """
+(function () {
+  var status = document.getElementById('filter-status'), text = document.getElementById('filter-text');
+  function apply() {
+    var want = status.value, words = text.value.toLowerCase();
+    document.querySelectorAll('details.case').forEach(function (el) {
+      var ok = (!want || el.dataset.status === want) && (!words || el.textContent.toLowerCase().indexOf(words) >= 0);
+      el.hidden = !ok;
+    });
+  }
+  status.addEventListener('change', apply); text.addEventListener('input', apply);
+})();
 """
 
 
@@ -72,6 +99,67 @@ def _section(section: Section, svg: str | None) -> str:
     return "\n".join(parts)
 
 
+def _shown(value: object) -> str:
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + f"\n… ({len(text) - MAX_SHOWN:,} more characters in the trace)"
+
+
+def _steps(trace_path: str | None) -> str:
+    """Each step of a stored trace: what went in (the prompt, the tool's arguments, the command)
+    and what came out, collapsed."""
+    import json
+    from pathlib import Path
+
+    if not trace_path or not Path(trace_path).is_file():
+        return '<p class="note">The trace of this case is not on this machine.</p>'
+    try:
+        trace = json.loads(Path(trace_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return '<p class="note">The trace of this case cannot be read.</p>'
+    out = []
+    for step in trace.get("steps", []):
+        if not isinstance(step, dict):
+            continue
+        usage = step.get("llm") or {}
+        tool = step.get("tool") or {}
+        figures = [f"{step.get('duration_ms') or 0:.0f} ms"]
+        if usage:
+            figures.append(f"{usage.get('prompt_tokens') or 0:,} + {usage.get('completion_tokens') or 0:,} tokens, {usage.get('model')}")
+        if tool:
+            figures.append(f"{tool.get('server')}.{tool.get('tool')}, {tool.get('result_tokens') or 0:,} result tokens")
+        error = step.get("error")
+        head = f"{escape(str(step.get('step_id')))} · {escape(str(step.get('kind')))} · {' · '.join(escape(f) for f in figures)}"
+        body = f"<div>input</div><pre>{escape(_shown(step.get('params') or {}))}</pre>"
+        body += f"<div>output</div><pre>{escape(_shown(step.get('output')))}</pre>"
+        if error:
+            body += f"<div>error</div><pre>{escape(str(error))}</pre>"
+        out.append(f'<details class="step{" error" if error else ""}"><summary>{head}</summary>{body}</details>')
+    return "\n".join(out) or '<p class="note">No step ran.</p>'
+
+
+def _drill_down(data: ReportData) -> str:
+    """Every case x approach, collapsed: its verdict and failing checks with their reasons, then
+    each step's input and output from the stored trace; a status filter and a text search."""
+    statuses = sorted({c.status for c in data.cases})
+    options = "".join(f'<option value="{escape(s)}">{escape(s)}</option>' for s in statuses)
+    cases = []
+    for c in data.cases:
+        checks = "".join(f'<li class="fail">{escape(f.target)} {escape(f.evaluator)}: {escape(f.reason)}</li>' for f in c.failed)
+        if c.error:
+            checks = f'<li class="fail">run: {escape(c.error)}</li>' + checks
+        summary = (f"<b>{escape(c.status)}</b> {escape(c.task)}/{escape(c.case)} [{escape(c.approach)}] · {c.checks} checks"
+                   + (f", {len(c.failed)} failed" if c.failed else ""))
+        cases.append(f'<details class="case {escape(c.status)}" data-status="{escape(c.status)}"><summary>{summary}</summary>'
+                     f'{f"<ul class=checks>{checks}</ul>" if checks else ""}{_steps(c.trace_path)}</details>')
+    return (f'<section id="steps">\n<h2>Cases, step by step</h2>\n<p class="note">Open a case for its failing checks and each step\'s '
+            f'input (prompt, tool arguments, command) and output, from the stored traces. Filter by status or search any text.</p>\n'
+            f'<div class="filters"><label>status <select id="filter-status"><option value="">all</option>{options}</select></label>'
+            f'<input id="filter-text" type="search" placeholder="search cases, steps, prompts, results"></div>\n'
+            + "\n".join(cases) + "\n</section>")
+
+
 def _cards(data: ReportData) -> str:
     n, passed = len(data.cases), data.passed
     this_run = data.costs[-1].total_usd if data.costs else None
@@ -96,8 +184,8 @@ def to_html(data: ReportData) -> str:
     svgs = charts(data)
     all_sections = sections(data)
     meta = "\n".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in header_lines(data))
-    nav = "".join(f'<a href="#{s.key}">{escape(s.title)}</a>' for s in all_sections)
-    body = "\n\n".join(_section(s, svgs.get(s.chart) if s.chart else None) for s in all_sections)
+    nav = "".join(f'<a href="#{s.key}">{escape(s.title)}</a>' for s in all_sections) + '<a href="#steps">Cases, step by step</a>'
+    body = "\n\n".join(_section(s, svgs.get(s.chart) if s.chart else None) for s in all_sections) + "\n\n" + _drill_down(data)
     title = f"flowtape report · run {data.run.run_id}"
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -121,8 +209,9 @@ def to_html(data: ReportData) -> str:
 
 {body}
 
-<footer>Built from the ledger alone (no traces or cassettes): <code>flowtape report --run {escape(data.run.run_id)} --format html</code> rebuilds it.</footer>
+<footer>Built from the ledger and the run's stored traces (the step by step view; the rest needs only the ledger): <code>flowtape report --run {escape(data.run.run_id)} --format html</code> rebuilds it.</footer>
 </main>
+<script>{_SCRIPT}</script>
 </body>
 </html>
 """
