@@ -69,6 +69,21 @@ _SCRIPT = """
     });
   }
   status.addEventListener('change', apply); text.addEventListener('input', apply);
+  // A link can carry the view: #status=failed&q=words&open=task/case%20[approach] filters, searches and opens
+  // that case with its steps (a failure to show someone, or a page to check in a test).
+  var state = new URLSearchParams(location.hash.slice(1));
+  if (state.has('status')) { status.value = state.get('status'); }
+  if (state.has('q')) { text.value = state.get('q'); }
+  apply();
+  var open = state.get('open');
+  if (open) {
+    document.querySelectorAll('details.case').forEach(function (el) {
+      if (el.dataset.case === open) {
+        el.open = true;
+        el.querySelectorAll('details.step').forEach(function (step) { step.open = true; });
+      }
+    });
+  }
 })();
 """
 
@@ -151,7 +166,8 @@ def _drill_down(data: ReportData) -> str:
             checks = f'<li class="fail">run: {escape(c.error)}</li>' + checks
         summary = (f"<b>{escape(c.status)}</b> {escape(c.task)}/{escape(c.case)} [{escape(c.approach)}] · {c.checks} checks"
                    + (f", {len(c.failed)} failed" if c.failed else ""))
-        cases.append(f'<details class="case {escape(c.status)}" data-status="{escape(c.status)}"><summary>{summary}</summary>'
+        label = f"{c.task}/{c.case} [{c.approach}]"
+        cases.append(f'<details class="case {escape(c.status)}" data-status="{escape(c.status)}" data-case="{escape(label)}"><summary>{summary}</summary>'
                      f'{f"<ul class=checks>{checks}</ul>" if checks else ""}{_steps(c.trace_path)}</details>')
     return (f'<section id="steps">\n<h2>Cases, step by step</h2>\n<p class="note">Open a case for its failing checks and each step\'s '
             f'input (prompt, tool arguments, command) and output, from the stored traces. Filter by status or search any text.</p>\n'

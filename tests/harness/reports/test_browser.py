@@ -66,3 +66,29 @@ def test_a_screenshot_shows_the_page_with_its_charts(page, tmp_path):
     for approach, colour in APPROACH_COLOURS.items():
         rgb = np.array([int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
         assert (np.abs(pixels - rgb).max(axis=-1) < 0.02).sum() > 2_000, approach
+
+
+def test_a_link_filters_to_the_failures_and_opens_a_case_to_its_steps(replayed, tmp_path):
+    # The run with the planted regression: 16 cases, lisbon-tokyo failing under ir and code. The page's
+    # own script reads the link (#status=failed&open=...), as a click on the filter and the case would.
+    from urllib.parse import quote
+
+    page = tmp_path / "failing.html"
+    page.write_text(to_html(build_report(replayed.ledger, replayed.first)), encoding="utf-8")
+    url = page.as_uri() + "#status=failed&open=" + quote("meeting-times/lisbon-tokyo [ir]")
+    dom = chromium(tmp_path, "--dump-dom", url).stdout
+    cases = re.findall(r'<details class="case (\w+)"([^>]*)>', dom)
+    assert len(cases) == 16
+    shown = [attrs for status, attrs in cases if "hidden" not in attrs]
+    assert len(shown) == 2 and all('data-status="failed"' in a for a in shown)  # the filter hid the 14 that passed
+    opened = [a for _, a in cases if " open" in a]
+    assert len(opened) == 1 and 'data-case="meeting-times/lisbon-tokyo [ir]"' in opened[0]
+    block = dom[dom.index('data-case="meeting-times/lisbon-tokyo [ir]"'):]
+    block = block[:block.index("</details>\n<details class=\"case")] if '</details>\n<details class="case' in block else block
+    assert re.search(r'<details class="step" open="">\s*<summary>convert · mcp', block)  # its steps open too
+    assert "outputs.difference Equals" in block
+    shot = tmp_path / "failing-case.png"  # kept with the test's tmp folder (pytest keeps the last runs')
+    (tmp_path / "shot").mkdir()
+    chromium(tmp_path / "shot", f"--screenshot={shot}", "--window-size=1280,2000", url)
+    pixels = imread(str(shot))[..., :3]
+    assert pixels.std() > 0.05 and len(np.unique(pixels.reshape(-1, 3), axis=0)) > 100  # a page, not a blank

@@ -23,7 +23,7 @@ def test_a_failing_case_opens_to_its_reason_and_each_steps_input_and_output(repl
     html = to_html(build_report(replayed.ledger, replayed.first))
     assert '<select id="filter-status">' in html and '<input id="filter-text"' in html and "<script>" in html
     case = _case(html, "meeting-times/lisbon-tokyo [ir]")
-    assert case.startswith('<details class="case failed" data-status="failed"><summary><b>failed</b>')
+    assert case.startswith('<details class="case failed" data-status="failed" data-case="meeting-times/lisbon-tokyo [ir]"><summary><b>failed</b>')
     # the planted regression's reason, then the convert step: its arguments in, the tool's result out
     assert "outputs.difference Equals:" in case and "+8.0h" in case
     convert = case[case.index("<summary>convert · mcp"):]
