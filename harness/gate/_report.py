@@ -94,6 +94,10 @@ def render_markdown(result: GateResult) -> str:
         if len(result.failures) > MARKDOWN_ROWS:
             out.append(f"\n… and {len(result.failures) - MARKDOWN_ROWS} more (the JUnit report lists every one)")
         out.append("")
+        ref = result.baseline_ref
+        if ref is not None and ref.ledger.resolve() == result.run.ledger.resolve():
+            out += [f"What changed, case by case (failing checks and changed step outputs first): "
+                    f"`flowtape diff {ref.run_id} {result.run.run_id} --ledger {result.run.ledger}`", ""]
     out += ["### By approach", "", *_approach_table(result), "",
             "tokens/run: a case's measured model tokens (prompt + completion) plus MCP result tokens, mean over cases; "
             "cost/run: its model calls' USD, mean over cases.", ""]

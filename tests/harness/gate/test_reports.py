@@ -125,6 +125,9 @@ def test_markdown_summary(tmp_path: Path) -> None:
     assert "| code | 2 | 1/2 · 50.0% (baseline 100.0%, -50.0%) | 1,120 (baseline 1,120, +0.0%) | $0.001300 (baseline $0.001000, +30.0%) |" in lines
     assert "| ir | 2 | 2/2 · 100.0% (baseline 100.0%, +0.0%) | 1,620 (baseline 1,120, +44.6%) | $0.001000 (baseline $0.001000, +0.0%) |" in lines
     assert any(line.startswith("- 1 code case(s) failed golden checks, allowed by min_pass_rate.code = 0.5") for line in lines)
+    # the way to what changed, from the failures (both runs are in the one ledger)
+    ledger = next(line for line in lines if line.startswith("What changed, case by case"))
+    assert ledger.endswith(f"`flowtape diff base now --ledger {tmp_path / 'l.duckdb'}`")
 
 
 def test_markdown_of_a_passing_run(ledger: Path) -> None:
