@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.accounting import query
-from harness.cassettes._store import describe_change, pretty_path
+from harness.cassettes._store import describe_change, pretty_path, short_json
 
 __all__ = ["CaseDiff", "RunsDiff", "WorkflowDiff", "diff_runs", "diff_workflows", "render_runs", "render_workflows", "resolve_run"]
 
@@ -175,17 +175,12 @@ def _changes(old: Any, new: Any) -> list[str]:
             if kind in ("values_changed", "type_changes") and isinstance(change, dict):
                 lines.append(f"{where}: {describe_change(change.get('old_value'), change.get('new_value'), 'A', 'B')}")
             elif "added" in kind:
-                lines.append(f"{where}: only in B" + (f" ({_clip(change)})" if change is not None else ""))
+                lines.append(f"{where}: only in B" + (f" ({short_json(change, 200)})" if change is not None else ""))
             elif "removed" in kind:
-                lines.append(f"{where}: only in A" + (f" ({_clip(change)})" if change is not None else ""))
+                lines.append(f"{where}: only in A" + (f" ({short_json(change, 200)})" if change is not None else ""))
             else:
                 lines.append(f"{where}: {kind.replace('_', ' ')}")
     return sorted(lines)[:MAX_PATHS] + ([f"... and {len(lines) - MAX_PATHS} more"] if len(lines) > MAX_PATHS else [])
-
-
-def _clip(value: Any, limit: int = 200) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def diff_runs(ledger: Path, a: str, b: str) -> RunsDiff:

@@ -74,7 +74,7 @@ class StoredInteraction(BaseModel):
 
     def summary(self, width: int = 80) -> str:
         """One line for people: `step (kind server method) request...`."""
-        return f"{self.step or '(set-up)'} ({self.kind} {self.server} {self.method}) {_short(self.request, width)}"
+        return f"{self.step or '(set-up)'} ({self.kind} {self.server} {self.method}) {short_json(self.request, width)}"
 
 
 class CassetteFile(BaseModel):
@@ -247,7 +247,7 @@ class Cassette:
         recording and the fields that differ."""
         stored = self.normalizer.to_stored(request)
         where = f"step '{step}'" if step else f"{server} session set-up"
-        message = f"{self.path}: no recording for {where} ({kind} {server} {method}) in record mode '{self.mode.value}': request {_short(stored)}"
+        message = f"{self.path}: no recording for {where} ({kind} {server} {method}) in record mode '{self.mode.value}': request {short_json(stored)}"
         closest = self._closest(kind, server, step, method, stored)
         if closest is None:
             return CassetteMiss(message + f"; nothing of kind {kind} is recorded")
@@ -359,8 +359,9 @@ class _Redacting(Normalizer):
         return redact_text(super().text_to_stored(text))
 
 
-def _short(value: Any, limit: int = 240) -> str:
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+def short_json(value: Any, limit: int = 240) -> str:
+    """`value` as compact JSON, cut to `limit` characters with a `…` (anything JSON cannot say as text)."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -372,7 +373,7 @@ def describe_change(old: Any, new: Any, before: str = "recorded", after: str = "
     from where they first differ (line and character, and the changed stretch with some context
     either side), other values in full up to a size. `before` and `after` name the two."""
     if not (isinstance(old, str) and isinstance(new, str)):
-        return f"{before} {_short(old, 200)}, {after} {_short(new, 200)}"
+        return f"{before} {short_json(old, 200)}, {after} {short_json(new, 200)}"
     start = len(os.path.commonprefix([old, new]))
     tail = len(os.path.commonprefix([old[start:][::-1], new[start:][::-1]]))
     line = old.count("\n", 0, start) + 1
