@@ -13,29 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from harness.codeexec._sandbox import run_script
-from runner.nodes.code import CodeRun
+from runner.nodes.code import CodeRun, bare_annotations
 
 __all__ = ["run_code_node"]
 
 MARK = "\x1eflowtape-code-node "  # the line the driver's answer is on (the block's own prints are before it)
 MEMORY_MB = 512
 
-# The driver: the block's inputs as variables (JSON text parsed where the block annotates the
-# input `dict` or `list`, as pflow does), `Any`/`Optional`/`typing` at hand, prints captured.
-_DRIVER = '''import ast, io, json, sys, typing
+# The driver: the block's inputs as variables, `Any`/`Optional`/`typing` at hand, prints captured.
+_DRIVER = '''import io, json, sys, typing
 from typing import Any, Optional
 
 CODE = {code!r}
 INPUTS = json.loads({inputs!r})
 MARK = {mark!r}
-declared = {{n.target.id: ast.unparse(n.annotation) for n in ast.parse(CODE).body
-            if isinstance(n, ast.AnnAssign) and n.value is None and isinstance(n.target, ast.Name)}}
-for name, value in list(INPUTS.items()):
-    if isinstance(value, str) and declared.get(name, "").split("[")[0] in ("dict", "list"):
-        try:
-            INPUTS[name] = json.loads(value)
-        except ValueError:
-            pass
 namespace = {{"Any": Any, "Optional": Optional, "typing": typing, "__name__": "__main__", **INPUTS}}
 out, real = io.StringIO(), sys.stdout
 sys.stdout = out
@@ -48,12 +39,29 @@ print(MARK + json.dumps(answer, default=repr))
 '''
 
 
+def _parsed(code: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The inputs, JSON text parsed where the block annotates the input `dict` or `list` (as
+    pflow does); a block that is not Python gets them as they are (the sandbox reports it)."""
+    try:
+        declared = bare_annotations(code)
+    except SyntaxError:
+        return inputs
+    out = dict(inputs)
+    for name, value in inputs.items():
+        if isinstance(value, str) and declared.get(name, "").split("[")[0] in ("dict", "list"):
+            try:
+                out[name] = json.loads(value)
+            except ValueError:
+                pass
+    return out
+
+
 def run_code_node(code: str, inputs: dict[str, Any], timeout: float) -> CodeRun:
     """Run one code block in the sandbox. Raises SandboxError when this machine cannot jail it
     (nothing runs)."""
     with tempfile.TemporaryDirectory(prefix="flowtape-code-") as folder:
         script = Path(folder) / "code_node.py"
-        script.write_text(_DRIVER.format(code=code, inputs=json.dumps(inputs, default=str), mark=MARK), encoding="utf-8")
+        script.write_text(_DRIVER.format(code=code, inputs=json.dumps(_parsed(code, inputs), default=str), mark=MARK), encoding="utf-8")
         done = run_script(script, timeout=timeout, memory_mb=MEMORY_MB)
     if done.ended == "ok" and MARK in done.stdout:
         answer = json.loads(done.stdout.rsplit(MARK, 1)[1].strip())
