@@ -7,7 +7,9 @@ the `LLMClient` and `MCPClient` protocols.
     trace = execute(document, {"name": "Ada"})
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from runner._lazy import lazy_getattr
 
 # Names are imported on first use (PEP 562): importing one light module of the package
 # (`runner._json` for the strict JSON reader, say) must not build every pydantic model of the
@@ -24,15 +26,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'runner' has no attribute {name!r}")
-    import importlib
-
-    module, attribute = _WHERE[name]
-    value = getattr(importlib.import_module(module), attribute)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _WHERE, globals())
 
 
 if TYPE_CHECKING:

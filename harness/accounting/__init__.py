@@ -14,7 +14,9 @@ Figures are labelled: `llm_calls.usage_source` says whether tokens were reported
 or counted; `tool_calls.tokenizer` names the encoding and what it counted (`o200k_base:text`).
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from runner._lazy import lazy_getattr
 
 # Names are imported on first use (PEP 562): the gate and the reports read the ledger
 # (`query`, `LedgerError`) and need neither the rows' trace models nor the tokenizer.
@@ -29,15 +31,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'harness.accounting' has no attribute {name!r}")
-    import importlib
-
-    module, attribute = _WHERE[name]
-    value = getattr(importlib.import_module(module), attribute)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _WHERE, globals())
 
 
 if TYPE_CHECKING:
