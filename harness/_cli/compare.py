@@ -40,7 +40,7 @@ def compare(
     from harness.accounting import LedgerError
     from harness.accounting.context import Settings
     from harness.cassettes import CassetteError
-    from harness.compare import account_run, compare as build, load_run, render_models, run_models, sweep, swept_ranges
+    from harness.compare import account_run, compare as build, latest_run, load_run, render_models, run_models, sweep, swept_ranges
     from harness.goldens import GoldenError
 
     if format_ not in ("table", "json", "markdown"):
@@ -61,8 +61,6 @@ def compare(
             run = result.run_id
         settings = Settings(model=price_model, system_prompt_tokens=system_tokens, calls_per_turn=calls_per_turn)
         account_run(ledger, run, suite=suite, cassettes=cassettes, settings=settings)
-        from harness.compare import latest_run
-
         run = run or latest_run(ledger)
         models = run_models(ledger, run) if run else [""]
         missing = [m for m in model or [] if m not in models]
