@@ -63,13 +63,15 @@ class CaseRun:
 def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str | None = None, ci: bool = False,
              llm: LLMSettings | None = None, fixtures: Path | None = None, evaluate: bool = False,
              tokenizer: str = "o200k_base", approach: str = "ir", log: Callable[[str], None] | None = None,
-             model: str | None = None) -> CaseRun:
+             model: str | None = None, reviews: dict[str, str] | None = None, reviewer: str | None = None) -> CaseRun:
     """Run `case` of `task` under `approach` (`ir`: the workflow; `code`: the task's baseline.py
     in the sandbox; `direct`: a model calling the tools itself, `runner.agent`, asked the task's
     `direct.prompt`; `ir@<model>` / `code@<model>`: what `flowtape author` saved for that
     model) with its cassette, judge it when `evaluate` (model-judged
     evaluators call through the same cassette, so judging records and replays too), save what was
-    recorded, and report.
+    recorded, and report. Review checkpoints replay the cassette's decision; recording, they take
+    the decision `reviews` gives their step (`flowtape record --review STEP=DECISION`), made by
+    `reviewer` (default: the user), and record it.
 
     Raises:
         GoldenError: the task's server config or workflow file is invalid.
@@ -83,7 +85,9 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
     from harness.accounting import with_result_tokens
     from harness.cassettes._llm import CassetteLLMClient
     from harness.cassettes._mcp import CassetteMCPClient
+    from harness.cassettes._review import CassetteReviewClient
     from runner.live.llm import LiteLLMClient
+    from runner.review import GivenDecisions
 
     llm = llm or LLMSettings()
     # The model the run calls where a step names none: `model` (a unit of `--model`), else the
@@ -120,7 +124,9 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
         timeouts = load_settings(task.folder).timeouts  # the project's (read and checked by Places.here)
         live = LiteLLMClient(api_base=llm.api_base, api_key=api_key, max_retries=0, extra=llm.extra or None, timeout=timeouts.model_call)
         with CassetteMCPClient(servers, cassette, startup_timeout=timeouts.server_start, call_timeout=timeouts.tool_call) as mcp:
-            runtime = Runtime(llm=CassetteLLMClient(live, cassette), mcp=mcp, default_model=model, extra={"code_runner": code_runner})
+            # Review checkpoints: the cassette's decision; recording, the one given (`reviews`, by step).
+            review = CassetteReviewClient(GivenDecisions(reviews, reviewer) if reviews else None, cassette)
+            runtime = Runtime(llm=CassetteLLMClient(live, cassette), mcp=mcp, default_model=model, extra={"code_runner": code_runner}, review=review)
             inputs = places.expand(case.spec.inputs)
             if base == "ir":
                 path = task.artefact_path(approach)

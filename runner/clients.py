@@ -3,6 +3,9 @@
 `llm` nodes call an `LLMClient`, `mcp-*` nodes an `MCPClient`. The runner ships live
 implementations (`runner.live`: litellm, the official mcp SDK); the harness plugs recording and
 replaying ones into the same protocols, so the runner never knows whether a call is live.
+A third, `ReviewClient`, is the human at a `review` checkpoint (or an `approval: required` gate):
+live, the decisions given on the command line (`runner.review.GivenDecisions`); in a recorded
+run, the decision the cassette holds.
 Both protocols are synchronous: the runner executes one node at a time.
 """
 
@@ -17,6 +20,9 @@ __all__ = [
     "LLMResponse",
     "MCPClient",
     "MCPError",
+    "ReviewClient",
+    "ReviewDecision",
+    "ReviewRequest",
     "ToolCallResult",
     "ToolInfo",
 ]
@@ -36,6 +42,8 @@ class LLMRequest:
     timeout: float | None = None
     step_id: str | None = None
     tools: list[dict[str, Any]] | None = None
+    api_base: str | None = None  # this call's endpoint, when not the client's (an llm node's `api_base`, a fallback's)
+    error_is_answer: bool = False  # a provider error is part of what the run measures (a fallback model follows): recorders keep it
 
 
 @dataclass(frozen=True)
@@ -95,3 +103,31 @@ class MCPClient(Protocol):
     def call_tool(self, server: str, tool: str, arguments: dict[str, Any], *, step_id: str | None = None) -> ToolCallResult: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ReviewRequest:
+    """What a human is asked to decide at a checkpoint: the step, what it shows them (`subject`,
+    any JSON) and why it stopped (`reason`), and the decisions it accepts."""
+
+    step_id: str
+    subject: Any = None
+    reason: str = ""
+    decisions: tuple[str, ...] = ("approve", "reject")
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    """A human's decision: which one, who made it, when (ISO 8601, UTC) and an optional note."""
+
+    decision: str
+    reviewer: str
+    decided_at: str
+    note: str = ""
+
+
+@runtime_checkable
+class ReviewClient(Protocol):
+    def decide(self, request: ReviewRequest) -> ReviewDecision | None:
+        """The decision for this checkpoint, or None when nobody has made one (the case stops)."""
+        ...

@@ -5,6 +5,11 @@ nodes that ran before it; the node runs (with retries per its `retry` policy, ev
 counted); the action it returns picks the next edge. A failure takes the node's `error` edge, or
 fails the run with the node named. With no edges at all, nodes run in the order listed.
 
+Policy routes (flowtape): an llm node whose contract retries are used up takes its
+`contract_failed` edge and one whose claims lack evidence its `missing_evidence` edge, when the
+workflow declares them (the failure stays in the step's record); without such an edge the node
+fails. A `review` node, or a node with `approval: required`, asks the run's `ReviewClient`.
+
     trace = execute(json.load(open("wf.json")), {"name": "Ada"}, base_dir=Path("."))
     trace.outputs, trace.status
 """
@@ -19,10 +24,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from runner import templates
-from runner.clients import LLMClient, MCPClient
+from runner.clients import LLMClient, MCPClient, ReviewClient, ReviewRequest
 from runner.inputs import apply_defaults, coerce_values
 from runner.ir import BatchSpec, LoopSpec, Node, RetryPolicy, Workflow, workflow_hash
 from runner.nodes import NodeContext, NodeFailure, NodeResult, node_type_for
+from runner.review import GivenDecisions, as_review
 from runner.trace import RunStatus, StepRecord, Trace
 from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow
 
@@ -31,6 +37,7 @@ __all__ = ["RunFailed", "Runtime", "execute", "new_run_id"]
 MAX_STEPS = 10_000
 DEFAULT_CONCURRENCY = 10  # a parallel batch's items at a time when max_concurrent is not given
 DEFAULT_MAX_ITERATIONS = 100  # a loop's rounds when it names no cap (pflow's per-node visit guard is 100 too)
+POLICY_ROUTES = ("contract_failed", "missing_evidence")  # actions a node takes only when the workflow declares the edge
 
 
 def new_run_id() -> str:
@@ -52,10 +59,18 @@ class Runtime:
     sleep: Callable[[float], None] = time.sleep
     extra: dict[str, Any] = field(default_factory=dict)
     approved: frozenset[str] = frozenset()  # node ids whose `approval: required` is granted ("*": all)
+    review: ReviewClient | None = None  # decisions at review checkpoints (None: those in `approved` only)
 
     @property
     def mcp_servers(self) -> list[str] | None:
         return self.mcp.servers() if self.mcp is not None else None
+
+    @property
+    def reviews(self) -> ReviewClient:
+        """Who decides at checkpoints: `review`, else the steps in `approved`, approved."""
+        if self.review is not None:
+            return self.review
+        return GivenDecisions({step: "approve" for step in self.approved}, reviewer="--approve")
 
 
 def execute(
@@ -165,18 +180,32 @@ class _Run:
         return outputs
 
     def _run_node(self, node: Node, scope: dict[str, Any]) -> tuple[NodeResult | None, NodeFailure | None]:
-        if node.approval == "required" and not ({node.id, self.prefix + node.id, "*"} & self.runtime.approved):
-            # Never run past an approval gate unasked: the step does not run, and says how to grant it.
-            record = StepRecord(step_id=self.prefix + node.id, kind=node_type_for(node.type, self.runtime.mcp_servers).kind,  # type: ignore[union-attr]
-                                node_type=node.type, started_at=datetime.now(timezone.utc), action="error",
-                                error=f"needs approval (approval: required); not run. Approve it with --approve {self.prefix + node.id}")
-            self.steps.append(record)
-            return None, NodeFailure(record.error or "", retryable=False)
+        review = None
+        if node.approval == "required":
+            # A review checkpoint in front of the node: never run past it unasked. Undecided or
+            # rejected, the step does not run, and says so (and how to grant it).
+            step_id = self.prefix + node.id
+            granted = {node.id, step_id, "*"} & self.runtime.approved
+            reviews = self.runtime.reviews if not granted else GivenDecisions({"*": "approve"}, reviewer="--approve")
+            try:
+                decision = reviews.decide(ReviewRequest(step_id=step_id, subject={"type": node.type, "params": node.params}, reason="approval: required"))
+                problem = None
+            except Exception as err:  # e.g. a replay with no recorded decision for this gate
+                decision, problem = None, f"{type(err).__name__}: {err}"
+            review = as_review(decision) if decision is not None else None
+            if decision is None or decision.decision != "approve":
+                record = StepRecord(step_id=step_id, kind=node_type_for(node.type, self.runtime.mcp_servers).kind,  # type: ignore[union-attr]
+                                    node_type=node.type, started_at=datetime.now(timezone.utc), action="error", review=review,
+                                    error=(problem if problem else f"needs approval (approval: required); not run. Approve it with --approve {step_id}" if decision is None
+                                           else f"not approved: {decision.reviewer} decided {decision.decision!r} at {decision.decided_at}; not run"))
+                self.steps.append(record)
+                return None, NodeFailure(record.error or "", retryable=False)
         if node.batch is not None:
             return self._run_batch(node, scope)
         if node.loop is not None:
             return self._run_loop(node, scope)
         record, result, failure = self._attempt(node, scope, self.prefix + node.id, node.retry)
+        record.review = record.review or review
         self.steps.append(record)
         return result, failure
 
@@ -185,8 +214,13 @@ class _Run:
         ntype = node_type_for(node.type, self.runtime.mcp_servers)
         assert ntype is not None, "validated"
         record = StepRecord(step_id=step_id, kind=ntype.kind, node_type=node.type, started_at=datetime.now(timezone.utc))
-        attempts = policy.max if policy else 1
+        contract = policy is not None and policy.on == "contract"
+        attempts = policy.max if policy and not contract else 1  # contract retries are the llm node's own calls
         wait = policy.wait if policy else 0.0
+        extra = {"default_model": self.runtime.default_model, **self.runtime.extra}
+        if contract:
+            assert policy is not None
+            extra["contract_retry"] = {"max": policy.max, "feedback": policy.feedback}
         started = time.perf_counter()
         result: NodeResult | None = None
         failure: NodeFailure | None = None
@@ -199,7 +233,8 @@ class _Run:
                 failure = NodeFailure(f"template: {err}", retryable=False)
                 break
             record.params = params
-            ctx = NodeContext(step_id=record.step_id, base_dir=self.base_dir, llm=self.runtime.llm, mcp=self.runtime.mcp, run_workflow=self._nested(record.step_id), depth=self.depth, extra={"default_model": self.runtime.default_model, **self.runtime.extra})
+            ctx = NodeContext(step_id=record.step_id, base_dir=self.base_dir, llm=self.runtime.llm, mcp=self.runtime.mcp, run_workflow=self._nested(record.step_id),
+                              depth=self.depth, extra=extra, review=self.runtime.reviews)
             try:
                 result, failure = ntype.run(params, ctx), None
                 break
@@ -213,12 +248,26 @@ class _Run:
                 self.runtime.sleep(wait)
             wait *= policy.factor if policy else 1.0
         record.duration_ms = (time.perf_counter() - started) * 1000
+        if result is not None and result.action in POLICY_ROUTES and (node.id, result.action) not in self.edges:
+            # A policy route the workflow does not declare: the node fails instead.
+            missing = {k: v.get("why") for k, v in (result.output.get("evidence") or {}).items() if isinstance(v, dict) and not v.get("found")}
+            what = "; ".join(f"{k}: {why}" for k, why in missing.items()) or result.action
+            failure = NodeFailure(f"{result.action.replace('_', ' ')} ({what}); no '{result.action}' edge", result.output, retryable=False,
+                                  llm=result.llm, tool=result.tool)
+            failure.calls, result = result.calls, None
+        if failure is not None and failure.route and (node.id, failure.route) in self.edges:
+            # The declared route instead of a failure: the failure is kept in the record, and
+            # what the node produced is readable downstream.
+            record.error, record.action, record.output = str(failure), failure.route, failure.output or None
+            record.llm, record.tool, record.calls = failure.llm, failure.tool, failure.calls
+            return record, NodeResult(failure.output, action=failure.route, llm=failure.llm, tool=failure.tool, calls=failure.calls), None
         if failure is not None:
             record.error, record.action, record.output = str(failure), "error", failure.output or None
-            record.llm, record.tool = failure.llm, failure.tool
+            record.llm, record.tool, record.calls = failure.llm, failure.tool, failure.calls
         else:
             assert result is not None
             record.output, record.action, record.llm, record.tool = result.output, result.action, result.llm, result.tool
+            record.calls, record.review = result.calls, result.review
         return record, result, failure
 
     def _run_loop(self, node: Node, scope: dict[str, Any]) -> tuple[NodeResult | None, NodeFailure | None]:

@@ -70,11 +70,18 @@ class OutputSpec(_Strict):
 class RetryPolicy(_Strict):
     """Retry a failing node: up to `max` attempts in all (1-10, as pflow), sleeping `wait`
     seconds before the second attempt and multiplying the sleep by `backoff` each time after
-    (pflow's `"fixed"` is 1, `"exponential"` is 2)."""
+    (pflow's `"fixed"` is 1, `"exponential"` is 2).
+
+    flowtape's extension: `on: "contract"` (an llm node with `output_schema` only) retries a reply
+    that breaks the contract instead, up to `max` calls per model, with the validation errors
+    fed back to the model when `feedback` is true; when the last breaks it too, the node takes
+    its `contract_failed` edge if the workflow has one (else it fails)."""
 
     max: int = Field(default=1, ge=1, le=10)
     wait: float = Field(default=0.0, ge=0)
     backoff: float | Literal["fixed", "exponential"] = "fixed"
+    on: Literal["error", "contract"] = "error"
+    feedback: bool = False
 
     @property
     def factor(self) -> float:

@@ -35,7 +35,7 @@ class RunStatus(str, Enum):
     ERROR = "error"
 
 
-StepKind = Literal["shell", "llm", "mcp", "http", "file", "workflow", "code", "batch", "loop"]  # batch, loop: the node's collected result
+StepKind = Literal["shell", "llm", "mcp", "http", "file", "workflow", "code", "batch", "loop", "route", "review"]  # batch, loop: the node's collected result
 
 
 class _Strict(BaseModel):
@@ -67,6 +67,32 @@ class ToolUsage(_Strict):
     is_error: bool = False
 
 
+class ModelCall(_Strict):
+    """One model call an llm step made, when its policy made it call again: which `model`, which
+    `attempt` at that model (from 1), why the call was made (`reason`: `primary`, a contract
+    retry, a fallback after a provider error or a broken contract), how it came out
+    (`answered`, `contract_failed`, `provider_error`), the `error`, the rejected `reply`, and the
+    call's own usage."""
+
+    model: str
+    attempt: int = 1
+    reason: str = "primary"
+    outcome: Literal["answered", "contract_failed", "provider_error"]
+    error: str | None = None
+    reply: str | None = None
+    llm: LLMUsage | None = None
+
+
+class Review(_Strict):
+    """A human's decision at a review checkpoint (a `review` node or an `approval: required`
+    gate): who decided what, when, with an optional note."""
+
+    decision: str
+    reviewer: str
+    decided_at: str
+    note: str = ""
+
+
 class StepRecord(_Strict):
     """One executed step. `step_id` is the IR node id (for a code baseline
     `call-<n>:<server>.<tool>`); `params` are the values after template resolution."""
@@ -83,6 +109,8 @@ class StepRecord(_Strict):
     duration_ms: float = 0.0
     llm: LLMUsage | None = None
     tool: ToolUsage | None = None
+    calls: list[ModelCall] = Field(default_factory=list)  # an llm step that retried a contract or fell back: every call
+    review: Review | None = None  # a review checkpoint's decision
 
 
 class Trace(_Strict):

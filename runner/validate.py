@@ -231,6 +231,9 @@ class _Checker:
                 self.add(f"{path}.params.{key}", f"param '{key}' of {node.type} must be {problem}", node.id)
         for key, message in ntype.check_params(node.params):
             self.add(f"{path}.params.{key}", f"{node.type} node '{node.id}': {message}", node.id)
+        if node.retry is not None and node.retry.on == "contract" and (node.type != "llm" or "output_schema" not in node.params):
+            self.add(f"{path}.retry.on", f"retry on 'contract' needs an llm node with output_schema; '{node.id}' is a {node.type} node"
+                     + (" without one" if node.type == "llm" else ""), node.id)
 
     def _mapping(self, raw: Any, where: str, model: type, shorthand: bool = False) -> dict[str, Any]:
         if not isinstance(raw, dict):

@@ -22,6 +22,8 @@ def record(
     model: Annotated[Optional[list[str]], typer.Option("--model", help="litellm model for llm nodes, code's llm() and direct's orchestrator instead of the task's (default: the local SmolLM2 server); repeat to record every case with each. Another model than the task's llm.model is recorded to <task>/models/<model>/<case>.<approach>.yaml.", show_default=False)] = None,
     llm_api_base: Annotated[Optional[str], typer.Option("--llm-api-base", envvar="FLOWTAPE_LLM_API_BASE", help="An OpenAI-compatible server for llm nodes; without it (and without --model) the local SmolLM2 server is started.")] = None,
     llm_api_key: Annotated[Optional[str], typer.Option("--llm-api-key", envvar="FLOWTAPE_LLM_API_KEY", show_default=False, help="API key for --llm-api-base.")] = None,
+    review: Annotated[Optional[list[str]], typer.Option("--review", help="A human's decision at a review checkpoint, STEP=DECISION (like check=reject; STEP * for every checkpoint), recorded with the reviewer and time and replayed after (repeat for several).", show_default=False)] = None,
+    reviewer: Annotated[Optional[str], typer.Option("--reviewer", help="Who made the --review decisions (default: the user name).", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-record cassettes that exist (mode all); without it flowtape lists them and stops.")] = False,
 ) -> None:
     """Record the suite's cassettes from real MCP servers and a real model. Each case runs live
@@ -38,8 +40,14 @@ def record(
     from harness.suite import LLMSettings, run_case
     from runner import InvalidWorkflow
 
+    from runner.review import parse_decisions
+
     if in_ci():
         fail("flowtape record calls real servers and models; CI replays only (unset CI to record)")
+    try:
+        reviews = parse_decisions(review or [])
+    except ValueError as err:
+        fail(str(err))
     try:
         selected = select_units(load_suite(suite, task=task, case=case), approach)
     except GoldenError as err:
@@ -69,7 +77,7 @@ def record(
         for done, (t, c, a, m) in enumerate(units, 1):
             try:
                 run = run_case(t, c, cassettes=cassettes, mode=record_mode, llm=llm, fixtures=fixtures, evaluate=True, approach=a, model=m,
-                               log=lambda message: typer.echo(f"flowtape: {message}", err=True))
+                               reviews=reviews, reviewer=reviewer, log=lambda message: typer.echo(f"flowtape: {message}", err=True))
             except (GoldenError, CassetteError, RecordModeError, LeakedSecretError, InvalidWorkflow) as err:
                 fail(str(err))
             failed += not run.passed or run.held_back

@@ -68,6 +68,9 @@ def _open_cassette(path: Path, mode: str | None, mcp_config: Path | None, runtim
         named = tape.meta.get("servers") if isinstance(tape.meta.get("servers"), dict) else {}
         servers = {name: ServerConfig(name=name, transport="stdio", command=str(spec.get("command") or name)) for name, spec in named.items()}
     runtime.mcp = CassetteMCPClient(servers, tape)
+    from harness.cassettes._review import CassetteReviewClient
+
+    runtime.review = CassetteReviewClient(runtime.review, tape)  # review decisions: recorded with the calls, replayed
     recorded = tape.meta.get("llm") if isinstance(tape.meta.get("llm"), dict) else {}
     if runtime.default_model is None and isinstance(recorded.get("model"), str):
         runtime.default_model = recorded["model"]  # llm nodes that name no model: the one the cassette was recorded with
@@ -121,6 +124,8 @@ def run(
     record_mode: Annotated[Optional[str], typer.Option("--record-mode", help="none (replay only; the default when the cassette exists, and always in CI), once (record if the cassette is new), new_episodes (record what is missing), all (re-record).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="With --cassette: recordings the run did not use fail it (exit 1).")] = False,
     approve: Annotated[Optional[list[str]], typer.Option("--approve", help="Run this step although it has `approval: required` (repeatable; '*' approves every one). Without it such a step does not run: the node fails, saying so.", show_default=False)] = None,
+    review: Annotated[Optional[list[str]], typer.Option("--review", help="A decision at a review checkpoint, STEP=DECISION (like check=approve; STEP * for every one); repeatable. Without one the run stops at the checkpoint. With --cassette it is recorded (who, when) and replayed after.", show_default=False)] = None,
+    reviewer: Annotated[Optional[str], typer.Option("--reviewer", help="Who made the --review decisions (default: the user name).", show_default=False)] = None,
 ) -> None:
     """Run a workflow. Exit 0 when it succeeded, 1 when a node failed at run time, 2 for bad
     input (missing or unreadable file, invalid JSON, invalid IR, bad -i)."""
@@ -132,7 +137,14 @@ def run(
     inputs = parse_inputs(document, input_ or [], str(file))
     from harness.codenode import code_runner
 
-    runtime = Runtime(default_model=model, approved=frozenset(approve or ()), extra={"code_runner": code_runner})  # code nodes: in the sandbox
+    from runner.review import GivenDecisions, parse_decisions
+
+    try:
+        decisions = parse_decisions(review or [])
+    except ValueError as err:
+        fail(str(err))
+    runtime = Runtime(default_model=model, approved=frozenset(approve or ()), extra={"code_runner": code_runner},  # code nodes: in the sandbox
+                      review=GivenDecisions({**{step: "approve" for step in approve or ()}, **decisions}, reviewer) if decisions else None)
     from runner.live.llm import LiteLLMClient  # litellm itself is imported on the first call
 
     runtime.llm = LiteLLMClient(api_base=llm_api_base, api_key=llm_api_key, max_retries=0 if cassette else 2)

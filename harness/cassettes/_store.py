@@ -5,7 +5,7 @@ On disk (YAML or JSON by extension; sorted keys, so a re-recording diffs cleanly
     version: 1
     meta: {flowtape: 0.1.0, llm: "SmolLM2-135M-Instruct via llama.cpp, temperature 0", ...}
     interactions:
-    - kind: mcp                 # or llm
+    - kind: mcp                 # or llm, or review (a human's decision at a checkpoint)
       server: git               # MCP server name; for llm the model the request named
       step: log                 # the IR node id (null for session set-up: initialize, tools/list)
       method: tools/call        # JSON-RPC method; for llm "POST /v1/chat/completions"
@@ -49,7 +49,7 @@ from runner.trace import write_atomic
 
 CASSETTE_VERSION = 1
 FREEZE_AT = 10_000  # interactions: a cassette this large is frozen out of the cyclic GC once loaded
-Kind = Literal["mcp", "llm"]
+Kind = Literal["mcp", "llm", "review"]
 
 
 class CassetteError(ValueError):

@@ -21,6 +21,7 @@ from harness.evaluators._base import EvaluationResult, Evaluator, EvaluatorConte
 from harness.evaluators._budgets import MaxCompletionTokens, MaxCost, MaxDuration, MaxPromptTokens, MaxResultTokens
 from harness.evaluators._deep import DeepEquals
 from harness.evaluators._judge import LLMJudge
+from harness.evaluators._policy import EvidenceFound, ModelUsed, RouteTaken
 from harness.evaluators._registry import DEFAULT_EVALUATORS, EvaluatorSpecError, load_custom, parse_evaluator, registry
 from harness.evaluators._routing import Attempts, StepRan, StepSkipped
 from harness.evaluators._evaluate_case import case_passed, evaluate_case
@@ -38,6 +39,7 @@ __all__ = [
     "Evaluator",
     "EvaluatorContext",
     "EvaluatorSpecError",
+    "EvidenceFound",
     "JsonSchema",
     "LLMJudge",
     "MaxCompletionTokens",
@@ -45,9 +47,11 @@ __all__ = [
     "MaxDuration",
     "MaxPromptTokens",
     "MaxResultTokens",
+    "ModelUsed",
     "NumberRange",
     "PydanticModel",
     "Regex",
+    "RouteTaken",
     "StepRan",
     "StepSkipped",
     "case_passed",

@@ -25,7 +25,7 @@ __all__ = ["EvaluationResult", "Evaluator", "EvaluatorContext", "primary_value"]
 
 # The output key that holds what a step of each kind produced, for evaluators that look at one
 # value (Contains, Regex, JsonSchema, ...).
-PRIMARY_KEYS = {"mcp": "result", "llm": "response", "shell": "stdout", "http": "response", "file": "content"}
+PRIMARY_KEYS = {"mcp": "result", "llm": "response", "shell": "stdout", "http": "response", "file": "content", "review": "decision", "route": "route"}
 
 
 def primary_value(step: StepRecord) -> Any:

@@ -23,6 +23,7 @@ from harness.evaluators._budgets import MaxCompletionTokens, MaxCost, MaxDuratio
 from harness.evaluators._common import clip, evaluator_name, import_object, is_required
 from harness.evaluators._deep import DeepEquals
 from harness.evaluators._judge import LLMJudge
+from harness.evaluators._policy import EvidenceFound, ModelUsed, RouteTaken
 from harness.evaluators._routing import Attempts, StepRan, StepSkipped
 from harness.evaluators._schemas import JsonSchema, PydanticModel
 from harness.evaluators._values import Contains, Equals, NumberRange, Regex
@@ -49,6 +50,9 @@ DEFAULT_EVALUATORS: tuple[type[Evaluator], ...] = (
     StepRan,
     StepSkipped,
     Attempts,
+    RouteTaken,
+    ModelUsed,
+    EvidenceFound,
     LLMJudge,
 )
 

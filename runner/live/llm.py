@@ -48,7 +48,7 @@ class LiteLLMClient:
             "max_tokens": request.max_tokens,
             "response_format": request.response_format,
             "tools": request.tools,
-            "api_base": self.api_base,
+            "api_base": request.api_base or self.api_base,
             "api_key": self.api_key,
         }
         kwargs = {**self.extra, **{k: v for k, v in optional.items() if v is not None}}
@@ -61,7 +61,7 @@ class LiteLLMClient:
                 **kwargs,
             )
         except Exception as exc:
-            raise LLMError(self._describe(exc, request.model)) from exc
+            raise LLMError(self._describe(exc, request.model, request.api_base)) from exc
 
         message = response.choices[0].message
         text = message.content or ""
@@ -92,7 +92,7 @@ class LiteLLMClient:
             tool_calls=tool_calls,
         )
 
-    def _describe(self, exc: BaseException, model: str) -> str:
+    def _describe(self, exc: BaseException, model: str, api_base: str | None = None) -> str:
         """One line naming the real cause. litellm wraps everything (a refused connection
         becomes an InternalServerError with a made-up status and URL), so read the chain
         below its own exceptions: openai, httpx, OS errors."""
@@ -104,7 +104,7 @@ class LiteLLMClient:
         real = [e for e in chain if not type(e).__module__.startswith("litellm")]
         names = {c.__name__ for e in real for c in type(e).__mro__}
         url = next((str(u) for e in real if (u := getattr(getattr(e, "request", None), "url", None))), None)
-        where = self.api_base or url or model
+        where = api_base or self.api_base or url or model
         root = chain[-1]
         if names & {"APITimeoutError", "TimeoutException"} or isinstance(root, TimeoutError):
             msg = f"timed out after {self.timeout:g}s waiting for {where}"

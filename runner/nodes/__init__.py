@@ -8,13 +8,14 @@ from runner.nodes.files import ReadFileNode, WriteFileNode
 from runner.nodes.http import HttpNode
 from runner.nodes.llm import LLMNode
 from runner.nodes.mcp import MCPNode, split_type
+from runner.nodes.review import ReviewNode, RouteNode
 from runner.nodes.shell import ShellNode
 from runner.nodes.workflow import WorkflowNode
 
 __all__ = ["BUILTIN_NODES", "NodeContext", "NodeFailure", "NodeResult", "NodeType", "ParamSpec", "node_type_for"]
 
 BUILTIN_NODES: dict[str, NodeType] = {
-    n.name: n for n in (ShellNode(), ReadFileNode(), WriteFileNode(), HttpNode(), LLMNode(), WorkflowNode(), CodeNode())
+    n.name: n for n in (ShellNode(), ReadFileNode(), WriteFileNode(), HttpNode(), LLMNode(), WorkflowNode(), CodeNode(), ReviewNode(), RouteNode())
 }
 
 

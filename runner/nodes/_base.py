@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from runner import templates
-from runner.trace import LLMUsage, StepKind, ToolUsage
+from runner.trace import LLMUsage, ModelCall, Review, StepKind, ToolUsage
 
 if TYPE_CHECKING:
-    from runner.clients import LLMClient, MCPClient
+    from runner.clients import LLMClient, MCPClient, ReviewClient
 
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -67,11 +67,14 @@ class NodeResult:
     action: str = "default"
     llm: LLMUsage | None = None
     tool: ToolUsage | None = None
+    calls: list[ModelCall] = field(default_factory=list)  # an llm node's model calls, under a contract or fallback policy
+    review: Review | None = None  # a review checkpoint's decision
 
 
 class NodeFailure(RuntimeError):
     """A node could not do its job. `output` keeps what it produced before failing (e.g. a
-    shell command's stderr), so an error edge and the trace can see it."""
+    shell command's stderr), so an error edge and the trace can see it. `route` names the action
+    the node takes instead of failing when the workflow declares that edge (`contract_failed`)."""
 
     def __init__(
         self,
@@ -81,12 +84,15 @@ class NodeFailure(RuntimeError):
         retryable: bool = True,
         llm: LLMUsage | None = None,
         tool: ToolUsage | None = None,
+        route: str | None = None,
     ) -> None:
         super().__init__(message)
         self.output = output or {}
         self.retryable = retryable
         self.llm = llm
         self.tool = tool
+        self.route = route
+        self.calls: list[ModelCall] = []
 
 
 @dataclass
@@ -100,6 +106,7 @@ class NodeContext:
     run_workflow: Callable[..., Any] | None = None
     depth: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    review: ReviewClient | None = None
 
 
 class NodeType:
