@@ -14,7 +14,8 @@ found in the step's inputs. Each field's spec says where to look and how:
 - `in` is the text or JSON value to search (default: the node's `prompt`); a string holding a
   JSON document is read as JSON when `path` is given;
 - `match`: `normalized` (the default: Unicode NFKC, case folded, runs of whitespace made one
-  space) or `exact` (a plain substring);
+  space, on both sides; `where` then counts in the normalised input) or `exact` (a plain
+  substring);
 - `path`: a JSON path (`$.a.b[0]`) into `in`; the claim must then equal the value found there
   (compared as normalised text, numbers as numbers).
 
@@ -90,7 +91,7 @@ def check_evidence(spec: dict[str, Any], reply: Any, params: dict[str, Any]) -> 
                 needle = _text(v)
                 needle = normalize(needle) if mode == "normalized" else needle
                 at = hay.find(needle)
-                (missing.append(needle) if at < 0 else where.append(f"char {at}"))
+                (missing.append(needle) if at < 0 else where.append(f"char {at}" + (" of the normalized input" if mode == "normalized" else "")))
             if missing:
                 entry["why"] = f"not in the input ({mode}): " + ", ".join(json.dumps(m, ensure_ascii=False)[:60] for m in missing)
             else:
