@@ -64,7 +64,11 @@ class LLMResponse:
 
 @runtime_checkable
 class LLMClient(Protocol):
-    def complete(self, request: LLMRequest) -> LLMResponse: ...
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        """The model's answer. Any exception is a provider error (an llm node may then try its
+        fallback models), except one with a true `no_fallback` attribute (a replay that has no
+        recording), which fails the node at once."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["CassetteLLMClient"]
 
 KIND = "llm"
+ERROR_METHOD = "error"  # a provider error kept because a fallback model followed it (LLMRequest.error_is_answer)
 KEPT_HEADERS = ("content-type",)  # the openai SDK needs it to parse JSON; the rest varies per call
 
 
@@ -64,6 +65,13 @@ class CassetteLLMClient:
         return self._vcr
 
     def complete(self, request: LLMRequest) -> LLMResponse:
+        if request.error_is_answer and self.cassette.replays:
+            # A provider error a fallback model followed is part of the recording: replay it.
+            found = self.cassette.lookup(KIND, request.model, request.step_id, ERROR_METHOD, _error_body(request))
+            if found is not None and isinstance(found.response, dict):
+                from runner.live.llm import LLMError
+
+                raise LLMError(str(found.response.get("error")))
         replayed = self._replay_without_litellm(request)
         if replayed is not None:
             return replayed
@@ -78,6 +86,10 @@ class CassetteLLMClient:
         except Exception as exc:
             miss = _in_chain(exc, CannotOverwriteExistingCassetteException)
             if miss is None or miss.failed_request is None:
+                if request.error_is_answer and not self.cassette.write_protected:
+                    # Recorded only because a fallback model follows and the run goes on: the
+                    # error is then what was measured (a run that still fails is not saved).
+                    self.cassette.record(KIND, request.model, request.step_id, ERROR_METHOD, _error_body(request), {"error": str(exc)})
                 raise
             # It arrives wrapped by httpx, openai, litellm and the inner client; say it plainly.
             raise self._tape.miss(miss.failed_request) from None
@@ -192,6 +204,15 @@ class _Persister:
         verb, _, target = item.method.partition(" ")
         body = json.dumps(self.cassette.normalizer.to_live(item.request), ensure_ascii=False)
         return Request(verb, target, body.encode(), {})
+
+
+def _error_body(request: LLMRequest) -> dict[str, Any]:
+    """What a recorded provider error is keyed by: the request as the model would have seen it."""
+    body: dict[str, Any] = {"model": request.model, "messages": request.messages}
+    for name in ("temperature", "max_tokens", "response_format"):
+        if getattr(request, name) is not None:
+            body[name] = getattr(request, name)
+    return redact_fields(json.loads(json.dumps(body)))
 
 
 def _stored_response(response: dict[str, Any]) -> dict[str, Any]:

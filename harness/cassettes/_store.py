@@ -57,7 +57,10 @@ class CassetteError(ValueError):
 
 
 class CassetteMiss(LookupError):
-    """A call has no recording and the cassette may not record (mode `none`)."""
+    """A call has no recording and the cassette may not record (mode `none`). Never a provider
+    error: an llm node tries no fallback model after it (`no_fallback`)."""
+
+    no_fallback = True
 
 
 class StoredInteraction(BaseModel):

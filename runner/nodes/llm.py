@@ -7,8 +7,9 @@ Policy the workflow owns (flowtape's extension; a pflow file never needs it):
 
 - contract retries: with the node's `retry: {on: contract, max: N, feedback: true}` (the executor
   puts it in `ctx.extra["contract_retry"]`) a reply that breaks the contract is asked for again,
-  up to N calls per model, each a call of its own; with `feedback` the next call carries the
-  rejected reply and the validation error. When the last fails the failure carries
+  up to N calls per model, each a call of its own; with `feedback` the next call is the first
+  one's messages plus a user turn with the validation error (the rejected reply is kept in the
+  trace, not sent back: SmolLM2 shown its own reply repeats it). When the last fails the failure carries
   `route="contract_failed"`, which the executor takes when the workflow declares that edge.
 - `fallback_models`: tried in order after the model fails with a provider error or has used up
   its contract attempts. Every call is in the step's `calls` (model, attempt, outcome, why it
@@ -94,6 +95,8 @@ class LLMNode(NodeType):
                 try:
                     reply = ctx.llm.complete(request)
                 except Exception as err:  # a provider error of any kind: this model is done
+                    if getattr(err, "no_fallback", False):  # not the provider's answer (a replay with no recording): fail now
+                        raise NodeFailure(f"model call failed: {err}", retryable=False) from err
                     calls.append(ModelCall(model=model, attempt=attempt, reason=reason, outcome="provider_error", error=str(err)))
                     last = NodeFailure(f"model call failed: {err}")
                     why = f"fallback after a provider error from {model}"
@@ -119,7 +122,8 @@ class LLMNode(NodeType):
                                            retryable=not contract, llm=_total(usages), route="contract_failed" if contract else None)
                         why = f"fallback after {model} broke the contract {attempt} time{'s' * (attempt != 1)}"
                         if feedback:
-                            messages = [*messages, {"role": "assistant", "content": reply.text}, {"role": "user", "content": _feedback(str(err))}]
+                            # The error, not the rejected reply: a small model shown its own reply copies it.
+                            messages = [*base, {"role": "user", "content": _feedback(str(err))}]
                         continue
                 calls.append(ModelCall(model=model, attempt=attempt, reason=reason, outcome="answered", llm=usage))
                 output: dict[str, Any] = {"response": response, "llm_usage": llm_usage, **extra}

@@ -1,0 +1,90 @@
+"""The workflow's policies against the real local model (SmolLM2 on llama.cpp), recorded with
+`flowtape run --cassette` and replayed in CI with no model reachable: a contract the model broke,
+fed back and fixed on the second call; a fallback model answering after the first model's
+endpoint refused the connection; and the shipped doc-intake task's recorded review decisions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runner.trace import Trace
+
+DEAD = "http://127.0.0.1:9/v1"  # nothing listens here: a replay that reached the network would fail
+DOCUMENT = "Invoice INV-2041 from Acme Corp. Consulting services in November. Total: 1,250.00 EUR, due 2026-01-15."
+CONTRACT = {"type": "object", "properties": {"invoice_number": {"type": "string"}, "total": {"type": "string"}, "currency": {"type": "string"}},
+            "required": ["invoice_number", "total"], "dependentRequired": {"total": ["currency"]}}
+
+
+def workflow(tmp_path: Path, params: dict, retry: dict | None = None) -> Path:
+    node = {"id": "extract", "type": "llm", "params": {"prompt": "Extract the invoice number and the total from this invoice.\n\n${document}",
+                                                       "temperature": 0, "max_tokens": 80, "output_schema": CONTRACT, **params}}
+    if retry:
+        node["retry"] = retry
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps({"inputs": {"document": {"type": "string"}}, "nodes": [node], "outputs": {"fields": "${extract.response}"}}))
+    return path
+
+
+def run(cli, wf: Path, tape: Path, traces: Path, api_base: str) -> tuple[int, Trace]:
+    result = cli("run", wf, "-i", f"document={DOCUMENT}", "--cassette", tape, "--trace-dir", traces, "--format", "json",
+                 "--llm-api-base", api_base, "--llm-api-key", "sk-local-no-key", "--model", "openai/smollm2")
+    payload = json.loads(result.stdout)
+    return result.exit_code, Trace.model_validate_json(Path(payload["trace"]).read_text())
+
+
+def test_a_broken_contract_fed_back_is_fixed_on_the_second_call_and_replays(cli, local_model, tmp_path, monkeypatch):
+    wf, tape, traces = workflow(tmp_path, {}, {"on": "contract", "max": 2, "feedback": True}), tmp_path / "tape.yaml", tmp_path / "traces"
+    code, live = run(cli, wf, tape, traces, local_model.api_base)
+    assert code == 0, live.error
+    calls = live.step("extract").calls
+    # SmolLM2 leaves out the currency its total depends on; told so, it adds one.
+    assert [(c.attempt, c.outcome) for c in calls] == [(1, "contract_failed"), (2, "answered")]
+    assert calls[0].error == "output_schema: reply violates the schema at (root): 'currency' is a dependency of 'total'"
+    assert "currency" not in json.loads(calls[0].reply) and "currency" in live.outputs["fields"]
+    recorded = [i for i in yaml.safe_load(tape.read_text())["interactions"] if i["kind"] == "llm"]
+    assert len(recorded) == 2  # each attempt a call of its own
+    fed_back = recorded[1]["request"]["messages"]
+    assert fed_back[:-1] == recorded[0]["request"]["messages"] and calls[0].error in fed_back[-1]["content"]
+    monkeypatch.setenv("CI", "true")
+    code, replay = run(cli, wf, tape, traces, DEAD)
+    assert code == 0, replay.error
+    assert replay.outputs == live.outputs
+    assert [(c.attempt, c.outcome, c.reply) for c in replay.step("extract").calls] == [(c.attempt, c.outcome, c.reply) for c in calls]
+
+
+def test_a_fallback_model_answers_after_a_provider_error_and_replays(cli, local_model, tmp_path, monkeypatch):
+    # The node's own endpoint refuses the connection (a provider that is down); the fallback is
+    # the run's model server, under the same contract policy as above.
+    wf = workflow(tmp_path, {"api_base": DEAD, "model": "openai/primary", "fallback_models": ["openai/smollm2"]},
+                  {"on": "contract", "max": 2, "feedback": True})
+    tape, traces = tmp_path / "tape.yaml", tmp_path / "traces"
+    code, live = run(cli, wf, tape, traces, local_model.api_base)
+    assert code == 0, live.error
+    calls = live.step("extract").calls
+    assert [(c.model, c.attempt, c.outcome) for c in calls] == [("openai/primary", 1, "provider_error"), ("openai/smollm2", 1, "contract_failed"),
+                                                                ("openai/smollm2", 2, "answered")]
+    assert calls[0].error == f"cannot reach {DEAD}: connection refused"
+    assert calls[1].reason == "fallback after a provider error from openai/primary"
+    stored = [(i["kind"], i["server"], i["method"]) for i in yaml.safe_load(tape.read_text())["interactions"]]
+    assert stored == [("llm", "openai/primary", "error")] + [("llm", "smollm2", "POST /v1/chat/completions")] * 2
+    monkeypatch.setenv("CI", "true")
+    code, replay = run(cli, wf, tape, traces, DEAD)
+    assert code == 0, replay.error
+    assert [(c.model, c.outcome, c.error, c.reason) for c in replay.step("extract").calls] == [(c.model, c.outcome, c.error, c.reason) for c in calls]
+    assert replay.outputs == live.outputs
+
+
+def test_a_replay_miss_is_not_taken_for_a_provider_error(cli, tmp_path, monkeypatch):
+    """With nothing recorded, the first model's call is a cassette miss: the node fails at once,
+    naming it, rather than trying its fallback as if the provider had failed."""
+    wf = workflow(tmp_path, {"fallback_models": ["openai/other"]})
+    tape, traces = tmp_path / "tape.yaml", tmp_path / "traces"
+    tape.write_text("version: 1\nmeta: {}\ninteractions: []\n")
+    monkeypatch.setenv("CI", "true")
+    code, trace = run(cli, wf, tape, traces, DEAD)
+    assert code == 1
+    assert "no recording for step 'extract'" in trace.error and trace.step("extract").calls == []
