@@ -60,7 +60,13 @@ def _llm_row(key: tuple[Any, ...], seq: int, step: StepRecord, prices: Prices | 
     usage = step.llm
     assert usage is not None
     cost = usage.cost_usd
-    if cost is None:
+    calls = [c.llm for c in step.calls if c.llm is not None]
+    if cost is None and len(calls) > 1:
+        # A step that retried a contract or fell back: one row (steps join llm_calls one to one)
+        # with the calls' usage summed, each call priced as its own model.
+        each = [c.cost_usd if c.cost_usd is not None else cost_usd(c.model, c.prompt_tokens, c.completion_tokens, prices) for c in calls]
+        cost = sum(each) if all(x is not None for x in each) else None  # type: ignore[misc]
+    elif cost is None:
         cost = cost_usd(usage.model, usage.prompt_tokens, usage.completion_tokens, prices)
     return (*key, seq, step.step_id, usage.model, usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens, cost, usage.usage_source)
 

@@ -20,10 +20,10 @@ def task(tmp_path):
 
 def test_the_shipped_suite_loads_with_its_evaluators_built():
     tasks = load_suite(ROOT / "goldens")
-    assert [t.name for t in tasks] == ["action-items", "changelog-export", "git-release-digest", "meeting-times", "review-triage",
+    assert [t.name for t in tasks] == ["action-items", "changelog-export", "doc-intake", "git-release-digest", "meeting-times", "review-triage",
                                        "shop-sales", "standup-brief", "team-memory"]
-    assert sum(len(t.cases) for t in tasks) == 42
-    full = next(c for c in tasks[2].cases if c.name == "full-history")
+    assert sum(len(t.cases) for t in tasks) == 47
+    full = next(c for c in tasks[3].cases if c.name == "full-history")
     assert [type(e).__name__ for e in full.steps["headline"]] == ["JsonSchema", "MaxPromptTokens", "MaxCompletionTokens"]
 
 

@@ -426,3 +426,22 @@ def test_git_commit(tmp_path: Path) -> None:
     assert git_commit(tmp_path) is None
     head = git_commit(ROOT)
     assert head is None or len(head) == 40
+
+
+def test_a_step_that_called_two_models_is_one_row_with_each_call_priced_as_its_model():
+    from runner.trace import ModelCall
+
+    first = LLMUsage(model="primary", prompt_tokens=1000, completion_tokens=100)
+    second = LLMUsage(model="openai/smollm2", prompt_tokens=2000, completion_tokens=10)
+    step = StepRecord(step_id="ask", kind="llm", node_type="llm", action="default",
+                      llm=LLMUsage(model="openai/smollm2", prompt_tokens=3000, completion_tokens=110),
+                      calls=[ModelCall(model="openai/big", outcome="contract_failed", llm=first),
+                             ModelCall(model="openai/smollm2", attempt=1, reason="fallback after openai/big broke the contract 1 time",
+                                       outcome="answered", llm=second)])
+    trace = Trace(run_id="r", task="t", case="c", workflow_hash="h", status=RunStatus.PASSED, steps=[step])
+    prices = {**PRICES, "primary": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}}
+    [row] = case_rows("run-1", trace, prices=prices)["llm_calls"]
+    assert row[-5:-1] == (3000, 110, None, pytest.approx((1000 * 1.0 + 100 * 2.0 + 2000 * 0.1 + 10 * 0.2) / 1e6))
+    # one call unpriced: the sum is unknown, not a guess
+    [row] = case_rows("run-1", trace, prices=PRICES)["llm_calls"]
+    assert row[-2] is None
