@@ -70,7 +70,7 @@ def git(folder: Path, *args: str) -> str:
 @pytest.fixture(scope="session")
 def shipped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShippedRun]:
     """The shipped suite and its cassettes copied to a temporary git repository (one commit) and
-    replayed offline under CI with `flowtape test` (every task, case and approach: 110 units, 4
+    replayed offline under CI with `flowtape test` (every task, case and approach: 115 units, 4
     workers), then accounted with `flowtape compare --run` (no sweep). Replaying the whole suite is the
     slowest thing the tests do, so the tests that judge the whole suite share this one run."""
     from typer.testing import CliRunner

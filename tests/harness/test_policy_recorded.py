@@ -88,3 +88,58 @@ def test_a_replay_miss_is_not_taken_for_a_provider_error(cli, tmp_path, monkeypa
     code, trace = run(cli, wf, tape, traces, DEAD)
     assert code == 1
     assert "no recording for step 'extract'" in trace.error and trace.step("extract").calls == []
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def doc_intake():
+    from harness.goldens import load_suite
+
+    [task] = load_suite(ROOT / "goldens", task=["doc-intake"])
+    return task
+
+
+def test_the_shipped_doc_intake_replays_its_recorded_review_decisions(monkeypatch):
+    """Each case of the shipped task replays in CI and passes its checks; a case that reached the
+    checkpoint takes the decision recorded with it: who, what and when are the recording's."""
+    from harness.cassettes import Cassette
+    from harness.goldens import cassette_path
+    from harness.suite import run_case
+
+    monkeypatch.setenv("CI", "true")
+    task = doc_intake()
+    decided = {}
+    for case in task.cases:
+        run = run_case(task, case, cassettes=ROOT / "cassettes", mode="none", ci=True, evaluate=True)
+        assert run.passed, [(r.target, r.evaluator, r.reason) for r in run.evaluations if not r.passed] or run.trace.error
+        assert run.unused == []
+        recorded = [i.response for i in Cassette.open(cassette_path(ROOT / "cassettes", task, case, "ir"), "none").interactions if i.kind == "review"]
+        steps = {s.step_id: s for s in run.trace.steps}
+        if "check" in steps:
+            review = steps["check"].review
+            assert [review.model_dump()] == recorded and review.reviewer == "flowtape maintainer"
+            decided[case.name] = review.decision
+        else:
+            assert recorded == []
+    # every route: both extractors, evidence found and missing, a contract used up, both decisions
+    assert decided == {"invoice-acme": "reject", "invoice-northwind": "approve", "receipt-bakery": "reject", "receipt-cafe": "reject"}
+
+
+def test_a_checkpoint_with_no_recorded_decision_is_a_replay_miss(tmp_path, monkeypatch):
+    from harness.cassettes import Cassette
+    from harness.goldens import cassette_path
+    from harness.suite import run_case
+
+    monkeypatch.setenv("CI", "true")
+    task = doc_intake()
+    [case] = [c for c in task.cases if c.name == "invoice-acme"]
+    source = Cassette.open(cassette_path(ROOT / "cassettes", task, case, "ir"), "none")
+    kept = cassette_path(tmp_path, task, case, "ir")
+    kept.parent.mkdir(parents=True)
+    data = yaml.safe_load(source.path.read_text())
+    data["interactions"] = [i for i in data["interactions"] if i["kind"] != "review"]  # the decision left out, nothing else touched
+    kept.write_text(yaml.safe_dump(data))
+    run = run_case(task, case, cassettes=tmp_path, mode="none", ci=True)
+    assert run.trace.status.value == "failed"
+    assert "no recording for step 'check' (review human decide)" in run.trace.step("check").error

@@ -60,7 +60,7 @@ def plant_token_regression(cassette: Path) -> None:
 @pytest.fixture(scope="module")
 def replayed(shipped, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replayed]:
     """A copy of the session's replay of the shipped suite (`shipped`, tests/harness/conftest.py:
-    110 units under CI, committed as "one") is the first run; the gate's policy is written
+    115 units under CI, committed as "one") is the first run; the gate's policy is written
     beside it, the run made the baseline, and after one commit more and a planted regression
     the whole suite is replayed again."""
     work = shipped.copy(tmp_path_factory.mktemp("gate-suite") / "work")
@@ -73,7 +73,7 @@ def replayed(shipped, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repl
         first = shipped.run_id
         # The goldens pass under ir and code; direct (SmolLM2 calling tools itself) fails some,
         # which exits 1 and is the policy's to judge.
-        assert shipped.test.exit_code == 1 and "110 cases: 88 passed, 22 failed" in shipped.test.stdout, shipped.test.output
+        assert shipped.test.exit_code == 1 and "115 cases: 93 passed, 22 failed" in shipped.test.stdout, shipped.test.output
         assert cli("gate", "--ledger", ledger, "--update-baseline").exit_code == 0
         shutil.copy(ledger, work / "main.duckdb")
         git(work, "commit", "-q", "--allow-empty", "-m", "two")
@@ -116,7 +116,7 @@ def test_a_planted_token_regression_fails_naming_the_step(cli, replayed: Replaye
     assert lines[1].startswith(f"  {PLANTED}") and "(max_regression.tokens); baseline 4,781 (+2" in lines[1]
     assert lines[2].startswith("  git-release-digest/last-50 [ir]: tokens ") and "baseline 4,934 (+" in lines[2]
     cases = {(c.attrib["classname"], c.attrib["name"]): c for c in ET.parse(junit).getroot().iter("testcase")}
-    assert len(cases) == 110  # 42 cases x (ir, code) + 26 direct
+    assert len(cases) == 115  # 42 cases x (ir, code) + 5 doc-intake (ir) + 26 direct
     [first, _] = cases[("git-release-digest", "last-50 [ir]")].findall("failure")
     assert first.attrib["message"].startswith(PLANTED) and first.attrib["type"] == "max_regression.tokens"
     assert sum(1 for c in cases.values() if c.find("failure") is not None) == 1

@@ -24,9 +24,9 @@ def test_the_header_names_run_time_commit_and_suite(replayed):
 
 def test_every_case_and_approach_passed_with_its_checks_counted(replayed):
     data = build_report(replayed.ledger, replayed.run)
-    assert len(data.cases) == 84 and data.passed == 84
+    assert len(data.cases) == 89 and data.passed == 89  # 42 x (ir, code) + doc-intake's 5 (ir)
     assert {(c.task, c.approach) for c in data.cases} >= {("review-triage", "ir"), ("review-triage", "code")}
-    assert sum(c.checks for c in data.cases) == 340  # as tests/harness/test_cli_suite.py counts them
+    assert sum(c.checks for c in data.cases) == 385  # as tests/harness/test_cli_suite.py counts them
     assert all(not c.failed and c.error is None for c in data.cases)
 
 

@@ -54,7 +54,7 @@ def test_a_past_run_is_reproduced_from_the_ledger_alone(cli, replayed, tmp_path)
 
     assert without_steps(now) == without_steps(was)  # everything the ledger holds, the same bytes
     cases = was.count('<details class="case ')
-    assert cases == 84 and now.count("The trace of this case is not on this machine.") == cases  # the step view says why it is empty
+    assert cases == 89 and now.count("The trace of this case is not on this machine.") == cases  # the step view says why it is empty
     assert sorted(p.name for p in alone.iterdir()) == ["after.html", "ledger.duckdb"]
 
 

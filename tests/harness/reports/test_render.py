@@ -30,7 +30,7 @@ def html(data):
 def test_terminal_has_the_header_and_every_section_as_a_table(data):
     text = to_terminal(data)
     assert text.startswith(f"flowtape report · run {data.run.run_id}\n")
-    assert f"git commit  {data.run.git_commit}" in text and "84 cases: 84 passed, 0 not passed" in text
+    assert f"git commit  {data.run.git_commit}" in text and "89 cases: 89 passed, 0 not passed" in text
     for title in ("Cases", "Tokens per approach per task", "Savings per tool call", "Cost over the last runs", "Pass rate per step"):
         assert f"\n{title}\n{'=' * len(title)}\n" in text
     assert re.search(r"git-release-digest\s+full-history\s+ir\s+passed\s+8\n", text)
@@ -69,7 +69,7 @@ def test_html_is_one_page_with_a_heading_per_section_four_charts_and_the_tables(
     assert html.count("<svg") == len(CHARTS)
     for key in TABLES:
         assert f'<table id="table-{key}">' in html, key
-    assert html.count('<td class="status-passed">passed</td>') == 84
+    assert html.count('<td class="status-passed">passed</td>') == 89
     assert f"<dd>{data.run.git_commit}</dd>" in html
 
 
