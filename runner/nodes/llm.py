@@ -165,8 +165,9 @@ def _total(usages: list[LLMUsage]) -> LLMUsage:
         values = [getattr(u, name) for u in usages if getattr(u, name) is not None]
         return sum(values) if values else None
 
+    cost = add("cost_usd") if all(u.cost_usd is not None for u in usages) else None  # a part unknown: the sum is unknown
     return LLMUsage(model=usages[-1].model, prompt_tokens=add("prompt_tokens"), completion_tokens=add("completion_tokens"),
-                    cached_tokens=add("cached_tokens"), cost_usd=add("cost_usd"), usage_source=usages[-1].usage_source)
+                    cached_tokens=add("cached_tokens"), cost_usd=cost, usage_source=usages[-1].usage_source)
 
 
 def _feedback(error: str) -> str:
