@@ -143,3 +143,12 @@ def test_a_checkpoint_with_no_recorded_decision_is_a_replay_miss(tmp_path, monke
     run = run_case(task, case, cassettes=tmp_path, mode="none", ci=True)
     assert run.trace.status.value == "failed"
     assert "no recording for step 'check' (review human decide)" in run.trace.step("check").error
+
+
+def test_a_review_decision_is_written_step_equals_decision(cli, tmp_path):
+    for args in (("record", ROOT / "goldens", "--task", "doc-intake", "--cassettes", tmp_path),
+                 ("run", ROOT / "goldens/doc-intake/workflow.json", "-i", "document=x", "--trace-dir", tmp_path)):
+        result = cli(*args, "--review", "check")
+        assert result.exit_code == 2, result.output
+        assert result.stderr == "flowtape: --review takes STEP=DECISION (like check=approve), got 'check'\n"
+    assert not list(tmp_path.iterdir())  # nothing recorded, nothing run
