@@ -110,11 +110,20 @@ class MaxRegression(_Strict):
 
 class Savings(_Strict):
     """`approach` must use at least `at_least` (a fraction) fewer orchestrator context tokens
-    per run than `over`, in every case both have figures for."""
+    per run than `over`, in every case both have figures for, of the tasks `tasks` names (fnmatch
+    patterns; one starting with `!` leaves the tasks it matches out; default every task). A task
+    whose workflow calls no tool has nothing to save: leave it out (`tasks = ["*", "!doc-intake"]`)."""
 
     approach: str
     over: str
     at_least: float = Field(le=1)
+    tasks: list[str] = Field(default_factory=lambda: ["*"])
+
+    def covers(self, task: str) -> bool:
+        """Whether the rule judges `task`: a pattern matches it and no `!` pattern does."""
+        keep = [p for p in self.tasks if not p.startswith("!")]
+        drop = [p[1:] for p in self.tasks if p.startswith("!")]
+        return any(fnmatchcase(task, p) for p in keep) and not any(fnmatchcase(task, p) for p in drop)
 
     @field_validator("approach", "over")
     @classmethod

@@ -250,7 +250,8 @@ def _regressions(policy: Policy, run: RunFigures, base: RunFigures | None, out: 
 def _savings(policy: Policy, run: RunFigures, base: RunFigures | None, out: Verdicts) -> None:
     for index, rule in enumerate(policy.required_savings):
         name = f"required_savings[{index}]"
-        pairs = sorted({(t, c, m) for t, c, a, m in run.context if a == rule.approach} & {(t, c, m) for t, c, a, m in run.context if a == rule.over})
+        pairs = sorted({(t, c, m) for t, c, a, m in run.context if a == rule.approach and rule.covers(t)}
+                       & {(t, c, m) for t, c, a, m in run.context if a == rule.over})
         if not pairs:
             out.failures.append(Failure(name, "savings", None, None, approach=rule.approach,
                                         detail=f"{name}: no case has context figures for both {rule.approach} and {rule.over} in this run"))

@@ -135,3 +135,14 @@ def test_the_cli_exits_2_on_a_malformed_policy(cli, ledger: Path, tmp_path: Path
     result = cli("gate", "--ledger", ledger)
     assert result.exit_code == 2
     assert result.stderr == f"flowtape: {tmp_path / 'pyproject.toml'}: tool.flowtape.gate.min_pass_rate.ir: Input should be less than or equal to 1\n"
+
+
+def test_a_savings_rule_judges_the_tasks_its_patterns_name() -> None:
+    from harness.gate._policy import Savings
+
+    every = Savings(approach="ir", over="direct", at_least=0.5)
+    assert every.covers("doc-intake") and every.covers("meeting-times")
+    but = Savings(approach="ir", over="direct", at_least=0.5, tasks=["*", "!doc-*"])
+    assert but.covers("meeting-times") and not but.covers("doc-intake")
+    only = Savings(approach="ir", over="direct", at_least=0.5, tasks=["git-*"])
+    assert only.covers("git-release-digest") and not only.covers("meeting-times")

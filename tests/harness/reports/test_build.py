@@ -45,7 +45,7 @@ def test_tokens_come_from_the_context_rows_with_direct_modelled(replayed):
     data = build_report(replayed.ledger, replayed.run)
     assert data.tokens_source == "context"
     figures = {(t.task, t.approach): t for t in data.tokens}
-    assert len(figures) == 24  # eight tasks x direct (modelled for every task), code, ir
+    assert len(figures) == 26  # eight tasks x direct (modelled for every task), code, ir; doc-intake x direct, ir
     for task in ("git-release-digest", "meeting-times", "review-triage", "team-memory"):
         assert figures[task, "direct"].per_run_tokens > figures[task, "ir"].per_run_tokens > 0
         assert figures[task, "direct"].authoring_tokens is None and figures[task, "ir"].authoring_tokens > 0
@@ -90,7 +90,7 @@ def test_pass_rates_group_verdicts_by_target_steps_in_run_order_then_outputs(rep
     rates = build_report(replayed.ledger, replayed.run).pass_rates
     digest = [p.target for p in rates if p.task == "git-release-digest"]
     assert digest == ["steps.log", "steps.counts", "steps.headline", "outputs.features"]
-    assert sum(p.total for p in rates) == 340 and all(p.rate == 1 for p in rates)
+    assert sum(p.total for p in rates) == 385 and all(p.rate == 1 for p in rates)
 
 
 def test_an_unknown_run_or_a_missing_ledger_is_an_error(replayed, tmp_path):
