@@ -232,3 +232,19 @@ def test_review_decisions_on_the_command_line():
     assert parse_decisions(["check=reject", " gate = approve "]) == {"check": "reject", "gate": "approve"}
     with pytest.raises(ValueError, match="--review takes STEP=DECISION"):
         parse_decisions(["check"])
+
+
+def test_the_steps_usage_adds_its_calls_up_and_a_cost_is_known_only_when_each_calls_is():
+    class Priced(Scripted):
+        def __init__(self, *replies, costs):
+            super().__init__(*replies)
+            self.costs = list(costs)
+
+        def complete(self, request):
+            reply = super().complete(request)
+            return LLMResponse(text=reply.text, model=reply.model, prompt_tokens=reply.prompt_tokens, completion_tokens=5, cost_usd=self.costs.pop(0))
+
+    known = run(extract(retry={"on": "contract", "max": 2}), Priced(DUPLICATE, GOOD, costs=[0.25, 0.5])).step("extract").llm
+    assert (known.prompt_tokens, known.completion_tokens, known.cost_usd) == (30, 10, 0.75)
+    unknown = run(extract(retry={"on": "contract", "max": 2}), Priced(DUPLICATE, GOOD, costs=[None, 0.5])).step("extract").llm
+    assert unknown.cost_usd is None and unknown.prompt_tokens == 30
