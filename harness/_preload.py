@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import harness.cassettes._llm  # noqa: F401
 import harness.cassettes._mcp  # noqa: F401
+import harness.cassettes._review  # noqa: F401  (review checkpoints' recorded decisions)
 import harness.codeexec  # noqa: F401  (the code approach: jail, bridge, stubs)
 import harness.evaluators  # noqa: F401
 import harness.suite  # noqa: F401

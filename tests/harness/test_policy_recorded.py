@@ -19,6 +19,21 @@ CONTRACT = {"type": "object", "properties": {"invoice_number": {"type": "string"
             "required": ["invoice_number", "total"], "dependentRequired": {"total": ["currency"]}}
 
 
+@pytest.fixture
+def fresh_model():
+    """A model server of the test's own. llama.cpp reuses the KV cache of the prompt a slot saw
+    last, and a reply can differ with it: on the session's shared server (`local_model`) these
+    replies would depend on which tests ran before."""
+    from harness.localmodel import LocalModelError, start_local_model
+
+    try:
+        server = start_local_model()
+    except LocalModelError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    with server:
+        yield server
+
+
 def workflow(tmp_path: Path, params: dict, retry: dict | None = None) -> Path:
     node = {"id": "extract", "type": "llm", "params": {"prompt": "Extract the invoice number and the total from this invoice.\n\n${document}",
                                                        "temperature": 0, "max_tokens": 80, "output_schema": CONTRACT, **params}}
@@ -36,9 +51,10 @@ def run(cli, wf: Path, tape: Path, traces: Path, api_base: str) -> tuple[int, Tr
     return result.exit_code, Trace.model_validate_json(Path(payload["trace"]).read_text())
 
 
-def test_a_broken_contract_fed_back_is_fixed_on_the_second_call_and_replays(cli, local_model, tmp_path, monkeypatch):
+@pytest.mark.local_model
+def test_a_broken_contract_fed_back_is_fixed_on_the_second_call_and_replays(cli, fresh_model, tmp_path, monkeypatch):
     wf, tape, traces = workflow(tmp_path, {}, {"on": "contract", "max": 2, "feedback": True}), tmp_path / "tape.yaml", tmp_path / "traces"
-    code, live = run(cli, wf, tape, traces, local_model.api_base)
+    code, live = run(cli, wf, tape, traces, fresh_model.api_base)
     assert code == 0, live.error
     calls = live.step("extract").calls
     # SmolLM2 leaves out the currency its total depends on; told so, it adds one.
@@ -56,13 +72,14 @@ def test_a_broken_contract_fed_back_is_fixed_on_the_second_call_and_replays(cli,
     assert [(c.attempt, c.outcome, c.reply) for c in replay.step("extract").calls] == [(c.attempt, c.outcome, c.reply) for c in calls]
 
 
-def test_a_fallback_model_answers_after_a_provider_error_and_replays(cli, local_model, tmp_path, monkeypatch):
+@pytest.mark.local_model
+def test_a_fallback_model_answers_after_a_provider_error_and_replays(cli, fresh_model, tmp_path, monkeypatch):
     # The node's own endpoint refuses the connection (a provider that is down); the fallback is
     # the run's model server, under the same contract policy as above.
     wf = workflow(tmp_path, {"api_base": DEAD, "model": "openai/primary", "fallback_models": ["openai/smollm2"]},
                   {"on": "contract", "max": 2, "feedback": True})
     tape, traces = tmp_path / "tape.yaml", tmp_path / "traces"
-    code, live = run(cli, wf, tape, traces, local_model.api_base)
+    code, live = run(cli, wf, tape, traces, fresh_model.api_base)
     assert code == 0, live.error
     calls = live.step("extract").calls
     assert [(c.model, c.attempt, c.outcome) for c in calls] == [("openai/primary", 1, "provider_error"), ("openai/smollm2", 1, "contract_failed"),
