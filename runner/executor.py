@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +30,7 @@ from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow
 __all__ = ["RunFailed", "Runtime", "execute", "new_run_id"]
 
 MAX_STEPS = 10_000
+MAX_NODE_VISITS = 100  # as pflow: a node that runs a 101st time stops the run (a loop that never ends)
 DEFAULT_CONCURRENCY = 10  # a parallel batch's items at a time when max_concurrent is not given
 DEFAULT_MAX_ITERATIONS = 100  # a loop's rounds when it names no cap (pflow's per-node visit guard is 100 too)
 
@@ -112,23 +114,32 @@ class _Run:
         self.prefix = prefix
         self.depth = depth
         self.edges = {(e.from_, e.action): e.to for e in workflow.edges}
+        self.failed: set[str] = set()  # nodes whose last run failed (an error edge took over)
 
     def go(self, inputs: dict[str, Any]) -> dict[str, Any]:
         scope: dict[str, Any] = dict(inputs)
         current: str | None = self.workflow.first_node
+        visits: dict[str, int] = defaultdict(int)
         for _ in range(MAX_STEPS):
             if current is None:
                 break
             node = self.workflow.node(current)
+            visits[node.id] += 1
+            if visits[node.id] > MAX_NODE_VISITS:
+                raise RunFailed(f"node '{self.prefix}{node.id}' would run more than {MAX_NODE_VISITS} times: "
+                                "a loop that never ends? (pflow's limit per node too)")
             result, failure = self._run_node(node, scope)
             if failure is not None:
                 # As in pflow, a failed node's outputs are not readable afterwards (use `??`);
                 # the trace keeps them.
+                self.failed.add(node.id)
+                scope.pop(node.id, None)
                 current = self.edges.get((node.id, "error"))
                 if current is None:
                     raise RunFailed(f"node '{self.prefix}{node.id}' failed: {failure}")
                 continue
             assert result is not None
+            self.failed.discard(node.id)
             scope[node.id] = result.output
             current = self._next(node.id, result.action)
         else:
@@ -148,7 +159,8 @@ class _Run:
     def _outputs(self, scope: dict[str, Any]) -> dict[str, Any]:
         """Declared outputs in order. Null values are left out; so is a `??` chain whose every
         reference names a node that did not run (a branch not taken). Anything else that does
-        not resolve fails the run. Like pflow, each output joins the scope under its name."""
+        not resolve fails the run -- a `??` chain among whose nodes one failed included, as in
+        pflow. Like pflow, each output joins the scope under its name."""
         outputs: dict[str, Any] = {}
         for name, spec in self.workflow.outputs.items():
             text = spec.template
@@ -157,7 +169,7 @@ class _Run:
             except templates.UnresolvedError as err:
                 exprs = [seg for seg in templates.parse(text).segments if not isinstance(seg, str)]
                 names = {ref.name for ref in templates.find_refs(text)}
-                if any(len(e.alternatives) > 1 for e in exprs) and all(n not in scope for n in names):
+                if any(len(e.alternatives) > 1 for e in exprs) and all(n not in scope and n not in self.failed for n in names):
                     continue
                 raise RunFailed(f"output '{name}': {err}") from None
             if value is not None:

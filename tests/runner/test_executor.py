@@ -249,3 +249,26 @@ def test_a_nested_workflow_file_that_is_not_there_is_rejected_before_anything_ru
     with pytest.raises(InvalidWorkflow, match=r"\$\.nodes\[1\]\.params\.workflow \(node child\): no such workflow file: .*children/missing\.json"):
         execute(d, base_dir=tmp_path)
     assert not marker.exists()
+
+
+def test_a_back_edge_that_names_its_action_is_a_loop_and_a_node_runs_at_most_100_times(tmp_path):
+    # pflow's markdown writes `- next: <earlier step>` as an edge with `"action": "default"`: a
+    # loop, not a cycle. One that never ends stops when a node would run a 101st time.
+    d = doc([shell("a", "echo a"), shell("b", "echo b")], [{"from": "a", "to": "b"}, {"from": "b", "to": "a", "action": "default"}], {"o": "${b.stdout}"})
+    trace = execute(d, base_dir=tmp_path)
+    assert trace.status is RunStatus.FAILED
+    assert "node 'a' would run more than 100 times" in trace.error
+    assert [s.step_id for s in trace.steps].count("a") == 100
+    # the same edge without an action is a cycle, rejected before anything runs (as pflow does)
+    del d["edges"][1]["action"]
+    with pytest.raises(InvalidWorkflow, match="cycle: "):
+        execute(d, base_dir=tmp_path)
+
+
+def test_a_chain_output_fails_when_a_node_it_names_failed_and_is_left_out_when_none_ran(tmp_path):
+    nodes = [shell("x", "exit 1"), shell("y", "echo y"), shell("z", "echo done")]
+    edges = [{"from": "x", "to": "y"}, {"from": "x", "to": "z", "action": "error"}]
+    failed = execute(doc(nodes, edges, {"got": "${x.stdout ?? y.stdout}", "fin": "${z.stdout}"}), base_dir=tmp_path)
+    assert failed.status is RunStatus.FAILED and "output 'got'" in failed.error
+    skipped = execute(doc(nodes, edges, {"got": "${y.stdout ?? y.stderr}", "fin": "${z.stdout}"}), base_dir=tmp_path)
+    assert skipped.status is RunStatus.PASSED and skipped.outputs == {"fin": "done"}
