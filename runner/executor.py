@@ -223,7 +223,7 @@ class _Run:
                 break
             if wait:
                 self.runtime.sleep(wait)
-            wait *= policy.factor if policy else 1.0
+            wait = policy.next_wait(wait) if policy else wait
         record.duration_ms = (time.perf_counter() - started) * 1000
         if failure is not None:
             record.error, record.action, record.output = str(failure), "error", failure.output or None

@@ -106,6 +106,17 @@ def test_retries_count_every_attempt_and_wait_with_backoff(flaky, tmp_path):
     assert slept == [0.5, 1.0]
 
 
+def test_an_exponential_wait_stops_growing_at_60_seconds_and_backoff_takes_only_pflows_words(flaky, tmp_path):
+    node = {"id": "f", "type": "flaky", "params": {"succeed_on": 9}, "retry": {"max": 4, "wait": 40, "backoff": "exponential"}}
+    slept = []
+    execute(doc([node]), runtime=Runtime(sleep=slept.append), base_dir=tmp_path)
+    assert slept == [40, 60, 60]
+    for backoff in (2, 1.5, "linear"):  # pflow rejects each of them
+        node["retry"]["backoff"] = backoff
+        with pytest.raises(InvalidWorkflow, match="backoff"):
+            execute(doc([node]), runtime=Runtime(sleep=slept.append), base_dir=tmp_path)
+
+
 def test_retries_stop_at_max_and_then_fail(flaky, tmp_path):
     node = {"id": "f", "type": "flaky", "params": {"succeed_on": 9}, "retry": {"max": 2, "wait": 1}}
     slept = []
