@@ -131,3 +131,19 @@ def test_same_outputs_as_pflow(name, tmp_path, echo_url):
 
 def test_every_deviation_names_an_existing_case():
     assert all((CASES / f"{name}.json").exists() for name in DEVIATIONS)
+
+
+@pytest.mark.parametrize("name", ["files_copy_exists", "files_delete_refused", "files_copy_folder", "files_delete_param"])
+def test_file_nodes_fail_with_pflows_words(name, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    document, inputs, observed = _load(name, {"__SCRATCH__": str(scratch)})
+    message = observed["error"][0]["message"]
+    if observed["error"][0].get("category") == "validation":  # a param pflow refuses: refused before anything runs
+        with pytest.raises(InvalidWorkflow, match="unknown param 'confirm_delete'"):
+            execute(document, inputs, base_dir=tmp_path)
+        assert not (scratch / "a.txt").exists()
+        return
+    trace = execute(document, inputs, base_dir=tmp_path)
+    assert trace.status is RunStatus.FAILED and message in trace.error
+    assert (scratch / "a.txt").read_text() == "hello"  # nothing was copied over, moved or deleted

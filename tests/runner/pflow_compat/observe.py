@@ -29,7 +29,7 @@ def observe(name: str, args: list[str]) -> dict:
         workflow = Path(tmp) / f"{name}.pflow.md"
         workflow.write_text(source)
         proc = subprocess.run([PFLOW, "--output-format", "json", str(workflow), *args], capture_output=True, text=True, timeout=300, cwd=tmp)
-    text = proc.stdout
+    text = proc.stdout.replace(str(scratch), "__SCRATCH__")  # paths in messages, as the tests' placeholder
     printed = json.loads(text[text.index("{"):])
     inputs = {}
     for arg in args:
