@@ -108,6 +108,26 @@ def _redacted(trace: Any, tape: Any, servers: dict[str, Any], llm_api_key: str |
     return redact_trace(trace, secrets)
 
 
+def _check_live_tools(document: Any, client: Any, file: Path) -> None:
+    """Before anything runs, each MCP node against the tools its server lists (the servers the
+    workflow names are started for it; one that does not start is left to fail its node in the
+    run, where an error edge may handle it): an unknown tool (with a did-you-mean), a missing required
+    argument or a literal argument its schema refuses is bad input (exit 2), as in pflow."""
+    from harness.toolcheck import check_tools, live_tools
+
+    try:
+        tools = live_tools(document, client)
+    except Exception:  # noqa: BLE001 - a server that does not start fails its node in the run (an error edge may handle it)
+        return
+    problems, _ = check_tools(document, list(tools), tools)
+    if problems:
+        client.close()
+        for problem in problems:
+            typer.echo(f"{file}: {problem}", err=True)
+        typer.echo(f"{file}: {len(problems)} problem{'s' if len(problems) != 1 else ''} with the servers' tools; nothing ran", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
 def run(
     file: Annotated[Path, typer.Argument(help="The JSON IR workflow to run.", show_default=False)],
     input_: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="NAME=VALUE, parsed by the input's declared type (JSON for object, array, number, boolean). Repeatable.")] = None,
@@ -148,6 +168,7 @@ def run(
 
         servers = load_servers(mcp_config)
         runtime.mcp = LiveMCPClient(servers)
+        _check_live_tools(document, runtime.mcp, file)
     try:
         trace = execute(document, inputs, runtime=runtime, base_dir=file.resolve().parent, source=str(file))
     except InvalidWorkflow as err:
