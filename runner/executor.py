@@ -211,7 +211,8 @@ class _Run:
                 failure = NodeFailure(f"template: {err}", retryable=False)
                 break
             record.params = params
-            ctx = NodeContext(step_id=record.step_id, base_dir=self.base_dir, llm=self.runtime.llm, mcp=self.runtime.mcp, run_workflow=self._nested(record.step_id), depth=self.depth, extra={"default_model": self.runtime.default_model, **self.runtime.extra})
+            ctx = NodeContext(step_id=record.step_id, base_dir=self.base_dir, llm=self.runtime.llm, mcp=self.runtime.mcp, run_workflow=self._nested(record.step_id), depth=self.depth, extra={"default_model": self.runtime.default_model, **self.runtime.extra},
+                              add_step=self.steps.append)
             try:
                 result, failure = ntype.run(params, ctx), None
                 break

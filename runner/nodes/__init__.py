@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from runner.nodes._base import NodeContext, NodeFailure, NodeResult, NodeType, ParamSpec
+from runner.nodes.agent import AgentNode
 from runner.nodes.code import CodeNode
 from runner.nodes.files import CopyFileNode, DeleteFileNode, MoveFileNode, ReadFileNode, WriteFileNode
 from runner.nodes.http import HttpNode
@@ -15,7 +16,7 @@ __all__ = ["BUILTIN_NODES", "NodeContext", "NodeFailure", "NodeResult", "NodeTyp
 
 BUILTIN_NODES: dict[str, NodeType] = {
     n.name: n for n in (ShellNode(), ReadFileNode(), WriteFileNode(), HttpNode(), LLMNode(), WorkflowNode(), CodeNode(),
-                  CopyFileNode(), MoveFileNode(), DeleteFileNode())
+                  CopyFileNode(), MoveFileNode(), DeleteFileNode(), AgentNode())
 }
 
 
