@@ -79,6 +79,15 @@ def _open_cassette(path: Path, mode: str | None, mcp_config: Path | None, runtim
     return tape
 
 
+def _meta(tape: Any, runtime: Any) -> dict[str, Any]:
+    """What a recording keeps besides its interactions: the servers, and the default model the
+    run's llm and agent nodes were recorded with (a replay then needs no --model)."""
+    meta: dict[str, Any] = {"servers": runtime.mcp.server_meta()}
+    if runtime.default_model and any(i.kind == "llm" for i in tape.interactions):
+        meta["llm"] = {"model": runtime.default_model, "recorded_from": f"{runtime.default_model} via litellm (flowtape run)"}
+    return meta
+
+
 def _close_cassette(tape: Any, runtime: Any, completed: bool) -> list[Any]:
     """Save what was recorded when the run completed (exit 2 if a secret would be written; a run
     that did not complete leaves the cassette as it was) and report unused recordings."""
@@ -88,7 +97,7 @@ def _close_cassette(tape: Any, runtime: Any, completed: bool) -> list[Any]:
         if tape.changed and not completed:
             state = "left as it was" if tape.existed else "not written"
             typer.echo(f"flowtape: the run did not complete; {tape.path} {state} (a run that did not complete is never recorded)", err=True)
-        elif tape.save({"servers": runtime.mcp.server_meta()}):
+        elif tape.save(_meta(tape, runtime)):
             typer.echo(f"flowtape: recorded {len(tape.interactions)} interactions in {tape.path}", err=True)
     except LeakedSecretError as err:
         fail(str(err))
