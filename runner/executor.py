@@ -96,7 +96,7 @@ def execute(
         warnings=[str(d) for d in diagnostics],
     )
     started = time.perf_counter()
-    run = _Run(workflow, runtime, base_dir or Path.cwd(), trace.steps, prefix="", depth=0)
+    run = _Run(workflow, runtime, base_dir or Path.cwd(), trace.steps, prefix="", depth=0, warnings=trace.warnings)
     try:
         trace.outputs = run.go(apply_defaults(workflow.inputs, coerce_values(workflow.inputs, inputs)))
     except RunFailed as err:
@@ -106,8 +106,10 @@ def execute(
 
 
 class _Run:
-    def __init__(self, workflow: Workflow, runtime: Runtime, base_dir: Path, steps: list[StepRecord], prefix: str, depth: int) -> None:
+    def __init__(self, workflow: Workflow, runtime: Runtime, base_dir: Path, steps: list[StepRecord], prefix: str, depth: int,
+                 warnings: list[str] | None = None) -> None:
         self.workflow = workflow
+        self.warnings = warnings if warnings is not None else []  # the trace's, shared with nested runs
         self.runtime = runtime
         self.base_dir = base_dir
         self.steps = steps
@@ -205,7 +207,11 @@ class _Run:
         for attempt in range(1, attempts + 1):
             record.attempts = attempt
             try:
-                params = ntype.resolve(node.params, _local_scope(node, scope))
+                with templates.lenient(self.workflow.template_resolution_mode == "permissive") as left:
+                    params = ntype.resolve(node.params, _local_scope(node, scope))
+                if left and attempt == 1:
+                    self.warnings.append(f"node '{step_id}': {', '.join(dict.fromkeys(left))} did not resolve and was left as text "
+                                         "(template_resolution_mode: permissive)")
             except templates.TemplateError as err:
                 record.params = node.params
                 failure = NodeFailure(f"template: {err}", retryable=False)
@@ -372,7 +378,7 @@ class _Run:
                 child = load_workflow(document, inputs=inputs, mcp_servers=self.runtime.mcp_servers, source=source)
             except InvalidWorkflow as err:
                 raise NodeFailure(f"nested workflow is invalid: {err}", retryable=False) from None
-            run = _Run(child, self.runtime, base_dir, self.steps, prefix=f"{step_id}/", depth=self.depth + 1)
+            run = _Run(child, self.runtime, base_dir, self.steps, prefix=f"{step_id}/", depth=self.depth + 1, warnings=self.warnings)
             try:
                 return run.go(apply_defaults(child.inputs, coerce_values(child.inputs, inputs)))
             except RunFailed as err:

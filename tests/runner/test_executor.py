@@ -283,3 +283,14 @@ def test_a_chain_output_fails_when_a_node_it_names_failed_and_is_left_out_when_n
     assert failed.status is RunStatus.FAILED and "output 'got'" in failed.error
     skipped = execute(doc(nodes, edges, {"got": "${y.stdout ?? y.stderr}", "fin": "${z.stdout}"}), base_dir=tmp_path)
     assert skipped.status is RunStatus.PASSED and skipped.outputs == {"fin": "done"}
+
+
+def test_permissive_mode_leaves_what_does_not_resolve_as_text_and_warns(tmp_path):
+    d = doc([shell("a", "echo '{\"x\": 1}'"), shell("b", "printf '%s' 'got=${a.stdout.y} ok=${a.stdout.x}'")], chain("a", "b"), {"b": "${b.stdout}"})
+    assert execute(d, base_dir=tmp_path).status is RunStatus.FAILED  # strict, the default
+    d["template_resolution_mode"] = "permissive"
+    trace = execute(d, base_dir=tmp_path)
+    assert trace.status is RunStatus.PASSED and trace.outputs == {"b": "got=${a.stdout.y} ok=1"}
+    assert trace.warnings == ["node 'b': ${a.stdout.y} did not resolve and was left as text (template_resolution_mode: permissive)"]
+    # the text left in place is a value like any other: it reaches the shell as data
+    assert trace.step("b").params["command_values"]["__ft_0"] == "${a.stdout.y}"

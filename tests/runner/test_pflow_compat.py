@@ -25,7 +25,6 @@ DEVIATIONS = {
     "inputs_wrong_type": "an input value of the wrong type is a validation error, as the runner issue asks (test_validate.py)",
     "inputs_env_fallback": "a missing input is not read from an environment variable of the same name",
     "coalesce_bad_literal": "a single-quoted default ('x') is accepted as a string literal (test_templates.py)",
-    "runtime_unresolved_permissive": "template_resolution_mode 'permissive' is read but not acted on yet",
     "llm_no_provider": "an llm node with no model falls back to the default model instead of failing at compile time",
     "retry_node": "a code node runs in flowtape's sandbox, which sees no host file; this case counts its attempts in one (test_code_node.py counts them in its output)",
 }
