@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.accounting import query
 
@@ -300,33 +301,24 @@ def record(suite: Path, tapes: Path, api_base: str, api_key: str, *args: object)
                            "--llm-api-key", api_key, *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
 
 
-def test_a_cost_cap_stops_a_recording_on_ray_and_names_what_it_left(cluster, local_model, tmp_path, monkeypatch):
+def test_recording_on_ray_keeps_to_one_model_call_retries_a_429_and_stops_at_the_cost_cap(cluster, local_model, tmp_path, monkeypatch):
+    """Six units on two CPUs, `--max-per-model 1`, a model gate that answers the first call with
+    429, and a cost cap the first recorded unit passes: one call to the model at a time, the 429
+    retried and said so (in the line and the cassette's meta), then no unit started after the
+    cap, every one of them named."""
     monkeypatch.delenv("CI", raising=False)
     suite, tapes = greet_suite(tmp_path, NAMES), tmp_path / "cassettes"
-    with ModelGate(local_model.api_base.removesuffix("/v1"), hold=2.0) as gate:
-        done = record(suite, tapes, gate.api_base, local_model.api_key, "--max-cost", "0.01", "--executor", "ray", "--address", cluster)
-    assert done.returncode == 1, done.stdout + done.stderr
-    recorded = sorted(p.name.split(".")[0] for p in (tapes / "greet").glob("*.yaml"))
+    with ModelGate(local_model.api_base.removesuffix("/v1"), refuse=1, hold=1.0) as gate:
+        done = record(suite, tapes, gate.api_base, local_model.api_key, "--max-per-model", "1", "--max-cost", "0.01",
+                      "--executor", "ray", "--address", cluster)
+    assert done.returncode == 1, done.stdout + done.stderr  # units left unrecorded
+    assert gate.most == 1 and gate.refused == 1  # 2 CPUs, but one call to the model at a time
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("[1/6]")]
+    assert "recorded" in line and "retried 1 time(s) after 429/5xx: attempt 1:" in line and "answered HTTP 429" in line
+    [tape] = (tapes / "greet").glob("*.yaml")  # the cap: one unit ran at a time, and it passed the cap
+    [noted] = yaml.safe_load(tape.read_text())["meta"]["retried"]
+    assert "HTTP 429" in noted
     [summary] = [line for line in done.stdout.splitlines() if "left unrecorded" in line]
     assert summary.startswith("--max-cost $0.01 reached ($")
     left = sorted(part.split("/")[1].split(" ")[0] for part in summary.split("left unrecorded: ")[1].split(", "))
-    # no more units run at once than the cluster's 2 CPUs; those running when the cap was reached finish
-    assert gate.most <= 2 and 1 <= len(recorded) <= 2
-    assert sorted(recorded + left) == sorted(NAMES)  # every unit either recorded or named as left
-
-
-def test_recording_on_ray_keeps_to_one_call_per_model_and_retries_a_429(cluster, local_model, tmp_path, monkeypatch):
-    monkeypatch.delenv("CI", raising=False)
-    suite, tapes = greet_suite(tmp_path, NAMES[:3]), tmp_path / "cassettes"
-    with ModelGate(local_model.api_base.removesuffix("/v1"), refuse=1, hold=2.0) as gate:
-        done = record(suite, tapes, gate.api_base, local_model.api_key, "--max-per-model", "1", "--executor", "ray", "--address", cluster)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert gate.most == 1 and gate.refused == 1  # 2 CPUs, but one call to the model at a time
-    [retried] = [line for line in done.stdout.splitlines() if "retried" in line]
-    assert "retried 1 time(s) after 429/5xx: attempt 1:" in retried and "answered HTTP 429" in retried
-    import yaml
-
-    metas = [yaml.safe_load(p.read_text())["meta"] for p in sorted((tapes / "greet").glob("*.yaml"))]
-    assert len(metas) == 3
-    [noted] = [m["retried"] for m in metas if "retried" in m]
-    assert len(noted) == 1 and "HTTP 429" in noted[0]
+    assert sorted([tape.name.split(".")[0], *left]) == sorted(NAMES)  # every unit recorded or named as left
