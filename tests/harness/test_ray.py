@@ -322,3 +322,36 @@ def test_recording_on_ray_keeps_to_one_model_call_retries_a_429_and_stops_at_the
     assert summary.startswith("--max-cost $0.01 reached ($")
     left = sorted(part.split("/")[1].split(" ")[0] for part in summary.split("left unrecorded: ")[1].split(", "))
     assert sorted([tape.name.split(".")[0], *left]) == sorted(NAMES)  # every unit recorded or named as left
+
+
+def test_a_driver_killed_mid_run_leaves_a_ledger_that_says_which_units_completed(cluster, tmp_path):
+    from harness.accounting import Ledger
+
+    work = copy_suite(tmp_path / "work", SUBSET)
+    ledger = tmp_path / "l.duckdb"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env["CI"] = "true"
+    driver = subprocess.Popen([str(BIN / "flowtape"), "test", str(work / "goldens"), "--cassettes", str(work / "cassettes"), "--ledger", str(ledger),
+                               "--trace-dir", str(tmp_path / "traces"), "--executor", "ray", "--address", cluster],
+                              stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    reported = []
+    try:
+        assert driver.stderr is not None
+        for line in driver.stderr:
+            if line.startswith("[") and "/31]" in line:
+                task_case, approach = line.split("] ", 1)[1].split(" [")[:2]
+                reported.append((*task_case.split("/"), approach.split("]")[0]))
+                if len(reported) == 8:
+                    driver.send_signal(signal.SIGKILL)  # mid-run: the driver alone, its cluster goes on
+                    break
+    finally:
+        driver.kill()
+        driver.wait()
+    assert len(reported) == 8
+    with Ledger(ledger) as opened:  # what the next run against the ledger does first
+        [recovered] = opened.recover()
+    assert recovered.status == "interrupted"
+    [(status,)] = query(ledger, "SELECT status FROM runs")[1]
+    cases = query(ledger, 'SELECT task, "case", approach FROM cases')[1]
+    assert status == "interrupted"
+    assert set(reported) <= set(cases) and len(cases) == len(set(cases)) < 31  # every unit reported as done is there, once
