@@ -61,12 +61,27 @@ def connect(address: str | None) -> bool:
     ray = import_ray()
     if ray.is_initialized():
         return False
+    _reachable(address)
     try:
         ray.init(address=address, log_to_driver=False, configure_logging=False, include_dashboard=False)
     except (ConnectionError, RuntimeError, ValueError) as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise RayError(f"--address {address or 'RAY_ADDRESS/local'}: cannot connect to a Ray cluster: {first}") from None
     return True
+
+
+def _reachable(address: str | None, timeout: float = 10.0) -> None:
+    """RayError unless a `host:port` / `ray://host:port` address answers a TCP connect within
+    `timeout` (Ray itself waits minutes on an address where nothing listens)."""
+    if not address or address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise RayError(f"--address {address}: write auto, host:port or ray://host:port")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise RayError(f"--address {address}: cannot connect to a Ray cluster: {err.strerror or err}") from None
 
 
 def disconnect() -> None:

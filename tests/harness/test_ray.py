@@ -355,3 +355,15 @@ def test_a_driver_killed_mid_run_leaves_a_ledger_that_says_which_units_completed
     cases = query(ledger, 'SELECT task, "case", approach FROM cases')[1]
     assert status == "interrupted"
     assert set(reported) <= set(cases) and len(cases) == len(set(cases)) < 31  # every unit reported as done is there, once
+
+
+def test_an_address_where_no_cluster_listens_is_one_line_and_exit_2(tmp_path):
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("ray is not installed (pip install 'flowtape[ray]'; scripts/setup.sh installs it)")
+    work = copy_suite(tmp_path / "work", ("review-triage",))
+    [port] = _free_ports(1)
+    done = flowtape("test", work / "goldens", "--cassettes", work / "cassettes", "--ledger", tmp_path / "l.duckdb",
+                    "--executor", "ray", "--address", f"127.0.0.1:{port}")
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"flowtape: --address 127.0.0.1:{port}: cannot connect to a Ray cluster: Connection refused"
+    assert not (tmp_path / "l.duckdb").exists()  # no run started
