@@ -63,13 +63,14 @@ class CaseRun:
 def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str | None = None, ci: bool = False,
              llm: LLMSettings | None = None, fixtures: Path | None = None, evaluate: bool = False,
              tokenizer: str = "o200k_base", approach: str = "ir", log: Callable[[str], None] | None = None,
-             model: str | None = None) -> CaseRun:
+             model: str | None = None, notes: dict[str, Any] | None = None) -> CaseRun:
     """Run `case` of `task` under `approach` (`ir`: the workflow; `code`: the task's baseline.py
     in the sandbox; `direct`: a model calling the tools itself, `runner.agent`, asked the task's
     `direct.prompt`; `ir@<model>` / `code@<model>`: what `flowtape author` saved for that
     model) with its cassette, judge it when `evaluate` (model-judged
     evaluators call through the same cassette, so judging records and replays too), save what was
-    recorded, and report.
+    recorded, and report. `notes` go into the saved cassette's `meta` (a recording that needed
+    retries after 429/5xx answers says so there).
 
     Raises:
         GoldenError: the task's server config or workflow file is invalid.
@@ -152,7 +153,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             results = judge(task, case, trace, llm=runtime.llm, judge_model=model, tokenizer=tokenizer) if evaluate else []
             # The servers as task.yaml writes them (places unexpanded), credentials redacted.
             servers_meta = {name: redact_server_spec(spec) for name, spec in task.spec.servers.items()}
-            meta = {"flowtape": _version(), "servers": servers_meta}
+            meta = {"flowtape": _version(), "servers": servers_meta, **(notes or {})}
             if task.uses_llm(approach):
                 meta["llm"] = {"model": model, "recorded_from": llm.note or f"{model} via litellm"}
             # Recording is transactional: a run that did not complete (a server that did not
