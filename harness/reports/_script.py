@@ -152,6 +152,7 @@ SCRIPT = r"""
       if (at >= 0) { page = Math.floor(at / size); open = shown[at]; }
     }
     render(open);
+    if (open !== null) { list.querySelector('details.case[open]').scrollIntoView(); }  // the case a link opens is in view
   }
   function changed() { page = 0; select(); render(null); writeState(); }
   Object.keys(filters).forEach(function (k) { filters[k].addEventListener(k === 'q' ? 'input' : 'change', changed); });
