@@ -8,6 +8,7 @@ import re
 import subprocess
 from html import unescape
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -82,8 +83,6 @@ def rendered_cases(dom: str) -> list[tuple[str, str, str]]:
 def test_a_link_filters_to_the_failures_and_opens_a_case_to_its_steps(replayed, tmp_path):
     # The run with the planted regression: 16 cases, lisbon-tokyo failing under ir and code. The page's
     # own script reads the link (#status=failed&open=...), as a choice in the filter and a click on the case would.
-    from urllib.parse import quote
-
     page = tmp_path / "failing.html"
     page.write_text(to_html(build_report(replayed.ledger, replayed.first)), encoding="utf-8")
     dom = chromium(tmp_path, "--dump-dom", page.as_uri()).stdout
@@ -100,3 +99,49 @@ def test_a_link_filters_to_the_failures_and_opens_a_case_to_its_steps(replayed, 
     block = unescape(cases[1][2])
     assert re.search(r'<details class="step" open="">\s*<summary>convert · mcp', block)  # its steps open too
     assert "outputs.difference Equals: " in block and '"time_difference": "+9.0h"' in block
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory) -> Path:
+    """The report of a made-up 2,000-case run (tests/harness/reports/synthetic.py): one case in seven fails."""
+    from .synthetic import synthetic_run
+
+    folder = tmp_path_factory.mktemp("large")
+    ledger, run = synthetic_run(folder, 2_000)
+    page = folder / "report.html"
+    page.write_text(to_html(build_report(ledger, run)), encoding="utf-8")
+    return page
+
+
+def _labels(dom: str) -> list[str]:
+    return [label for _, label, _ in rendered_cases(dom)]
+
+
+def test_a_large_report_draws_one_page_of_cases_and_of_rows(large, tmp_path):
+    dom = chromium(tmp_path, "--dump-dom", large.as_uri()).stdout
+    order = sorted((f"task-{i % 10:02d}", f"case-{i:05d}") for i in range(2_000))  # the report's order: task, case
+    assert _labels(dom) == [f"{t}/{c} [ir]" for t, c in order[:50]]
+    assert re.search(r'id="case-pager">.*?1–50 of 2,000 · page 1 of 40 ', dom)
+    cases_table = re.search(r'<table id="table-cases">.*?<tbody>(.*?)</tbody>', dom, re.S).group(1)
+    assert cases_table.count("<tr>") == 100  # of 2,000 rows, in JSON for the pager
+    assert re.search(r'id="table-cases-pager">.*?1–100 of 2,000 · page 1 of 20 ', dom)
+
+
+def test_a_large_report_filters_searches_and_turns_pages(large, tmp_path):
+    from .synthetic import failing
+
+    def view(state: str) -> str:
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        folder.mkdir()
+        return chromium(folder, "--dump-dom", f"{large.as_uri()}#{state}").stdout
+
+    failed = sorted((f"task-{i % 10:02d}", f"case-{i:05d}") for i in range(2_000) if failing(i))
+    dom = view("status=failed&page=3")
+    assert _labels(dom) == [f"{t}/{c} [ir]" for t, c in failed[100:150]]
+    assert re.search(rf'id="case-pager">.*?101–150 of {len(failed)} \(of 2,000\) · page 3 of {-(-len(failed) // 50)} ', dom)
+    # the search looks in the steps too: a phrase of one case's prompt finds that case alone
+    assert _labels(view("q=" + quote("Summarise the 1234 rows"))) == ["task-04/case-01234 [ir]"]
+    assert _labels(view("task=task-04&q=case-0123")) == ["task-04/case-01234 [ir]"]
+    assert _labels(view("page=99"))[-1] == "task-09/case-01999 [ir]"  # past the end: the last page
+    opened = rendered_cases(view("status=failed&open=" + quote("task-03/case-01753 [ir]")))
+    assert [label for _, label, block in opened if " open" in block.split(">")[0]] == ["task-03/case-01753 [ir]"]
