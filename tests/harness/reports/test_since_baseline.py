@@ -149,3 +149,11 @@ def test_a_failing_case_opened_shows_its_prompt_response_and_reason_in_a_screens
     # the failing check's reason in red (--bad, #c0392b) and the steps' inputs and outputs on their grey band (#f5f7fa)
     for colour, least in (((0xC0, 0x39, 0x2B), 200), ((0xF5, 0xF7, 0xFA), 100_000)):
         assert (np.abs(view - np.array(colour) / 255).max(axis=-1) < 0.03).sum() > least, colour
+
+
+def test_the_cli_compares_with_the_baseline_asked_for(regressed, cli):
+    shown = cli("report", "--ledger", regressed.ledger)
+    assert shown.exit_code == 0 and f"Against run {regressed.baseline}, the recorded baseline" in shown.stdout
+    assert "No baseline to compare with" in cli("report", "--ledger", regressed.ledger, "--baseline", "none").stdout
+    missing = cli("report", "--ledger", regressed.ledger, "--baseline", "nope")
+    assert missing.exit_code == 2 and missing.stderr.startswith(f"flowtape: baseline nope: not a run of {regressed.ledger}")
