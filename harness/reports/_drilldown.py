@@ -6,14 +6,15 @@ page at a time (a 10,000-case run is not 10,000 DOM rows up front).
 
 A record: `s` status, `t` task, `c` case, `a` approach, `n` checks, `f` failing checks
 ([target, evaluator, reason]), `e` the run's error, `steps` ([summary, input, output, error] each,
-or a sentence when the trace is not here), `ch` the change since the baseline ([rank, status
+input and output text, or [one-line JSON] for the page to indent; or a sentence when the trace is
+not here), `ch` the change since the baseline ([rank, status
 there, status here, lines]) when there is one.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
 from typing import Any
 
 from harness.reports._data import CaseRow, ReportData
@@ -23,21 +24,27 @@ __all__ = ["MAX_SHOWN", "case_records", "embedded"]
 MAX_SHOWN = 4000  # characters of one value shown in the step by step view (the trace keeps all)
 
 
-def _shown(value: object) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + f"\n… ({len(text) - MAX_SHOWN:,} more characters in the trace)"
+def _shown(value: object) -> str | list[str]:
+    """Text as it is; anything else as one-line JSON in a list, which the page indents when the
+    step is opened (json's indenting encoder is pure Python: 10 s of a 10,000-case report)."""
+    structured = not isinstance(value, str)
+    text = json.dumps(value, ensure_ascii=False, default=str) if structured else str(value)
+    if len(text) > MAX_SHOWN:
+        text = text[:MAX_SHOWN] + f"\n… ({len(text) - MAX_SHOWN:,} more characters in the trace)"
+    return [text] if structured else text
 
 
-def _steps(trace_path: str | None) -> list[list[str | None]] | str:
+def _steps(trace_path: str | None) -> list[list[Any]] | str:
     """Each step of a stored trace: a summary line, what went in (the prompt, the tool's
     arguments, the command), what came out, and its error; or why there are none."""
-    if not trace_path or not Path(trace_path).is_file():
+    if not trace_path or not os.path.isfile(trace_path):
         return "The trace of this case is not on this machine."
     try:
-        trace = json.loads(Path(trace_path).read_text(encoding="utf-8"))
+        with open(trace_path, encoding="utf-8") as file:
+            trace = json.load(file)
     except (OSError, ValueError):
         return "The trace of this case cannot be read."
-    out: list[list[str | None]] = []
+    out: list[list[Any]] = []
     for step in trace.get("steps", []) if isinstance(trace, dict) else []:
         if not isinstance(step, dict):
             continue

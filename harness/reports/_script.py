@@ -70,7 +70,7 @@ SCRIPT = r"""
       var c = cases[i], parts = [label(c), c.s, c.e || ''];
       c.f.forEach(function (f) { parts.push(f.join(' ')); });
       if (c.ch) { parts.push(c.ch[3].join('\n')); }
-      if (typeof c.steps === 'string') { parts.push(c.steps); } else { c.steps.forEach(function (s) { parts.push(s.join('\n')); }); }
+      if (typeof c.steps === 'string') { parts.push(c.steps); } else { c.steps.forEach(function (s) { parts.push(s[0], String(s[1]), String(s[2]), s[3] || ''); }); }
       hay[i] = parts.join('\n').toLowerCase();
     }
     return hay[i];
@@ -90,12 +90,16 @@ SCRIPT = r"""
     box.appendChild(ul);
     return box;
   }
+  function pretty(value) {  // text as it is; [JSON] indented (cut JSON, which will not parse, as it is)
+    if (!Array.isArray(value)) { return value; }
+    try { return JSON.stringify(JSON.parse(value[0]), null, 2); } catch (e) { return value[0]; }
+  }
   function steps(c, open) {
     if (typeof c.steps === 'string') { return [el('p', 'note', c.steps)]; }
     return c.steps.map(function (s) {
       var d = el('details', 'step' + (s[3] ? ' error' : ''));
       d.appendChild(el('summary', null, s[0]));
-      d.append(el('div', null, 'input'), el('pre', null, s[1]), el('div', null, 'output'), el('pre', null, s[2]));
+      d.append(el('div', null, 'input'), el('pre', null, pretty(s[1])), el('div', null, 'output'), el('pre', null, pretty(s[2])));
       if (s[3]) { d.append(el('div', null, 'error'), el('pre', null, s[3])); }
       d.open = !!open;
       return d;

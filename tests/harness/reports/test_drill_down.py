@@ -28,9 +28,9 @@ def case(html: str, label: str) -> dict:
 
 
 def step(record: dict, step_id: str) -> list:
-    """[summary, input, output, error] of one step of a case."""
+    """[summary, input, output, error] of one step of a case (JSON values as the page gets them: one line)."""
     (found,) = [s for s in record["steps"] if s[0].startswith(f"{step_id} · ")]
-    return found
+    return [v[0] if isinstance(v, list) else v for v in found]
 
 
 def test_a_failing_case_carries_its_reason_and_each_steps_input_and_output(replayed):
