@@ -161,7 +161,9 @@ SCRIPT = r"""
   function changed() { page = 0; select(); render(null); writeState(); }
   Object.keys(filters).forEach(function (k) { filters[k].addEventListener(k === 'q' ? 'input' : 'change', changed); });
   window.addEventListener('hashchange', function () {
-    if (location.hash.indexOf('=') >= 0) { readState(location.hash); document.getElementById('steps').scrollIntoView(); }
+    if (location.hash.indexOf('=') < 0) { return; }  // #steps, #cost: the page's own anchors
+    readState(location.hash);
+    if (!/[#&]open=/.test(location.hash)) { document.getElementById('steps').scrollIntoView(); }
   });
   readState(location.hash.indexOf('=') >= 0 ? location.hash : '');
 })();
