@@ -1,5 +1,6 @@
-"""The report as one self-contained HTML file: inline CSS, charts as inline SVG, nothing to
-load from anywhere, so it can be mailed, archived as a CI artifact or opened offline."""
+"""The report as one self-contained HTML file: inline CSS, charts as inline SVG, the cases and
+long tables as JSON drawn a page at a time by one inline script (`_script.py`), nothing to load
+from anywhere, so it can be mailed, archived as a CI artifact or opened offline."""
 
 from __future__ import annotations
 
