@@ -12,7 +12,7 @@ from harness._cli.run import read_workflow
 
 
 def validate(
-    file: Annotated[Path, typer.Argument(help="The JSON IR workflow to check, or a task folder (goldens/<task>: its workflow.json, servers and recorded tools).", show_default=False)],
+    file: Annotated[Path, typer.Argument(help="The workflow to check (JSON IR or .pflow.md), or a task folder (goldens/<task>: its workflow.json, servers and recorded tools).", show_default=False)],
     input_: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="NAME=VALUE: also check this input value (repeatable).")] = None,
     mcp_config: Annotated[Optional[Path], typer.Option("--mcp-config", help="pflow-style {\"mcpServers\": ...} JSON; mcp-<server>-<tool> types are checked against it.")] = None,
     task: Annotated[Optional[Path], typer.Option("--task", help="A task folder whose servers (task.yaml) and recorded tools/list the workflow is checked against.", show_default=False)] = None,
@@ -49,7 +49,7 @@ def validate(
     inputs = parse_inputs(document, input_ or [], str(file)) if input_ else None
     diagnostics = check(document, inputs=inputs, mcp_servers=servers)
     for d in diagnostics:
-        typer.echo(f"{file}: {d}", err=True)
+        typer.echo(d.located(str(file)), err=True)
     for problem in tool_problems:
         typer.echo(f"{file}: {problem}", err=True)
     errors = sum(d.severity == "error" for d in diagnostics) + len(tool_problems)
