@@ -137,7 +137,10 @@ class _Run:
 
     def _next(self, node_id: str, action: str) -> str | None:
         """The node the action leads to. No edges out means the flow ends; a non-default action
-        that no edge takes is an error (pflow does not fall back to `default`)."""
+        that no edge takes is an error (pflow does not fall back to `default`), except `end`,
+        which ends the flow (pflow: a code node's `next = "end"`; `end` names no node)."""
+        if action == "end" and (node_id, action) not in self.edges:
+            return None
         nxt = self.edges.get((node_id, action))
         if nxt is None and action != "default":
             available = sorted(a for (f, a) in self.edges if f == node_id)
