@@ -24,7 +24,7 @@ from runner.inputs import apply_defaults, coerce_values
 from runner.ir import BatchSpec, LoopSpec, Node, RetryPolicy, Workflow, workflow_hash
 from runner.nodes import NodeContext, NodeFailure, NodeResult, node_type_for
 from runner.trace import RunStatus, StepRecord, Trace
-from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow
+from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow, with_lines
 
 __all__ = ["RunFailed", "Runtime", "execute", "new_run_id"]
 
@@ -78,7 +78,7 @@ def execute(
     runtime = runtime or Runtime()
     inputs = dict(inputs or {})
     diagnostics = check(document, inputs=inputs, mcp_servers=runtime.mcp_servers)
-    diagnostics += _missing_children(document, base_dir or Path.cwd())
+    diagnostics += with_lines(document, _missing_children(document, base_dir or Path.cwd()))
     if errors := [d for d in diagnostics if d.severity == "error"]:
         raise InvalidWorkflow(errors, source)
     workflow = Workflow.model_validate(document)

@@ -468,6 +468,7 @@ def _edges(routes: list[tuple[dict[str, Any], dict[str, Any], dict[str, int]]], 
                 raise _fail(source, where, f"step '{nid}': only a code step can list several '- next:' targets")
         for target in dict.fromkeys(actions):
             if target == "end":
+                node["_routes_to_end"] = True
                 continue
             if target not in known:
                 raise _fail(source, lines.get("next", node["_source_line"]), f"step '{nid}': its code routes to '{target}', which names no step{_hint(target, ids)}")

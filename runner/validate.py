@@ -24,7 +24,7 @@ from runner.nodes import node_type_for
 LOOP_OUTPUTS = ("loop_stopped", "iterations")  # what a loop adds to its node's last output
 BATCH_OUTPUTS = ("results", "count", "success_count", "error_count", "errors", "batch_metadata")  # a batch node's output
 
-__all__ = ["Diagnostic", "InvalidWorkflow", "check", "load_workflow"]
+__all__ = ["Diagnostic", "InvalidWorkflow", "check", "load_workflow", "with_lines"]
 
 _TOP_LEVEL = set(Workflow.model_fields) - {"nodes", "edges", "inputs", "outputs"}
 
@@ -89,12 +89,18 @@ def check(document: Any, *, inputs: dict[str, Any] | None = None, mcp_servers: l
         inputs: input values to check against the declared inputs (None: skip that check).
         mcp_servers: names of configured MCP servers (None: any `mcp-<server>-<tool>` is allowed).
     """
-    diagnostics = _Checker(mcp_servers).run(document, inputs)
-    if isinstance(document, dict) and any(isinstance(n, dict) and "_source_line" in n for n in document.get("nodes") or []):
-        from runner.pflowmd import line_of  # a workflow read from markdown: say which line
+    return with_lines(document, _Checker(mcp_servers).run(document, inputs))
 
-        diagnostics = [replace(d, line=line_of(document, d.path, d.node)) for d in diagnostics]
-    return diagnostics
+
+def with_lines(document: Any, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics with the markdown line each points at, when the workflow was read from a
+    `.pflow.md` (its nodes carry `_source_line`, as pflow's parser writes them too)."""
+    nodes = document.get("nodes") if isinstance(document, dict) else None
+    if not isinstance(nodes, list) or not any(isinstance(n, dict) and "_source_line" in n for n in nodes):
+        return diagnostics
+    from runner.pflowmd import line_of
+
+    return [replace(d, line=line_of(document, d.path, d.node)) for d in diagnostics]
 
 
 _STEP_PATH = re.compile(r"^\$\.nodes\[\d+\]\.?(?:params\.)?(.*)$")
