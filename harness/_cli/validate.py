@@ -26,7 +26,9 @@ def validate(
     from runner.validate import check
 
     if file.is_dir() and (file / "task.yaml").is_file():
-        task, file = file, file / "workflow.json"
+        from harness.goldens import ir_file
+
+        task, file = file, ir_file(file)
     document = read_workflow(file)
     servers = None
     if mcp_config is not None:

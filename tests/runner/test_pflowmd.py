@@ -5,6 +5,7 @@ The IR it builds is compared with the IR pflow 0.16's parser built for the same 
 `file:line: problem`; validation problems name the markdown line of the step."""
 
 import json
+import shutil
 from pathlib import Path
 
 import duckdb  # noqa: F401  (pytester/CLI tests import harness.accounting's duckdb at module top)
@@ -255,3 +256,34 @@ def test_cli_names_the_markdown_line(cli, tmp_path):
         assert result.exit_code == 2 and "Traceback" not in result.output
         (line,) = result.stderr.strip().splitlines()
         assert line.startswith(f"flowtape: {tmp_path / 'bad.pflow.md'}:15: 'inputs': not valid YAML: expected ',' or ']'")
+
+
+# -- a golden task written as markdown ----------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+MEETING_TIMES = Path(__file__).parent / "markdown" / "meeting-times.pflow.md"
+
+
+def test_the_markdown_task_workflow_is_the_json_one():
+    mine, golden = _bare(read(MEETING_TIMES)), _bare(json.loads((ROOT / "goldens" / "meeting-times" / "workflow.json").read_text()))
+    mine["edges"], golden["edges"] = _edges(mine["edges"]), _edges(golden["edges"])
+    assert mine == golden
+
+
+def test_flowtape_test_runs_a_task_whose_workflow_is_markdown(cli, tmp_path):
+    # the shipped task with workflow.pflow.md instead of workflow.json, replayed from the shipped cassettes
+    task = tmp_path / "suite" / "meeting-times"
+    shutil.copytree(ROOT / "goldens" / "meeting-times", task)
+    (task / "workflow.json").unlink()
+    shutil.copy(MEETING_TIMES, task / "workflow.pflow.md")
+    shutil.copytree(ROOT / "cassettes" / "meeting-times", tmp_path / "cassettes" / "meeting-times")
+    result = cli("test", tmp_path / "suite", "--approach", "ir", "--cassettes", tmp_path / "cassettes",
+                 "--ledger", tmp_path / "ledger.duckdb", "--trace-dir", tmp_path / "traces", "--format", "json")
+    assert result.exit_code == 0, result.output
+    units = json.loads(result.stdout)["units"]
+    assert len(units) == 8 and {u["status"] for u in units} == {"passed"}
+    assert cli("validate", task).exit_code == 0
+    # and a mistake in it is reported at its line, before anything runs
+    (task / "workflow.pflow.md").write_text(MEETING_TIMES.read_text().replace("${convert.result.time_difference} ${away}", "${convert.reslt} ${away}"))
+    result = cli("validate", task)
+    assert result.exit_code == 2 and f"{task / 'workflow.pflow.md'}:50: step 'summary' (command): " in result.stderr
