@@ -10,6 +10,8 @@ from pathlib import Path
 
 import duckdb  # noqa: F401  (pytester/CLI tests import harness.accounting's duckdb at module top)
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runner import InvalidWorkflow, RunStatus, check, execute
 from runner.pflowmd import MarkdownError, parse, read, read_workflow, resolve_files
@@ -287,3 +289,47 @@ def test_flowtape_test_runs_a_task_whose_workflow_is_markdown(cli, tmp_path):
     (task / "workflow.pflow.md").write_text(MEETING_TIMES.read_text().replace("${convert.result.time_difference} ${away}", "${convert.reslt} ${away}"))
     result = cli("validate", task)
     assert result.exit_code == 2 and f"{task / 'workflow.pflow.md'}:50: step 'summary' (command): " in result.stderr
+
+
+# -- hostile markdown ---------------------------------------------------------------------------
+
+LINES = st.sampled_from([
+    "# T", "## Steps", "## Inputs", "## Outputs", "## Cache", "## steps", "### a", "### b", "### end", "### A b", "#### deep",
+    "Prose.", "* note", "- type: shell", "- type: code", "- command: echo ${a.stdout}", "- next: a", "- next: b, a", "- next: end",
+    "- on-error: b", "- inputs:", "    x: 1", "    - y", "  z: [", "- batch:", "    items: [1, 2]", "- loop:", "    until: ${a.done}",
+    "- source: ${a.stdout}", "- prompt: ./nope.md", "- code: x.py", "- type:", "-", "- : x", "- x: 'unclosed", "- x: [1, 2", "- x: {a: 1}",
+    "```shell command", "```python code", "```yaml batch", "```yaml x", "```", "````", "~~~prompt", "~~~", "next = 'b'", "next: str = \"end\"",
+    "---", "", "\t- type: shell", "items: [1", "\ufeff# T", "- x: |", "    text", "- x: >", "\r",
+])
+
+
+FIELDS = st.sampled_from([
+    "- type: shell", "- type: shell\n- command: echo ${a.stdout}", "- command: echo hi", "- next: end", "- next: a", "- next: b",
+    "- on-error: b", "- inputs:\n    x: ${a.stdout}", "- batch:\n    items: [1, 2]", "- loop:\n    until: ${a.stdout}\n    max_iterations: 2",
+    "- type: code\n\n```python code\nx: int\nresult: int = x\nnext = 'b'\n```", "```shell command\necho ${item}\n```", "```yaml batch\nitems: [1]\n```",
+    "- timeout: 007", "- x: 'q'", "- retry: {max: 2}", "- approval: required", "* note", "More prose.", "",
+])
+STEPS = st.lists(st.tuples(st.sampled_from(["a", "b", "c", "end", "B"]), st.lists(FIELDS | LINES, max_size=6)), min_size=1, max_size=4)
+
+
+def _document(steps, tail):
+    parts = ["# T", "", "D.", "", "## Inputs", "", "### n", "", "N.", "", "- type: integer", "", "## Steps", ""]
+    for name, fields in steps:
+        typed = any(f.startswith("- type:") for f in fields)
+        parts += [f"### {name}", "", "Does it.", "", *([] if typed else ["- type: shell"]), *fields, ""]
+    return "\n".join(parts + ["## Outputs", "", "### o", "", "O.", "", "- source: ${a.stdout}", *tail])
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(LINES | st.text(max_size=12), max_size=40) | st.builds(_document, STEPS, st.lists(LINES, max_size=3)))
+def test_any_markdown_is_an_ir_or_one_line_error(lines):
+    text = lines if isinstance(lines, str) else "\n".join(lines)
+    try:
+        ir = parse(text, "f.pflow.md")
+    except MarkdownError as err:
+        assert "\n" not in str(err) and str(err).startswith("f.pflow.md:")
+        return
+    json.dumps(ir)  # plain JSON data
+    for d in check(ir):
+        assert d.line is None or isinstance(d.line, int)
+        d.located("f.pflow.md")
