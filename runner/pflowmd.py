@@ -42,7 +42,7 @@ from typing import Any
 from runner._json import JSONInputError, depth_exceeds, MAX_DEPTH
 from runner._json import read as _read_json
 
-__all__ = ["MarkdownError", "is_markdown", "line_of", "parse", "read", "read_workflow", "resolve_files"]
+__all__ = ["MarkdownError", "is_markdown", "line_of", "parse", "read", "read_workflow", "resolve_files", "without_annotations"]
 
 SUFFIX = ".pflow.md"
 NODE_FIELDS = ("type", "batch", "loop", "retry", "cache", "prompt_cache", "prewarm", "approval")  # on the node; the rest are params
@@ -102,6 +102,16 @@ def read(path: Path, what: str = "workflow") -> dict[str, Any]:
     except UnicodeDecodeError as err:
         raise MarkdownError(source, data.count(b"\n", 0, err.start) + 1, "not UTF-8 text") from None
     return resolve_files(parse(text, source), path.resolve().parent, source)
+
+
+def without_annotations(value: Any) -> Any:
+    """The IR without its `_`-prefixed annotations (`_source_line`...): what the workflow is,
+    not where it was written."""
+    if isinstance(value, dict):
+        return {k: without_annotations(v) for k, v in value.items() if not (isinstance(k, str) and k.startswith("_"))}
+    if isinstance(value, list):
+        return [without_annotations(v) for v in value]
+    return value
 
 
 # -- the document's structure -----------------------------------------------------------------

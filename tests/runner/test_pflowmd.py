@@ -333,3 +333,14 @@ def test_any_markdown_is_an_ir_or_one_line_error(lines):
     for d in check(ir):
         assert d.line is None or isinstance(d.line, int)
         d.located("f.pflow.md")
+
+
+def test_flowtape_diff_compares_markdown_workflows(cli):
+    result = cli("diff", CASES / "loop_until.pflow.md", CASES / "loop_capped.pflow.md", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["nodes_changed"] == {"count": ["loop: max_iterations: A 10, B 2"]}
+    # a markdown workflow and its JSON twin differ only in their prose, not in where lines are
+    result = cli("diff", CASES / "error_edge.json", CASES / "error_edge.pflow.md", "--format", "json")
+    diff = json.loads(result.stdout)
+    assert diff["edges_added"] == diff["edges_removed"] == [] and diff["nodes_added"] == diff["nodes_removed"] == []
+    assert all(c.startswith("purpose: ") for changes in diff["nodes_changed"].values() for c in changes)
