@@ -32,8 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness._readers import ParseError, clip, load_yaml, read_text
 from harness.cassettes import Normalizer, Rule
-from runner import JSONInputError
-from runner.pflowmd import read_workflow
+from runner import JSONInputError, read_workflow
 from runner._hints import did_you_mean
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,8 +22,7 @@ from harness.codenode import code_runner
 from harness.envs import EnvError, envs_root, server_specs
 from harness.goldens import Case, GoldenError, Places, Task, base_approach, cassette_path, direct_outputs, direct_prompt
 from harness.settings import load_settings
-from runner import JSONInputError, RunStatus, Runtime, Trace, execute
-from runner.pflowmd import read_workflow
+from runner import JSONInputError, RunStatus, Runtime, Trace, execute, read_workflow
 from runner.clients import MCPError
 from runner.live.mcp import MCPConfigError, parse_mcp_config
 

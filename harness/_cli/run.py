@@ -23,8 +23,7 @@ def read_workflow(path: Path) -> Any:
     with one line naming the file and the place: not found, not UTF-8, not JSON, a key repeated
     in one object, nested too deep (`runner._json`), markdown that is not a workflow
     (`file:line: ...`, `runner.pflowmd`)."""
-    from runner._json import JSONInputError  # the runner's package is imported by the commands that run, not by --help
-    from runner.pflowmd import read_workflow as read_any
+    from runner import JSONInputError, read_workflow as read_any  # the runner's package is imported by the commands that run, not by --help
 
     try:
         return read_any(path)
