@@ -122,7 +122,6 @@ class _Block:
     tag: str
     text: str
     line: int  # the fence's line
-    closed: bool = True
 
     @property
     def first(self) -> int:
@@ -148,7 +147,6 @@ class _Entity:
 
 @dataclass
 class _Document:
-    title: str | None = None
     sections: dict[str, int] = field(default_factory=dict)
     entities: list[_Entity] = field(default_factory=list)
 
@@ -201,9 +199,7 @@ def _split(text: str, source: str) -> _Document:
         if heading and len(heading.group(1)) <= 3:
             item, pending_blank = None, []
             level, name = len(heading.group(1)), heading.group(2)
-            if level == 1:
-                if doc.title is None:
-                    doc.title = name
+            if level == 1:  # the title: its prose describes the workflow (pflow's `pflow list`), not the IR
                 entity = None
             elif level == 2:
                 section = name.strip().lower()
