@@ -49,6 +49,8 @@ class Diagnostic:
         `file: $.json.path (node x): message`."""
         if self.line is None:
             return f"{source}: {self}"
+        if not source.lower().endswith(".md"):  # IR that pflow's parser wrote, read from JSON: its lines are the markdown's
+            return f"{source}: {self} (line {self.line} of the markdown it was made from)"
         return f"{source}:{self.line}: {_markdown_place(self.path, self.node)}{'warning: ' if self.severity == 'warning' else ''}{self.message}"
 
 

@@ -209,6 +209,13 @@ def test_validation_problems_name_the_step_line():
     assert any(line.startswith("w.pflow.md:17: step 'b' (timeout): ") for line in lines)
 
 
+def test_json_made_from_markdown_keeps_its_json_paths_and_says_the_line():
+    document = json.loads((CASES / "md_bad_reference.pflow_ir.json").read_text())  # pflow's IR, saved as JSON
+    (d,) = [d for d in check(document) if d.severity == "error"]
+    assert d.located("ir.json") == ("ir.json: $.nodes[1].params.command (node use): '${say.stdot}': shell node 'say' has no output 'stdot'; "
+                                    "did you mean 'stdout'? (line 14 of the markdown it was made from)")
+
+
 def test_json_without_annotations_keeps_its_json_paths():
     doc = {"nodes": [{"id": "a", "type": "shell", "params": {"command": "echo ${zz}"}}]}
     (d,) = [d for d in check(doc) if d.severity == "error"]
