@@ -484,7 +484,8 @@ def _edges(routes: list[tuple[dict[str, Any], dict[str, Any], dict[str, int]]], 
             if listed[0] != "end":
                 edges.append({"from": nid, "to": listed[0], "action": "default"})
         elif after is not None:
-            edges.append({"from": nid, "to": after})
+            # a code step that lists its targets names its default too (as pflow writes it)
+            edges.append({"from": nid, "to": after, "action": "default"} if nid in explicit_next else {"from": nid, "to": after})
             implicit[nid] = after
         if "on-error" in routing:
             target = str(routing["on-error"]).strip()

@@ -35,7 +35,7 @@ class RunStatus(str, Enum):
     ERROR = "error"
 
 
-StepKind = Literal["shell", "llm", "mcp", "http", "file", "workflow", "code", "batch", "loop"]  # batch, loop: the node's collected result
+StepKind = Literal["shell", "llm", "mcp", "http", "file", "workflow", "code", "batch", "loop", "agent"]  # batch, loop, agent: the node's collected result
 
 
 class _Strict(BaseModel):

@@ -313,8 +313,9 @@ class _Checker:
     def _order(self, nodes: dict[str, tuple[int, Node]], edges: list[Edge], start: str | None) -> dict[str, set[str]]:
         """For each node, the nodes that run before it whenever it runs (its ancestors).
 
-        As in pflow, an edge with its own action that points back up the node list is a loop,
-        not a cycle; a cycle of other edges is an error. Nodes that no edge path reaches from
+        As in pflow, an edge that names its action (any action, `"default"` written out included,
+        as pflow's markdown writes a `- next:` to an earlier step) and points back up the node
+        list is a loop, not a cycle; a cycle of edges that name no action is an error. Nodes that no edge path reaches from
         the start node never run: a warning."""
         ids = list(nodes)
         if not ids:
@@ -327,7 +328,7 @@ class _Checker:
             if n not in reachable:
                 self.add(f"$.nodes[{nodes[n][0]}]", f"node '{n}' is never reached from start node '{first}' and will not run", n, "warning")
         self.unreachable = set(ids) - reachable
-        forward = [e for e in edges if e.action == "default" or position[e.to] > position[e.from_]]
+        forward = [e for e in edges if "action" not in e.model_fields_set or position[e.to] > position[e.from_]]
         order, cycle = _topological(ids, forward)
         if cycle:
             self.add("$.edges", f"cycle: {' -> '.join(cycle)}", cycle[0])

@@ -81,6 +81,15 @@ def _open_cassette(path: Path, mode: str | None, mcp_config: Path | None, runtim
     return tape
 
 
+def _meta(tape: Any, runtime: Any) -> dict[str, Any]:
+    """What a recording keeps besides its interactions: the servers, and the default model the
+    run's llm and agent nodes were recorded with (a replay then needs no --model)."""
+    meta: dict[str, Any] = {"servers": runtime.mcp.server_meta()}
+    if runtime.default_model and any(i.kind == "llm" for i in tape.interactions):
+        meta["llm"] = {"model": runtime.default_model, "recorded_from": f"{runtime.default_model} via litellm (flowtape run)"}
+    return meta
+
+
 def _close_cassette(tape: Any, runtime: Any, completed: bool) -> list[Any]:
     """Save what was recorded when the run completed (exit 2 if a secret would be written; a run
     that did not complete leaves the cassette as it was) and report unused recordings."""
@@ -90,7 +99,7 @@ def _close_cassette(tape: Any, runtime: Any, completed: bool) -> list[Any]:
         if tape.changed and not completed:
             state = "left as it was" if tape.existed else "not written"
             typer.echo(f"flowtape: the run did not complete; {tape.path} {state} (a run that did not complete is never recorded)", err=True)
-        elif tape.save({"servers": runtime.mcp.server_meta()}):
+        elif tape.save(_meta(tape, runtime)):
             typer.echo(f"flowtape: recorded {len(tape.interactions)} interactions in {tape.path}", err=True)
     except LeakedSecretError as err:
         fail(str(err))
@@ -108,6 +117,26 @@ def _redacted(trace: Any, tape: Any, servers: dict[str, Any], llm_api_key: str |
 
     secrets = tape.known_secrets() if tape is not None else secrets_of(servers.values(), {"--llm-api-key": llm_api_key})
     return redact_trace(trace, secrets)
+
+
+def _check_live_tools(document: Any, client: Any, file: Path) -> None:
+    """Before anything runs, each MCP node against the tools its server lists (the servers the
+    workflow names are started for it; one that does not start is left to fail its node in the
+    run, where an error edge may handle it): an unknown tool (with a did-you-mean), a missing required
+    argument or a literal argument its schema refuses is bad input (exit 2), as in pflow."""
+    from harness.toolcheck import check_tools, live_tools
+
+    try:
+        tools = live_tools(document, client)
+    except Exception:  # noqa: BLE001 - a server that does not start fails its node in the run (an error edge may handle it)
+        return
+    problems, _ = check_tools(document, list(tools), tools)
+    if problems:
+        client.close()
+        for problem in problems:
+            typer.echo(f"{file}: {problem}", err=True)
+        typer.echo(f"{file}: {len(problems)} problem{'s' if len(problems) != 1 else ''} with the servers' tools; nothing ran", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def run(
@@ -150,6 +179,7 @@ def run(
 
         servers = load_servers(mcp_config)
         runtime.mcp = LiveMCPClient(servers)
+        _check_live_tools(document, runtime.mcp, file)
     try:
         trace = execute(document, inputs, runtime=runtime, base_dir=file.resolve().parent, source=str(file))
     except InvalidWorkflow as err:
