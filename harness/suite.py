@@ -22,7 +22,7 @@ from harness.codenode import code_runner
 from harness.envs import EnvError, envs_root, server_specs
 from harness.goldens import Case, GoldenError, Places, Task, base_approach, cassette_path, direct_outputs, direct_prompt
 from harness.settings import load_settings
-from runner import JSONInputError, RunStatus, Runtime, Trace, execute, read_json
+from runner import JSONInputError, RunStatus, Runtime, Trace, execute, read_workflow
 from runner.clients import MCPError
 from runner.live.mcp import MCPConfigError, parse_mcp_config
 
@@ -105,7 +105,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
         base = base_approach(approach)
         if base == "ir":
             try:
-                document = read_json(task.artefact_path(approach))  # strict: duplicate keys, depth, UTF-8
+                document = read_workflow(task.artefact_path(approach))  # strict: duplicate keys, depth, UTF-8; .pflow.md by line
             except JSONInputError as err:
                 raise GoldenError(str(err)) from None
         cassette = Cassette.open(cassette_path(cassettes, task, case, approach, model), mode, normalizer=places.normalizer(task.spec.normalize), ci=ci)

@@ -25,7 +25,7 @@ from runner.inputs import apply_defaults, coerce_values
 from runner.ir import BatchSpec, LoopSpec, Node, RetryPolicy, Workflow, workflow_hash
 from runner.nodes import NodeContext, NodeFailure, NodeResult, node_type_for
 from runner.trace import RunStatus, StepRecord, Trace
-from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow
+from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow, with_lines
 
 __all__ = ["RunFailed", "Runtime", "execute", "new_run_id"]
 
@@ -80,7 +80,7 @@ def execute(
     runtime = runtime or Runtime()
     inputs = dict(inputs or {})
     diagnostics = check(document, inputs=inputs, mcp_servers=runtime.mcp_servers)
-    diagnostics += _missing_children(document, base_dir or Path.cwd())
+    diagnostics += with_lines(document, _missing_children(document, base_dir or Path.cwd()))
     if errors := [d for d in diagnostics if d.severity == "error"]:
         raise InvalidWorkflow(errors, source)
     workflow = Workflow.model_validate(document)
@@ -150,7 +150,10 @@ class _Run:
 
     def _next(self, node_id: str, action: str) -> str | None:
         """The node the action leads to. No edges out means the flow ends; a non-default action
-        that no edge takes is an error (pflow does not fall back to `default`)."""
+        that no edge takes is an error (pflow does not fall back to `default`), except `end`,
+        which ends the flow (pflow: a code node's `next = "end"`; `end` names no node)."""
+        if action == "end" and (node_id, action) not in self.edges:
+            return None
         nxt = self.edges.get((node_id, action))
         if nxt is None and action != "default":
             available = sorted(a for (f, a) in self.edges if f == node_id)

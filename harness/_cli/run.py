@@ -19,12 +19,14 @@ class OutputFormat(str, Enum):
 
 
 def read_workflow(path: Path) -> Any:
-    """The workflow document, or exit 2 with one line naming the file and the place: not found,
-    not UTF-8, not JSON, a key repeated in one object, nested too deep (`runner._json`)."""
-    from runner._json import JSONInputError, read as read_json  # the runner's package is imported by the commands that run, not by --help
+    """The workflow document (JSON IR, or pflow's markdown `.pflow.md` read into it), or exit 2
+    with one line naming the file and the place: not found, not UTF-8, not JSON, a key repeated
+    in one object, nested too deep (`runner._json`), markdown that is not a workflow
+    (`file:line: ...`, `runner.pflowmd`)."""
+    from runner import JSONInputError, read_workflow as read_any  # the runner's package is imported by the commands that run, not by --help
 
     try:
-        return read_json(path)
+        return read_any(path)
     except JSONInputError as err:
         fail(str(err))
 
@@ -138,7 +140,7 @@ def _check_live_tools(document: Any, client: Any, file: Path) -> None:
 
 
 def run(
-    file: Annotated[Path, typer.Argument(help="The JSON IR workflow to run.", show_default=False)],
+    file: Annotated[Path, typer.Argument(help="The workflow to run: JSON IR, or pflow's markdown (.pflow.md).", show_default=False)],
     input_: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="NAME=VALUE, parsed by the input's declared type (JSON for object, array, number, boolean). Repeatable.")] = None,
     format_: Annotated[OutputFormat, typer.Option("--format", help="text: the outputs for people; json: one object {status, outputs, run_id, trace}.")] = OutputFormat.text,
     mcp_config: Annotated[Optional[Path], typer.Option("--mcp-config", help="pflow-style {\"mcpServers\": {...}} JSON for mcp-<server>-<tool> nodes.")] = None,
@@ -182,7 +184,7 @@ def run(
         trace = execute(document, inputs, runtime=runtime, base_dir=file.resolve().parent, source=str(file))
     except InvalidWorkflow as err:
         for d in err.diagnostics:
-            typer.echo(f"{file}: {d}", err=True)
+            typer.echo(d.located(str(file)), err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     finally:
         if runtime.mcp is not None:

@@ -26,7 +26,7 @@ def _live_problems(document: Any, configs: dict[str, Any], file: Path) -> list[s
 
 
 def validate(
-    file: Annotated[Path, typer.Argument(help="The JSON IR workflow to check, or a task folder (goldens/<task>: its workflow.json, servers and recorded tools).", show_default=False)],
+    file: Annotated[Path, typer.Argument(help="The workflow to check (JSON IR or .pflow.md), or a task folder (goldens/<task>: its workflow.json, servers and recorded tools).", show_default=False)],
     input_: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="NAME=VALUE: also check this input value (repeatable).")] = None,
     mcp_config: Annotated[Optional[Path], typer.Option("--mcp-config", help="pflow-style {\"mcpServers\": ...} JSON; mcp-<server>-<tool> types are checked against it: the servers the workflow names are started and their tools/list checked (tool names, required and literal arguments).")] = None,
     task: Annotated[Optional[Path], typer.Option("--task", help="A task folder whose servers (task.yaml) and recorded tools/list the workflow is checked against.", show_default=False)] = None,
@@ -40,7 +40,9 @@ def validate(
     from runner.validate import check
 
     if file.is_dir() and (file / "task.yaml").is_file():
-        task, file = file, file / "workflow.json"
+        from harness.goldens import ir_file
+
+        task, file = file, ir_file(file)
     document = read_workflow(file)
     servers = None
     if mcp_config is not None:
@@ -66,7 +68,7 @@ def validate(
     inputs = parse_inputs(document, input_ or [], str(file)) if input_ else None
     diagnostics = check(document, inputs=inputs, mcp_servers=servers)
     for d in diagnostics:
-        typer.echo(f"{file}: {d}", err=True)
+        typer.echo(d.located(str(file)), err=True)
     for problem in tool_problems:
         typer.echo(f"{file}: {problem}", err=True)
     errors = sum(d.severity == "error" for d in diagnostics) + len(tool_problems)

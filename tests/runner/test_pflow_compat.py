@@ -2,6 +2,7 @@
 the outputs pflow-cli 0.16.0 gave (see pflow_compat/README.md for where those came from)."""
 
 import json
+import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.codeexec import run_code_node
-from runner import InvalidWorkflow, RunStatus, execute
+from runner import InvalidWorkflow, RunStatus, execute, pflowmd
 from runner.executor import Runtime
 from runner.ir import OutputSpec
 from runner.outputs import printed
@@ -62,28 +63,45 @@ def echo_url():
     server.shutdown()
 
 
-def _cases():
-    for path in sorted(CASES.glob("*.json")):
-        if path.name.endswith((".observed.json", ".inputs.json")):
-            continue
-        name = path.stem
+# A case is `<name>.json` (JSON IR), `<name>.pflow.md` (pflow's markdown, which pflow 0.16's CLI
+# runs), or both (twins: the same workflow, checked to give the same IR in test_pflowmd.py).
+JSON_CASES = sorted(p.name[: -len(".json")] for p in CASES.glob("*.json") if not p.name.endswith((".observed.json", ".inputs.json", ".pflow_ir.json")))
+MARKDOWN_CASES = sorted(p.name[: -len(".pflow.md")] for p in CASES.glob("*.pflow.md"))
+
+
+def _cases(names):
+    for name in names:
         marks = []
         if name in DEVIATIONS:
             marks.append(pytest.mark.skip(reason=f"deliberate difference: {DEVIATIONS[name]}"))
         yield pytest.param(name, id=name, marks=marks)
 
 
+def _text(name, suffix, replacements):
+    path = CASES / f"{name}{suffix}"
+    if not path.exists():
+        return None
+    text = path.read_text()
+    for placeholder, value in replacements.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
 def _load(name, replacements):
     def read(suffix):
-        path = CASES / f"{name}{suffix}"
-        if not path.exists():
-            return None
-        text = path.read_text()
-        for placeholder, value in replacements.items():
-            text = text.replace(placeholder, value)
-        return json.loads(text)
+        text = _text(name, suffix, replacements)
+        return None if text is None else json.loads(text)
 
     return read(".json"), read(".inputs.json") or {}, read(".observed.json")
+
+
+def _workspace(tmp_path, echo_url):
+    """The run's folder: the cases' nested workflows and files beside it, and a scratch folder."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    for folder in ("children", "files"):
+        shutil.copytree(CASES / folder, tmp_path / folder)
+    return {"__SCRATCH__": str(scratch), "__HTTP__": echo_url}
 
 
 # Keys left out of the comparison: pflow's internal ones; a batch's timings (they differ every run);
@@ -100,13 +118,28 @@ def _drop_internal(value, also=()):
     return value
 
 
-@pytest.mark.parametrize("name", list(_cases()))
+@pytest.mark.parametrize("name", list(_cases(JSON_CASES)))
 def test_same_outputs_as_pflow(name, tmp_path, echo_url):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    document, inputs, observed = _load(name, {"__SCRATCH__": str(scratch), "__HTTP__": echo_url})
-    (tmp_path / "children").mkdir()
-    (tmp_path / "children" / "upper.json").write_text((CASES / "children" / "upper.json").read_text())
+    document, inputs, observed = _load(name, _workspace(tmp_path, echo_url))
+    _same_as_observed(document, inputs, observed, tmp_path)
+
+
+@pytest.mark.parametrize("name", list(_cases(MARKDOWN_CASES)))
+def test_same_outputs_as_pflow_from_markdown(name, tmp_path, echo_url):
+    """The `.pflow.md` itself, read by flowtape's own parser (`runner.pflowmd`), as pflow ran it."""
+    replacements = _workspace(tmp_path, echo_url)
+    path = tmp_path / f"{name}.pflow.md"
+    path.write_text(_text(name, ".pflow.md", replacements))
+    _, inputs, observed = _load(name, replacements)
+    try:
+        document = pflowmd.read(path)
+    except pflowmd.MarkdownError as err:
+        assert observed["status"] == "failed", f"flowtape could not read what pflow ran: {err}"
+        return
+    _same_as_observed(document, inputs, observed, tmp_path)
+
+
+def _same_as_observed(document, inputs, observed, tmp_path):
     # a code node runs in flowtape's sandbox (the harness's; the runner itself never runs code)
     runtime = Runtime(extra={"code_runner": run_code_node})
     try:
@@ -129,7 +162,7 @@ def test_same_outputs_as_pflow(name, tmp_path, echo_url):
 
 
 def test_every_deviation_names_an_existing_case():
-    assert all((CASES / f"{name}.json").exists() for name in DEVIATIONS)
+    assert all((CASES / f"{name}.json").exists() or (CASES / f"{name}.pflow.md").exists() for name in DEVIATIONS)
 
 
 @pytest.mark.parametrize("name", ["files_copy_exists", "files_delete_refused", "files_copy_folder", "files_delete_param"])
@@ -146,3 +179,9 @@ def test_file_nodes_fail_with_pflows_words(name, tmp_path):
     trace = execute(document, inputs, base_dir=tmp_path)
     assert trace.status is RunStatus.FAILED and message in trace.error
     assert (scratch / "a.txt").read_text() == "hello"  # nothing was copied over, moved or deleted
+
+
+def test_markdown_cases_are_found():
+    # the twins run both ways; the markdown-only cases run from their markdown
+    assert {"loop_until", "batch_fail_fast", "md_nested", "md_on_error"} <= set(MARKDOWN_CASES)
+    assert "loop_until" in JSON_CASES and "md_nested" not in JSON_CASES
