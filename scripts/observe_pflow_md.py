@@ -46,10 +46,13 @@ def observe(cases: Path, name: str) -> dict:
         args = [f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in inputs.items()]
         run = subprocess.run([str(PFLOW), "--output-format", "json", str(work / md.name), *args],
                              capture_output=True, text=True, cwd=work, stdin=subprocess.DEVNULL)
-        printed = json.loads(run.stdout)
+        # paths in messages as the tests' placeholder
+        printed = json.loads(run.stdout.replace(str(work / "scratch"), "__SCRATCH__"))
     observed: dict = {"inputs": inputs}
     if printed.get("success"):
-        observed.update(outputs=printed.get("result"), status="success")
+        # what its command line printed (JSON-looking strings already parsed): compared with
+        # flowtape's `run --format json` form, and with the trace's outputs where they agree
+        observed.update(outputs_cli_json=printed.get("result") or {}, status="success")
     else:
         observed.update(status="failed", error=[{k: e[k] for k in ("message", "node_id", "category") if e.get(k) is not None}
                                                 for e in printed.get("errors", [])])
