@@ -26,7 +26,7 @@ from typing import Any
 from harness.accounting import query
 from harness.cassettes._store import describe_change, pretty_path, short_json
 
-__all__ = ["CaseDiff", "RunsDiff", "WorkflowDiff", "diff_runs", "diff_workflows", "render_runs", "render_workflows", "resolve_run"]
+__all__ = ["CaseDiff", "RunsDiff", "WorkflowDiff", "case_lines", "diff_runs", "diff_workflows", "render_runs", "render_workflows", "resolve_run"]
 
 Key = tuple[str, str, str, str]  # task, case, approach, model
 MAX_PATHS = 8  # changed paths shown per step output or node
@@ -232,7 +232,9 @@ def _delta(a: float | None, b: float | None, unit: str = "") -> str:
     return f"{a:,.6g} → {b:,.6g}{unit}{change}"
 
 
-def _case_lines(c: CaseDiff) -> list[str]:
+def case_lines(c: CaseDiff) -> list[str]:
+    """What changed in one case, a line each, as `flowtape diff` prints them (the HTML report's
+    "changed since baseline" view shows the same lines)."""
     lines = []
     if c.status[0] is None or c.status[1] is None:
         return [f"only in {'B' if c.status[0] is None else 'A'} ({c.status[1] or c.status[0]})"]
@@ -259,11 +261,11 @@ def render_runs(diff: RunsDiff, format: str = "table") -> str:
     if format == "markdown":
         out = ["## flowtape diff", "", head.replace("\n", "  \n"), ""]
         for c in diff.cases:
-            out += [f"### {c.label}: {c.status[0] or '—'} → {c.status[1] or '—'}", ""] + [f"- {line}" for line in _case_lines(c)] + [""]
+            out += [f"### {c.label}: {c.status[0] or '—'} → {c.status[1] or '—'}", ""] + [f"- {line}" for line in case_lines(c)] + [""]
         return "\n".join(out) + "\n"
     out = [head]
     for c in diff.cases:
-        out += ["", f"{c.label}: {c.status[0] or '—'} → {c.status[1] or '—'}"] + [f"  {line}" for line in _case_lines(c)]
+        out += ["", f"{c.label}: {c.status[0] or '—'} → {c.status[1] or '—'}"] + [f"  {line}" for line in case_lines(c)]
     return "\n".join(out) + "\n"
 
 

@@ -1,7 +1,7 @@
 """Golden tasks and cases on disk, read strictly.
 
     goldens/<task>/task.yaml         what the task needs: MCP servers, fixtures, normalisation
-    goldens/<task>/workflow.json     the IR approach
+    goldens/<task>/workflow.json     the IR approach (or workflow.pflow.md, pflow's markdown)
     goldens/<task>/baseline.py       the code approach
     goldens/<task>/cases/<case>.yaml inputs, and expectations per step and per output
     goldens/<task>/authored/<model>/workflow.json|baseline.py
@@ -19,7 +19,6 @@ places (`[tool.flowtape.places]`, relative to the root).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -33,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness._readers import ParseError, clip, load_yaml, read_text
 from harness.cassettes import Normalizer, Rule
-from runner import JSONInputError, read_json
+from runner import JSONInputError, read_workflow
 from runner._hints import did_you_mean
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,7 +153,7 @@ class Task:
 
     @property
     def workflow_path(self) -> Path:
-        return self.folder / "workflow.json"
+        return ir_file(self.folder)
 
     @property
     def baseline_path(self) -> Path:
@@ -164,7 +163,8 @@ class Task:
         """The workflow (`ir`) or script (`code`) an approach runs: the task's own, or for
         `ir@<model>` / `code@<model>` the one `flowtape author` saved under authored/<model>/."""
         base, _, model = approach.partition("@")
-        return (self.folder / "authored" / model if model else self.folder) / ARTEFACTS[base]
+        folder = self.folder / "authored" / model if model else self.folder
+        return ir_file(folder) if base == "ir" else folder / ARTEFACTS[base]
 
     @property
     def authored(self) -> tuple[str, ...]:
@@ -190,10 +190,17 @@ class Task:
                 return False
         path = self.artefact_path("ir" if base == "code" else approach)
         try:
-            nodes = json.loads(path.read_text(encoding="utf-8")).get("nodes", [])
+            nodes = read_workflow(path).get("nodes", [])
         except (OSError, ValueError, AttributeError, RecursionError):
             return False
         return any(isinstance(n, dict) and n.get("type") == "llm" for n in nodes)
+
+
+def ir_file(folder: Path) -> Path:
+    """A task's (or an authored folder's) workflow: `workflow.json`, or pflow's markdown
+    `workflow.pflow.md` when there is no JSON one."""
+    markdown = folder / "workflow.pflow.md"
+    return markdown if not (folder / "workflow.json").exists() and markdown.exists() else folder / "workflow.json"
 
 
 def base_approach(approach: str) -> str:
@@ -332,7 +339,7 @@ def _build_case(path: Path, spec: CaseSpec, registry: dict[str, type]) -> Case:
 def _check_targets(workflow: Path, cases: tuple[Case, ...]) -> None:
     """Every step a case judges is a node of the workflow, every output a declared output."""
     try:
-        document = read_json(workflow)  # the runner's strict reader: UTF-8, duplicate keys, depth
+        document = read_workflow(workflow)  # the runner's strict readers: UTF-8, duplicate keys, depth; markdown by line
         nodes = [n["id"] for n in document.get("nodes", []) if isinstance(n, dict) and "id" in n]
         outputs = list(document.get("outputs", {}) or {})
     except JSONInputError as err:
@@ -358,7 +365,7 @@ def direct_outputs(task: Task) -> dict[str, dict[str, Any]]:
 
 def _workflow_outputs(workflow: Path) -> dict[str, dict[str, Any]]:
     try:
-        declared = read_json(workflow).get("outputs", {}) or {}
+        declared = read_workflow(workflow).get("outputs", {}) or {}
     except (JSONInputError, OSError, AttributeError):
         return {}
     return {name: ({"description": o["description"]} if isinstance(o, dict) and isinstance(o.get("description"), str) else {})
@@ -390,7 +397,7 @@ def _check_direct(spec: TaskSpec, task_file: Path, cases: tuple[Case, ...]) -> N
     for name in direct.servers or []:
         if name not in spec.servers:
             raise GoldenError(f"{task_file}: direct.servers: no server '{clip(name, 80)}' in servers{did_you_mean(name, list(spec.servers))}")
-    outputs = direct.outputs if direct.outputs is not None else _workflow_outputs(task_file.parent / "workflow.json")
+    outputs = direct.outputs if direct.outputs is not None else _workflow_outputs(ir_file(task_file.parent))
     if not outputs:
         raise GoldenError(f"{task_file}: direct.outputs: required when the task has no workflow.json declaring outputs")
     import jsonschema
@@ -422,7 +429,7 @@ def load_task(folder: Path) -> Task:
         raise GoldenError(f"{task_file}: no such file (a task folder needs task.yaml)")
     spec = _read_yaml(task_file, TaskSpec)
     _check_servers(spec, task_file)
-    if not (folder / "workflow.json").exists() and "ir" in spec.approaches:
+    if not ir_file(folder).exists() and "ir" in spec.approaches:
         raise GoldenError(f"{folder / 'workflow.json'}: no such file (task '{folder.name}' lists the ir approach)")
     registry = _registry(spec, task_file)
     if "code" in spec.approaches and not (folder / "baseline.py").exists():
@@ -431,7 +438,7 @@ def load_task(folder: Path) -> Task:
     if not cases:
         raise GoldenError(f"{folder / 'cases'}: no cases (*.yaml)")
     if "ir" in spec.approaches:
-        _check_targets(folder / "workflow.json", cases)
+        _check_targets(ir_file(folder), cases)
     if "direct" in spec.approaches:
         _check_direct(spec, task_file, cases)
     return Task(folder.name, folder, spec, cases)

@@ -20,6 +20,12 @@ The items that ran are one ledger run (default `<rootdir>/reports/ledger.duckdb`
 or `--flowtape-no-ledger` to write none), with its traces under `reports/traces/<run_id>/`, so
 `flowtape gate` and `flowtape report` after `pytest goldens/` judge this run, not an older one.
 A session stopped early (`-x`, Ctrl-C) leaves the run marked `interrupted` with the cases that ran.
+
+With pytest-xdist (`pytest -n 4 goldens/`) the session is still one ledger run: the controller
+names the run before the workers start and passes its id to each (`workerinput`), starts it in
+the ledger once collection has found a golden item, and alone holds the ledger; each worker
+writes its cases to a part of its own (`<ledger>.parts/<run_id>/xdist-<worker>.duckdb`), which
+the controller merges when the session ends (a killed session's parts are merged by the next run).
 """
 
 from __future__ import annotations
@@ -47,6 +53,35 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
     if file_path.suffix == ".yaml" and file_path.parent.name == "cases" and (file_path.parent.parent / "task.yaml").exists():
         return GoldenFile.from_parent(parent, path=file_path)
     return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist, in the controller: hand each worker the run its cases belong to."""
+    if node.config.getoption("flowtape_no_ledger"):
+        return
+    node.workerinput["flowtape_run_id"] = _controller_run(node.config).run_id
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """xdist, in the controller: the run goes into the ledger once a worker has collected a
+    golden item (a session of other tests writes no run)."""
+    run = node.config.stash.get(_RUN, None)
+    if run is not None and any(_is_golden(nodeid) for nodeid in ids):
+        run.start(node.config)
+
+
+def _is_golden(nodeid: str) -> bool:
+    path = Path(nodeid.split("::", 1)[0])
+    return path.suffix == ".yaml" and path.parent.name == "cases"
+
+
+def _controller_run(config: pytest.Config) -> _LedgerRun:
+    run = config.stash.get(_RUN, None)
+    if run is None:
+        run = config.stash[_RUN] = _LedgerRun(config, role="controller")
+    return run
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -107,15 +142,21 @@ def _ledger_run(config: pytest.Config) -> _LedgerRun:
     no golden item opens no ledger)."""
     run = config.stash.get(_RUN, None)
     if run is None:
-        run = config.stash[_RUN] = _LedgerRun(config)
+        worker = getattr(config, "workerinput", None)
+        role = "worker" if worker is not None and "flowtape_run_id" in worker else "alone"
+        run = config.stash[_RUN] = _LedgerRun(config, role=role)
     return run
 
 
 class _LedgerRun:
     """One ledger run for the session: started on first use, one part file, merged at the end,
-    the same layout `flowtape test` uses (so a killed session is recovered by the next run)."""
+    the same layout `flowtape test` uses (so a killed session is recovered by the next run).
 
-    def __init__(self, config: pytest.Config) -> None:
+    `role`: `alone` (no xdist: this process runs the items and owns the ledger), `controller`
+    (xdist's: owns the ledger, runs no item) or `worker` (xdist's: runs items into its own part
+    of the controller's run, never opens the ledger)."""
+
+    def __init__(self, config: pytest.Config, role: str = "alone") -> None:
         from harness.suiterun import SuiteOptions
 
         from harness.settings import SettingsError, load_settings
@@ -131,15 +172,35 @@ class _LedgerRun:
         self.options = SuiteOptions(suite=root, cassettes=Path(option) if option else where(proj.cassettes),
                                     ledger=Path(ledger) if ledger else where(proj.ledger), traces=where(proj.traces))
         self.enabled = not config.getoption("flowtape_no_ledger")
+        self.role = role
         self.ledger: Any = None
         self.part: Any = None
         self.run_id = ""
-        if self.enabled:
-            self._start(config)
-
-    def _start(self, config: pytest.Config) -> None:
-        from harness.accounting import Ledger, LedgerError, LedgerPart
+        if not self.enabled:
+            return
+        from harness.accounting import LedgerPart, parts_dir
         from runner import new_run_id
+
+        if role == "worker":
+            worker = config.workerinput  # type: ignore[attr-defined]
+            self.run_id = worker["flowtape_run_id"]
+            folder = parts_dir(self.options.ledger, self.run_id)
+            folder.mkdir(parents=True, exist_ok=True)
+            self.part = LedgerPart(folder / f"xdist-{worker['workerid']}.duckdb")
+        elif role == "controller":
+            self.run_id = new_run_id()  # started in the ledger once a golden item is collected (`start`)
+        else:
+            self.run_id = new_run_id()
+            self.start(config)
+            folder = self.ledger.parts_dir(self.run_id)
+            folder.mkdir(parents=True, exist_ok=True)
+            self.part = LedgerPart(folder / "pytest.duckdb")
+
+    def start(self, config: pytest.Config) -> None:
+        """Open the ledger (merging what a killed session left) and add this run as `running`."""
+        if self.ledger is not None:
+            return
+        from harness.accounting import Ledger, LedgerError
 
         try:
             self.options.ledger.parent.mkdir(parents=True, exist_ok=True)
@@ -147,12 +208,10 @@ class _LedgerRun:
             self.ledger.recover()
         except (LedgerError, OSError) as err:
             raise pytest.UsageError(f"flowtape: {err}") from None
-        self.run_id = new_run_id()
         settings = {"runner": "pytest", "args": list(config.invocation_params.args), "cassettes": str(self.options.cassettes)}
+        if self.role == "controller":
+            settings["xdist_workers"] = getattr(config.option, "numprocesses", None)
         self.ledger.start_run(self.run_id, str(self.options.suite), settings)
-        folder = self.ledger.parts_dir(self.run_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.part = LedgerPart(folder / "pytest.duckdb")
 
     def run(self, task: Any, case: Any, approach: str) -> Any:
         from harness.suiterun import UnitResult, _run_unit
@@ -168,7 +227,10 @@ class _LedgerRun:
     def finish(self, complete: bool) -> None:
         if not self.enabled:
             return
-        self.part.close()
+        if self.part is not None:
+            self.part.close()
+        if self.ledger is None:
+            return  # an xdist worker (the controller merges its part), or a controller whose workers collected no golden item
         try:
             self.ledger.merge_parts(self.run_id)
             self.ledger.finish_run(self.run_id, "completed" if complete else "interrupted")

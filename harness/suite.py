@@ -22,7 +22,7 @@ from harness.codenode import code_runner
 from harness.envs import EnvError, envs_root, server_specs
 from harness.goldens import Case, GoldenError, Places, Task, base_approach, cassette_path, direct_outputs, direct_prompt
 from harness.settings import load_settings
-from runner import JSONInputError, RunStatus, Runtime, Trace, execute, read_json
+from runner import JSONInputError, RunStatus, Runtime, Trace, execute, read_workflow
 from runner.clients import MCPError
 from runner.live.mcp import MCPConfigError, parse_mcp_config
 
@@ -63,15 +63,17 @@ class CaseRun:
 def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str | None = None, ci: bool = False,
              llm: LLMSettings | None = None, fixtures: Path | None = None, evaluate: bool = False,
              tokenizer: str = "o200k_base", approach: str = "ir", log: Callable[[str], None] | None = None,
-             model: str | None = None, reviews: dict[str, str] | None = None, reviewer: str | None = None) -> CaseRun:
+             model: str | None = None, notes: dict[str, Any] | None = None, reviews: dict[str, str] | None = None,
+             reviewer: str | None = None) -> CaseRun:
     """Run `case` of `task` under `approach` (`ir`: the workflow; `code`: the task's baseline.py
     in the sandbox; `direct`: a model calling the tools itself, `runner.agent`, asked the task's
     `direct.prompt`; `ir@<model>` / `code@<model>`: what `flowtape author` saved for that
     model) with its cassette, judge it when `evaluate` (model-judged
     evaluators call through the same cassette, so judging records and replays too), save what was
-    recorded, and report. Review checkpoints replay the cassette's decision; recording, they take
-    the decision `reviews` gives their step (`flowtape record --review STEP=DECISION`), made by
-    `reviewer` (default: the user), and record it.
+    recorded, and report. `notes` go into the saved cassette's `meta` (a recording that needed
+    retries after 429/5xx answers says so there). Review checkpoints replay the cassette's
+    decision; recording, they take the decision `reviews` gives their step (`flowtape record
+    --review STEP=DECISION`), made by `reviewer` (default: the user), and record it.
 
     Raises:
         GoldenError: the task's server config or workflow file is invalid.
@@ -108,7 +110,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
         base = base_approach(approach)
         if base == "ir":
             try:
-                document = read_json(task.artefact_path(approach))  # strict: duplicate keys, depth, UTF-8
+                document = read_workflow(task.artefact_path(approach))  # strict: duplicate keys, depth, UTF-8; .pflow.md by line
             except JSONInputError as err:
                 raise GoldenError(str(err)) from None
         cassette = Cassette.open(cassette_path(cassettes, task, case, approach, model), mode, normalizer=places.normalizer(task.spec.normalize), ci=ci)
@@ -158,7 +160,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             results = judge(task, case, trace, llm=runtime.llm, judge_model=model, tokenizer=tokenizer) if evaluate else []
             # The servers as task.yaml writes them (places unexpanded), credentials redacted.
             servers_meta = {name: redact_server_spec(spec) for name, spec in task.spec.servers.items()}
-            meta = {"flowtape": _version(), "servers": servers_meta}
+            meta = {"flowtape": _version(), "servers": servers_meta, **(notes or {})}
             if task.uses_llm(approach):
                 meta["llm"] = {"model": model, "recorded_from": llm.note or f"{model} via litellm"}
             # Recording is transactional: a run that did not complete (a server that did not

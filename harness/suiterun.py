@@ -20,12 +20,21 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from harness.goldens import Case, GoldenError, Task, load_suite, select_units
 
 COMMIT_EVERY = 0.5  # seconds between a worker's ledger commits
+
+
+class Executor(str, Enum):
+    """Where units run: `local`, this machine's process pool; `ray`, one Ray task per unit on a
+    Ray cluster (`harness._ray`; the `flowtape[ray]` extra), the driver alone writing the ledger."""
+
+    LOCAL = "local"
+    RAY = "ray"
 
 
 @dataclass
@@ -43,6 +52,9 @@ class SuiteOptions:
     strict: bool = False
     fixtures: Path | None = None
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
+    executor: Executor | str = Executor.LOCAL
+    address: str | None = None  # the Ray cluster (`auto`, `ray://host:port`); None: RAY_ADDRESS, else a new local one
+    retries: int = 1  # times a unit whose Ray worker died is run again (elsewhere) before it is an error
 
 
 @dataclass
@@ -98,19 +110,39 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
               started: Callable[[int, str], None] | None = None) -> SuiteResult:
     """Run the suite. `started(units, run_id)` is called as soon as the run is in the ledger,
     before any case finishes (a first sign of life); `progress` after each case. Raises
-    GoldenError (bad suite) and LedgerError (ledger unusable) before any case runs."""
+    GoldenError (bad suite) and LedgerError (ledger unusable) before any case runs; with the
+    Ray executor, RayError (no Ray, no cluster, a worker that cannot see the suite)."""
+    executor = Executor(options.executor)
+    if executor is Executor.RAY:  # a worker's current folder is not ours: task folders absolute
+        from dataclasses import replace
+
+        options = replace(options, suite=options.suite.resolve())
+    units, skipped = plan(options)
+    if executor is Executor.RAY:
+        from harness import _ray
+
+        connected = _ray.connect(options.address)  # before the run is in the ledger: no Ray, no cluster, no run
+        try:
+            return _run_suite(options, units, skipped, executor, progress, started)
+        finally:
+            if connected:
+                _ray.disconnect()
+    return _run_suite(options, units, skipped, executor, progress, started)
+
+
+def _run_suite(options: SuiteOptions, units: list[tuple[Task, Case, str, str]], skipped: list[str], executor: Executor,
+               progress: Callable[[UnitResult, int, int], None] | None, started: Callable[[int, str], None] | None) -> SuiteResult:
     from harness.accounting import Ledger
     from runner import new_run_id
     from runner.trace import remove_stale_temp_files
 
-    units, skipped = plan(options)
     began = time.perf_counter()
     ledger = Ledger(options.ledger)
     for recovered in ledger.recover():  # a killed run: its parts are merged, its half-written traces go
         remove_stale_temp_files(options.traces / recovered.run_id)
     run_id = new_run_id()
     parts_dir = ledger.parts_dir(run_id)
-    settings = {"workers": options.workers, "tokenizer": options.tokenizer, "task": options.task, "case": options.case,
+    settings = {"workers": options.workers, "executor": executor.value, "tokenizer": options.tokenizer, "task": options.task, "case": options.case,
                 "approach": options.approach, "models": list(options.models) if options.models else None, "cassettes": str(options.cassettes)}
     ledger.start_run(run_id, str(options.suite), settings)
     if started:
@@ -120,7 +152,18 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     # for every unit would make a large suite quadratic.
     args = [(Task(task.name, task.folder, task.spec, (case,)), case, approach, model, run_id, options) for task, case, approach, model in units]
     try:
-        if options.workers <= 1 or len(args) <= 1:
+        if executor is Executor.RAY:
+            from harness._ray import run_on_ray
+
+            part = _open_part(parts_dir, f"ray-driver-{os.getpid()}.duckdb")
+            try:
+                for unit in run_on_ray(args, part, options):
+                    results.append(unit)
+                    if progress:
+                        progress(unit, len(results), len(args))
+            finally:
+                part.close()
+        elif options.workers <= 1 or len(args) <= 1:
             part = _open_part(parts_dir)
             try:
                 for a in args:
@@ -291,16 +334,40 @@ def _worker(conn: Any, parts_dir: Path) -> None:
 
 def _record_error(part: Any, task: Task, case: Case, approach: str, model: str, run_id: str, options: SuiteOptions, message: str) -> None:
     """Add a unit that could not run to the ledger, as an `error` case with `message`."""
+    part.add_case(error_rows(task, case, approach, model, run_id, options, message))
+
+
+def error_rows(task: Task, case: Case, approach: str, model: str, run_id: str, options: SuiteOptions, message: str) -> dict[str, Any]:
+    """The ledger rows of a unit that could not run: an `error` case with `message`."""
     from harness.accounting import case_rows
     from runner import RunStatus, Trace, new_run_id
 
     stub = Trace(run_id=new_run_id(), task=task.name, case=case.name, approach=approach, model=model, workflow_hash="",
                  status=RunStatus.ERROR, error=message)
-    part.add_case(case_rows(run_id, stub, [], tokenizer=options.tokenizer))
+    return case_rows(run_id, stub, [], tokenizer=options.tokenizer)
 
 
 def _run_unit(part: Any, task: Task, case: Case, approach: str, model: str, run_id: str, options: SuiteOptions) -> UnitResult:
     """One (case, approach, model): replay, judge, write the trace and the ledger rows."""
+    outcome = replay_unit(task, case, approach, model, run_id, options)
+    return write_outcome(part, outcome)
+
+
+@dataclass
+class UnitOutcome:
+    """What replaying one unit came to, before anything is written: the result, the unit's
+    ledger rows (table -> rows, as `case_rows` gives them) and its trace as JSON with the path it
+    goes to (None for a unit that could not run). Picklable: a Ray worker sends it to the driver,
+    which alone writes the trace and the ledger."""
+
+    result: UnitResult
+    rows: dict[str, Any]
+    trace_json: str | None = None
+    trace_path: Path | None = None
+
+
+def replay_unit(task: Task, case: Case, approach: str, model: str, run_id: str, options: SuiteOptions) -> UnitOutcome:
+    """Replay and judge one (case, approach, model); write nothing (see `write_outcome`)."""
     from harness.accounting import case_rows
     from harness.cassettes import CassetteError, CassetteMiss, RecordModeError
     from harness.suite import run_case
@@ -316,24 +383,36 @@ def _run_unit(part: Any, task: Task, case: Case, approach: str, model: str, run_
         from harness.cassettes._secrets import known_secrets, scrub
 
         message = scrub(str(err).splitlines()[0], known_secrets())
-        _record_error(part, task, case, approach, model, run_id, options, message)
-        return UnitResult(task.name, case.name, approach, "error", error=message, duration_ms=(time.perf_counter() - started) * 1000,
-                          bad_input=not isinstance(err, CassetteMiss), model=model)
+        result = UnitResult(task.name, case.name, approach, "error", error=message, duration_ms=(time.perf_counter() - started) * 1000,
+                            bad_input=not isinstance(err, CassetteMiss), model=model)
+        return UnitOutcome(result, error_rows(task, case, approach, model, run_id, options, message))
     trace = run.trace
-    trace_path = trace.write(options.traces / run_id)
+    # The path Trace.write gives it; the writer (a worker, or the Ray driver) writes it there.
+    trace_path = options.traces / run_id / f"{trace.run_id}.json"
     failures = [(r.target, r.evaluator, r.reason) for r in run.evaluations if not r.passed]
     status = "passed" if run.passed else "failed"
     error = trace.error
     if run.unused and options.strict and status == "passed":
         status, error = "failed", f"{len(run.unused)} recording(s) not used (--strict)"
-    ledger_started = time.perf_counter()
     prices = {**task.spec.llm.price_map(), **options.prices}
     rows = case_rows(run_id, trace, run.evaluations, tokenizer=options.tokenizer, prices=prices or None, trace_path=str(trace_path))
-    part.add_case(rows)
-    return UnitResult(task.name, case.name, approach, status, failures, error, [i.summary() for i in run.unused], (time.perf_counter() - started) * 1000,
-                      ledger_ms=(time.perf_counter() - ledger_started) * 1000, model=model)
+    result = UnitResult(task.name, case.name, approach, status, failures, error, [i.summary() for i in run.unused], (time.perf_counter() - started) * 1000,
+                        model=model)
+    return UnitOutcome(result, rows, trace.clipped().model_dump_json(indent=2), trace_path)
 
 
+def write_outcome(part: Any, outcome: UnitOutcome) -> UnitResult:
+    """Write a unit's trace (atomically) and add its rows to `part`; the unit's result, with the
+    time the ledger took."""
+    from runner.trace import write_atomic
+
+    if outcome.trace_json is not None and outcome.trace_path is not None:
+        outcome.trace_path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(outcome.trace_path, outcome.trace_json)
+    ledger_started = time.perf_counter()
+    part.add_case(outcome.rows)
+    outcome.result.ledger_ms = (time.perf_counter() - ledger_started) * 1000
+    return outcome.result
 
 
 def rescore(options: SuiteOptions, run_id: str | None = None) -> SuiteResult:

@@ -1,4 +1,5 @@
-"""flowtape's minimal IR runner: pflow-compatible JSON IR, validated, executed, traced.
+"""flowtape's minimal IR runner: pflow-compatible JSON IR (or pflow's `.pflow.md`, read into it),
+validated, executed, traced.
 
 The runner never imports `harness`; the harness plugs its recording and replaying clients into
 the `LLMClient` and `MCPClient` protocols.
@@ -17,6 +18,7 @@ from runner._lazy import lazy_getattr
 _WHERE = {
     "MAX_JSON_DEPTH": ("runner._json", "MAX_DEPTH"), "JSONInputError": ("runner._json", "JSONInputError"),
     "parse_json": ("runner._json", "loads"), "read_json": ("runner._json", "read"),
+    "MarkdownError": ("runner.pflowmd", "MarkdownError"), "read_workflow": ("runner.pflowmd", "read_workflow"),
     **{name: ("runner.agent", name) for name in ("AgentConfig", "AgentTool", "run_agent")},
     **{name: ("runner.clients", name) for name in ("LLMClient", "LLMRequest", "LLMResponse", "MCPClient", "MCPError", "ToolCallResult", "ToolInfo")},
     **{name: ("runner.executor", name) for name in ("Runtime", "execute", "new_run_id")},
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from runner.clients import LLMClient, LLMRequest, LLMResponse, MCPClient, MCPError, ToolCallResult, ToolInfo
     from runner.executor import Runtime, execute, new_run_id
     from runner.ir import Workflow, workflow_hash
+    from runner.pflowmd import MarkdownError, read_workflow
     from runner.trace import TRACE_VERSION, LLMUsage, RunStatus, StepRecord, ToolUsage, Trace
     from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow
 
@@ -55,6 +58,7 @@ __all__ = [
     "MCPClient",
     "MAX_JSON_DEPTH",
     "MCPError",
+    "MarkdownError",
     "RunStatus",
     "Runtime",
     "StepRecord",
@@ -69,6 +73,7 @@ __all__ = [
     "new_run_id",
     "parse_json",
     "read_json",
+    "read_workflow",
     "run_agent",
     "workflow_hash",
 ]

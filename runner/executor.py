@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,11 +31,12 @@ from runner.ir import BatchSpec, LoopSpec, Node, RetryPolicy, Workflow, workflow
 from runner.nodes import NodeContext, NodeFailure, NodeResult, node_type_for
 from runner.review import GivenDecisions, as_review
 from runner.trace import RunStatus, StepRecord, Trace
-from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow
+from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow, with_lines
 
 __all__ = ["RunFailed", "Runtime", "execute", "new_run_id"]
 
 MAX_STEPS = 10_000
+MAX_NODE_VISITS = 100  # as pflow: a node that runs a 101st time stops the run (a loop that never ends)
 DEFAULT_CONCURRENCY = 10  # a parallel batch's items at a time when max_concurrent is not given
 DEFAULT_MAX_ITERATIONS = 100  # a loop's rounds when it names no cap (pflow's per-node visit guard is 100 too)
 POLICY_ROUTES = ("contract_failed", "missing_evidence")  # actions a node takes only when the workflow declares the edge
@@ -93,7 +95,7 @@ def execute(
     runtime = runtime or Runtime()
     inputs = dict(inputs or {})
     diagnostics = check(document, inputs=inputs, mcp_servers=runtime.mcp_servers)
-    diagnostics += _missing_children(document, base_dir or Path.cwd())
+    diagnostics += with_lines(document, _missing_children(document, base_dir or Path.cwd()))
     if errors := [d for d in diagnostics if d.severity == "error"]:
         raise InvalidWorkflow(errors, source)
     workflow = Workflow.model_validate(document)
@@ -109,7 +111,7 @@ def execute(
         warnings=[str(d) for d in diagnostics],
     )
     started = time.perf_counter()
-    run = _Run(workflow, runtime, base_dir or Path.cwd(), trace.steps, prefix="", depth=0)
+    run = _Run(workflow, runtime, base_dir or Path.cwd(), trace.steps, prefix="", depth=0, warnings=trace.warnings)
     try:
         trace.outputs = run.go(apply_defaults(workflow.inputs, coerce_values(workflow.inputs, inputs)))
     except RunFailed as err:
@@ -119,31 +121,42 @@ def execute(
 
 
 class _Run:
-    def __init__(self, workflow: Workflow, runtime: Runtime, base_dir: Path, steps: list[StepRecord], prefix: str, depth: int) -> None:
+    def __init__(self, workflow: Workflow, runtime: Runtime, base_dir: Path, steps: list[StepRecord], prefix: str, depth: int,
+                 warnings: list[str] | None = None) -> None:
         self.workflow = workflow
+        self.warnings = warnings if warnings is not None else []  # the trace's, shared with nested runs
         self.runtime = runtime
         self.base_dir = base_dir
         self.steps = steps
         self.prefix = prefix
         self.depth = depth
         self.edges = {(e.from_, e.action): e.to for e in workflow.edges}
+        self.failed: set[str] = set()  # nodes whose last run failed (an error edge took over)
 
     def go(self, inputs: dict[str, Any]) -> dict[str, Any]:
         scope: dict[str, Any] = dict(inputs)
         current: str | None = self.workflow.first_node
+        visits: dict[str, int] = defaultdict(int)
         for _ in range(MAX_STEPS):
             if current is None:
                 break
             node = self.workflow.node(current)
+            visits[node.id] += 1
+            if visits[node.id] > MAX_NODE_VISITS:
+                raise RunFailed(f"node '{self.prefix}{node.id}' would run more than {MAX_NODE_VISITS} times: "
+                                "a loop that never ends? (pflow's limit per node too)")
             result, failure = self._run_node(node, scope)
             if failure is not None:
                 # As in pflow, a failed node's outputs are not readable afterwards (use `??`);
                 # the trace keeps them.
+                self.failed.add(node.id)
+                scope.pop(node.id, None)
                 current = self.edges.get((node.id, "error"))
                 if current is None:
                     raise RunFailed(f"node '{self.prefix}{node.id}' failed: {failure}")
                 continue
             assert result is not None
+            self.failed.discard(node.id)
             scope[node.id] = result.output
             current = self._next(node.id, result.action)
         else:
@@ -152,7 +165,10 @@ class _Run:
 
     def _next(self, node_id: str, action: str) -> str | None:
         """The node the action leads to. No edges out means the flow ends; a non-default action
-        that no edge takes is an error (pflow does not fall back to `default`)."""
+        that no edge takes is an error (pflow does not fall back to `default`), except `end`,
+        which ends the flow (pflow: a code node's `next = "end"`; `end` names no node)."""
+        if action == "end" and (node_id, action) not in self.edges:
+            return None
         nxt = self.edges.get((node_id, action))
         if nxt is None and action != "default":
             available = sorted(a for (f, a) in self.edges if f == node_id)
@@ -163,7 +179,8 @@ class _Run:
     def _outputs(self, scope: dict[str, Any]) -> dict[str, Any]:
         """Declared outputs in order. Null values are left out; so is a `??` chain whose every
         reference names a node that did not run (a branch not taken). Anything else that does
-        not resolve fails the run. Like pflow, each output joins the scope under its name."""
+        not resolve fails the run -- a `??` chain among whose nodes one failed included, as in
+        pflow. Like pflow, each output joins the scope under its name."""
         outputs: dict[str, Any] = {}
         for name, spec in self.workflow.outputs.items():
             text = spec.template
@@ -172,7 +189,7 @@ class _Run:
             except templates.UnresolvedError as err:
                 exprs = [seg for seg in templates.parse(text).segments if not isinstance(seg, str)]
                 names = {ref.name for ref in templates.find_refs(text)}
-                if any(len(e.alternatives) > 1 for e in exprs) and all(n not in scope for n in names):
+                if any(len(e.alternatives) > 1 for e in exprs) and all(n not in scope and n not in self.failed for n in names):
                     continue
                 raise RunFailed(f"output '{name}': {err}") from None
             if value is not None:
@@ -227,14 +244,18 @@ class _Run:
         for attempt in range(1, attempts + 1):
             record.attempts = attempt
             try:
-                params = ntype.resolve(node.params, _local_scope(node, scope))
+                with templates.lenient(self.workflow.template_resolution_mode == "permissive") as left:
+                    params = ntype.resolve(node.params, _local_scope(node, scope))
+                if left and attempt == 1:
+                    self.warnings.append(f"node '{step_id}': {', '.join(dict.fromkeys(left))} did not resolve and was left as text "
+                                         "(template_resolution_mode: permissive)")
             except templates.TemplateError as err:
                 record.params = node.params
                 failure = NodeFailure(f"template: {err}", retryable=False)
                 break
             record.params = params
             ctx = NodeContext(step_id=record.step_id, base_dir=self.base_dir, llm=self.runtime.llm, mcp=self.runtime.mcp, run_workflow=self._nested(record.step_id),
-                              depth=self.depth, extra=extra, review=self.runtime.reviews)
+                              depth=self.depth, extra=extra, review=self.runtime.reviews, add_step=self.steps.append)
             try:
                 result, failure = ntype.run(params, ctx), None
                 break
@@ -246,7 +267,7 @@ class _Run:
                 break
             if wait:
                 self.runtime.sleep(wait)
-            wait *= policy.factor if policy else 1.0
+            wait = policy.next_wait(wait) if policy else wait
         record.duration_ms = (time.perf_counter() - started) * 1000
         if result is not None and result.action in POLICY_ROUTES and (node.id, result.action) not in self.edges:
             # A policy route the workflow does not declare: the node fails instead.
@@ -408,7 +429,7 @@ class _Run:
                 child = load_workflow(document, inputs=inputs, mcp_servers=self.runtime.mcp_servers, source=source)
             except InvalidWorkflow as err:
                 raise NodeFailure(f"nested workflow is invalid: {err}", retryable=False) from None
-            run = _Run(child, self.runtime, base_dir, self.steps, prefix=f"{step_id}/", depth=self.depth + 1)
+            run = _Run(child, self.runtime, base_dir, self.steps, prefix=f"{step_id}/", depth=self.depth + 1, warnings=self.warnings)
             try:
                 return run.go(apply_defaults(child.inputs, coerce_values(child.inputs, inputs)))
             except RunFailed as err:

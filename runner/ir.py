@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -69,25 +69,26 @@ class OutputSpec(_Strict):
 
 class RetryPolicy(_Strict):
     """Retry a failing node: up to `max` attempts in all (1-10, as pflow), sleeping `wait`
-    seconds before the second attempt and multiplying the sleep by `backoff` each time after
-    (pflow's `"fixed"` is 1, `"exponential"` is 2).
+    seconds before the second attempt; with `backoff: "exponential"` the sleep doubles each time
+    after, up to `MAX_WAIT` seconds (pflow's cap). pflow takes no other `backoff` value (a number
+    included), and neither does flowtape.
 
     flowtape's extension: `on: "contract"` (an llm node with `output_schema` only) retries a reply
     that breaks the contract instead, up to `max` calls per model, with the validation errors
     fed back to the model when `feedback` is true; when the last breaks it too, the node takes
     its `contract_failed` edge if the workflow has one (else it fails)."""
 
+    MAX_WAIT: ClassVar[float] = 60.0
+
     max: int = Field(default=1, ge=1, le=10)
     wait: float = Field(default=0.0, ge=0)
-    backoff: float | Literal["fixed", "exponential"] = "fixed"
+    backoff: Literal["fixed", "exponential"] = "fixed"
     on: Literal["error", "contract"] = "error"
     feedback: bool = False
 
-    @property
-    def factor(self) -> float:
-        if isinstance(self.backoff, str):
-            return 2.0 if self.backoff == "exponential" else 1.0
-        return max(1.0, float(self.backoff))
+    def next_wait(self, wait: float) -> float:
+        """The sleep after one of `wait` seconds."""
+        return min(wait * 2.0, max(wait, self.MAX_WAIT)) if self.backoff == "exponential" else wait
 
 
 class BatchSpec(_Strict):

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +35,7 @@ __all__ = [
     "TemplateSyntaxError",
     "UnresolvedError",
     "find_refs",
+    "lenient",
     "parse",
     "resolve",
     "resolve_expr",
@@ -43,6 +47,9 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _INDEX = re.compile(r"\[(-?\d+)\]")
 _MISSING = object()
+# Set while a node of a `template_resolution_mode: permissive` workflow is resolved: the
+# expressions that did not resolve are noted here and stay as their own text (see `lenient`).
+_LEFT_AS_TEXT: ContextVar[list[str] | None] = ContextVar("left_as_text", default=None)
 
 
 class TemplateError(ValueError):
@@ -284,7 +291,28 @@ def resolve_expr(expr: Expr, scope: dict[str, Any], text: str = "") -> Any:
         value = lookup(alt, scope)
         if value is not _MISSING:
             return value
-    raise UnresolvedError(f"'${{{' ?? '.join(map(str, expr.alternatives))}}}' does not resolve", text)
+    source = "${" + " ?? ".join(map(str, expr.alternatives)) + "}"
+    left = _LEFT_AS_TEXT.get()
+    if left is not None:
+        left.append(source)
+        return source
+    raise UnresolvedError(f"'{source}' does not resolve", text)
+
+
+@contextmanager
+def lenient(enabled: bool = True) -> Iterator[list[str]]:
+    """pflow's `template_resolution_mode: permissive`: inside the block, an expression that does
+    not resolve is not an error; it stays as its own text (`${a.missing}`), and the list
+    yielded names each one, for a warning. With `enabled` false, resolution stays strict."""
+    if not enabled:
+        yield []
+        return
+    left: list[str] = []
+    token = _LEFT_AS_TEXT.set(left)
+    try:
+        yield left
+    finally:
+        _LEFT_AS_TEXT.reset(token)
 
 
 def to_text(value: Any) -> str:

@@ -35,7 +35,7 @@ class RunStatus(str, Enum):
     ERROR = "error"
 
 
-StepKind = Literal["shell", "llm", "mcp", "http", "file", "workflow", "code", "batch", "loop", "route", "review"]  # batch, loop: the node's collected result
+StepKind = Literal["shell", "llm", "mcp", "http", "file", "workflow", "code", "batch", "loop", "agent", "route", "review"]  # batch, loop, agent: the node's collected result
 
 
 class _Strict(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Literal
 
 from pydantic import ValidationError
@@ -24,7 +24,7 @@ from runner.nodes import node_type_for
 LOOP_OUTPUTS = ("loop_stopped", "iterations")  # what a loop adds to its node's last output
 BATCH_OUTPUTS = ("results", "count", "success_count", "error_count", "errors", "batch_metadata")  # a batch node's output
 
-__all__ = ["Diagnostic", "InvalidWorkflow", "check", "load_workflow"]
+__all__ = ["Diagnostic", "InvalidWorkflow", "check", "load_workflow", "with_lines"]
 
 _TOP_LEVEL = set(Workflow.model_fields) - {"nodes", "edges", "inputs", "outputs"}
 
@@ -37,10 +37,21 @@ class Diagnostic:
     message: str
     node: str | None = None
     severity: Literal["error", "warning"] = "error"
+    line: int | None = None  # the line in a `.pflow.md` file (from its `_source_line` annotations)
 
     def __str__(self) -> str:
         where = f"{self.path} (node {self.node})" if self.node else self.path
         return f"{where}: {'warning: ' if self.severity == 'warning' else ''}{self.message}"
+
+    def located(self, source: str) -> str:
+        """One line for people: `file:line: step 'x' (field): message` when the workflow came
+        from markdown (the line of the step, or of a param written as a code block), else
+        `file: $.json.path (node x): message`."""
+        if self.line is None:
+            return f"{source}: {self}"
+        if not source.lower().endswith(".md"):  # IR that pflow's parser wrote, read from JSON: its lines are the markdown's
+            return f"{source}: {self} (line {self.line} of the markdown it was made from)"
+        return f"{source}:{self.line}: {_markdown_place(self.path, self.node)}{'warning: ' if self.severity == 'warning' else ''}{self.message}"
 
 
 class InvalidWorkflow(ValueError):
@@ -49,7 +60,7 @@ class InvalidWorkflow(ValueError):
     def __init__(self, diagnostics: list[Diagnostic], source: str = "workflow") -> None:
         self.diagnostics = diagnostics
         self.source = source
-        super().__init__("\n".join(f"{source}: {d}" for d in diagnostics))
+        super().__init__("\n".join(d.located(source) for d in diagnostics))
 
 
 def _json_path(loc: Iterable[Any]) -> str:
@@ -80,7 +91,33 @@ def check(document: Any, *, inputs: dict[str, Any] | None = None, mcp_servers: l
         inputs: input values to check against the declared inputs (None: skip that check).
         mcp_servers: names of configured MCP servers (None: any `mcp-<server>-<tool>` is allowed).
     """
-    return _Checker(mcp_servers).run(document, inputs)
+    return with_lines(document, _Checker(mcp_servers).run(document, inputs))
+
+
+def with_lines(document: Any, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics with the markdown line each points at, when the workflow was read from a
+    `.pflow.md` (its nodes carry `_source_line`, as pflow's parser writes them too)."""
+    nodes = document.get("nodes") if isinstance(document, dict) else None
+    if not isinstance(nodes, list) or not any(isinstance(n, dict) and "_source_line" in n for n in nodes):
+        return diagnostics
+    from runner.pflowmd import line_of
+
+    return [replace(d, line=line_of(document, d.path, d.node)) for d in diagnostics]
+
+
+_STEP_PATH = re.compile(r"^\$\.nodes\[\d+\]\.?(?:params\.)?(.*)$")
+_SPEC_PATH = re.compile(r"^\$\.(inputs|outputs)\.([^.\[]+)\.?(.*)$")
+
+
+def _markdown_place(path: str, node: str | None) -> str:
+    """What a JSON path is in markdown terms: `step 'x' (command): `, `input 'n': `."""
+    step, spec = _STEP_PATH.match(path), _SPEC_PATH.match(path)
+    if spec:
+        return f"{spec.group(1)[:-1]} '{spec.group(2)}'{f' ({spec.group(3)})' if spec.group(3) else ''}: "
+    if node is not None:
+        field = step.group(1) if step else ""
+        return f"step '{node}'{f' ({field})' if field else ''}: "
+    return ""
 
 
 def load_workflow(document: Any, *, inputs: dict[str, Any] | None = None, mcp_servers: list[str] | None = None, source: str = "workflow") -> Workflow:
@@ -279,8 +316,9 @@ class _Checker:
     def _order(self, nodes: dict[str, tuple[int, Node]], edges: list[Edge], start: str | None) -> dict[str, set[str]]:
         """For each node, the nodes that run before it whenever it runs (its ancestors).
 
-        As in pflow, an edge with its own action that points back up the node list is a loop,
-        not a cycle; a cycle of other edges is an error. Nodes that no edge path reaches from
+        As in pflow, an edge that names its action (any action, `"default"` written out included,
+        as pflow's markdown writes a `- next:` to an earlier step) and points back up the node
+        list is a loop, not a cycle; a cycle of edges that name no action is an error. Nodes that no edge path reaches from
         the start node never run: a warning."""
         ids = list(nodes)
         if not ids:
@@ -293,7 +331,7 @@ class _Checker:
             if n not in reachable:
                 self.add(f"$.nodes[{nodes[n][0]}]", f"node '{n}' is never reached from start node '{first}' and will not run", n, "warning")
         self.unreachable = set(ids) - reachable
-        forward = [e for e in edges if e.action == "default" or position[e.to] > position[e.from_]]
+        forward = [e for e in edges if "action" not in e.model_fields_set or position[e.to] > position[e.from_]]
         order, cycle = _topological(ids, forward)
         if cycle:
             self.add("$.edges", f"cycle: {' -> '.join(cycle)}", cycle[0])

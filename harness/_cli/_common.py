@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, NoReturn
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 
@@ -12,6 +13,15 @@ if TYPE_CHECKING:
     from harness.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class ExecutorName(str, Enum):  # harness.suiterun.Executor's values, for typer (which lists them in --help)
+    local = "local"
+    ray = "ray"
+
+
+ExecutorOption = Annotated[ExecutorName, typer.Option("--executor", help="local: this machine's processes (--workers); ray: each (case, approach, model) a Ray task on a Ray cluster (pip install 'flowtape[ray]'; suite, cassettes and fixtures at the same path on every node).")]
+AddressOption = Annotated[Optional[str], typer.Option("--address", help="With --executor ray: the cluster, auto (one running on this machine) or ray://host:port (default: RAY_ADDRESS, else a new local cluster).", show_default=False)]
 
 
 MESSAGE_LIMIT = 1000  # characters of one message line; the rest is cut, with a marker

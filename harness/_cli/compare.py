@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from harness._cli._common import fail, project
+from harness._cli._common import AddressOption, ExecutorName, ExecutorOption, fail, project
 
 
 def compare(
@@ -25,6 +25,8 @@ def compare(
     system_tokens: Annotated[int, typer.Option("--system-tokens", min=0, help="The orchestrator's system prompt, carried by every turn (modelled).")] = 400,
     calls_per_turn: Annotated[int, typer.Option("--calls-per-turn", min=1, help="Tool calls the modelled direct orchestrator makes per turn (1: one at a time).")] = 1,
     sweep_system: Annotated[str, typer.Option("--sweep-system-tokens", help="LOW..HIGH: the system prompt sizes a verdict is checked over; 'off' to skip.")] = "200..2000",
+    executor: ExecutorOption = ExecutorName.local,
+    address: AddressOption = None,
 ) -> None:
     """Replay the suite offline (every approach from its cassettes), account the orchestrator's
     context per (case, approach) -- direct modelled from the same recorded calls -- into the
@@ -37,6 +39,7 @@ def compare(
     wins."""
     proj = project()
     suite, ledger, cassettes, traces = suite or proj.suite, ledger or proj.ledger, cassettes or proj.cassettes, traces or proj.traces
+    from harness._ray import RayError
     from harness.accounting import LedgerError
     from harness.accounting.context import Settings
     from harness.cassettes import CassetteError
@@ -57,7 +60,8 @@ def compare(
             from harness.suiterun import SuiteOptions, run_suite
 
             result = run_suite(SuiteOptions(suite=suite, task=task, models=model, workers=workers, ledger=ledger, cassettes=cassettes,
-                                            traces=traces), progress=_progress(len(set(model or ())) > 1))
+                                            traces=traces, executor=executor.value, address=address),
+                               progress=_progress(len(set(model or ())) > 1))
             run = result.run_id
         settings = Settings(model=price_model, system_prompt_tokens=system_tokens, calls_per_turn=calls_per_turn)
         account_run(ledger, run, suite=suite, cassettes=cassettes, settings=settings)
@@ -73,6 +77,6 @@ def compare(
                 flips = sweep(load_run(ledger, run, suite=suite, cassettes=cassettes, model=one), settings, system_tokens=swept)
                 ranges = swept_ranges(swept)
             reports.append(build(ledger, run, flips=flips, swept=ranges, model=one))
-    except (GoldenError, LedgerError, CassetteError, FileNotFoundError) as err:
+    except (GoldenError, LedgerError, CassetteError, FileNotFoundError, RayError) as err:
         fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
     typer.echo(render_models(reports, format_))

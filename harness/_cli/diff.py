@@ -19,19 +19,22 @@ def diff(
     """Compare two runs case by case, the changes that matter first: a golden check that now
     fails, a status change, steps that ran in one run and not the other, step outputs that
     changed (the path and both values; strings from where they part ways), then token, cost and
-    duration deltas. Given two workflow files (JSON IR), compare their structure with node ids as
+    duration deltas. Given two workflow files (JSON IR or .pflow.md), compare their structure with node ids as
     keys: nodes and edges added or removed, params, inputs and outputs changed. Exit 0 when
     nothing changed, 1 when something did, 2 for bad input."""
     from harness.diff import DiffError, diff_runs, diff_workflows, render_runs, render_workflows
-    from runner import JSONInputError, read_json
+    from runner import JSONInputError
+    from runner.pflowmd import read_workflow, without_annotations
 
     if format_ not in ("table", "markdown", "json"):
         fail(f"--format {format_!r}: choose table, markdown or json")
-    if a.endswith(".json") or b.endswith(".json"):
-        if not (a.endswith(".json") and b.endswith(".json")):
-            fail(f"{a if not a.endswith('.json') else b}: a workflow is compared with a workflow (two .json files), a run with a run")
+    workflow = (".json", ".md")  # JSON IR or pflow's markdown (`.pflow.md`)
+    if a.endswith(workflow) or b.endswith(workflow):
+        if not (a.endswith(workflow) and b.endswith(workflow)):
+            fail(f"{a if not a.endswith(workflow) else b}: a workflow is compared with a workflow (two .json or .pflow.md files), a run with a run")
         try:
-            documents = [read_json(Path(path)) for path in (a, b)]
+            # the markdown's line annotations are where things are written, not what the workflow is
+            documents = [without_annotations(read_workflow(Path(path))) for path in (a, b)]
         except JSONInputError as err:
             fail(str(err))
         except OSError as err:

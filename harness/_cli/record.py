@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from harness._cli._common import EXIT_BAD_INPUT, EXIT_FAILED, fail, project
+from harness._cli._common import EXIT_BAD_INPUT, EXIT_FAILED, AddressOption, ExecutorName, ExecutorOption, fail, project
 
 
 def record(
@@ -25,6 +25,12 @@ def record(
     review: Annotated[Optional[list[str]], typer.Option("--review", help="A human's decision at a review checkpoint, STEP=DECISION (like check=reject; STEP * for every checkpoint), recorded with the reviewer and time and replayed after (repeat for several).", show_default=False)] = None,
     reviewer: Annotated[Optional[str], typer.Option("--reviewer", help="Who made the --review decisions (default: the user name).", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Re-record cassettes that exist (mode all); without it flowtape lists them and stops.")] = False,
+    executor: ExecutorOption = ExecutorName.local,
+    address: AddressOption = None,
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", min=0, help="USD: once the units recorded so far cost this much, start no more (those running finish) and list the units left unrecorded; exit 1.", show_default=False)] = None,
+    max_per_model: Annotated[Optional[int], typer.Option("--max-per-model", min=1, help="With --executor ray: at most this many units calling one model at once (rate limits, not cores, bound recording).", show_default=False)] = None,
+    max_per_server: Annotated[Optional[int], typer.Option("--max-per-server", min=1, help="With --executor ray: at most this many units using one MCP server (by its task.yaml name) at once.", show_default=False)] = None,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="Times a unit that stopped on an HTTP 429 or 5xx answer is recorded again, after 1 s, 2 s, 4 s ... (each retry is named in its line and in the saved cassette's meta.retried).")] = 3,
 ) -> None:
     """Record the suite's cassettes from real MCP servers and a real model. Each case runs live
     once; its MCP and LLM calls are written to its cassette (secrets redacted; a cassette in
@@ -32,12 +38,12 @@ def record(
     server that did not start, a model error, a timeout) leaves the cassette on disk byte for
     byte as it was. Re-recording an existing cassette (mode all) needs --force and prints what
     changed, step by step. Exit 0 when every case ran and passed, 1 when a case failed or was
-    not saved, 2 for bad input."""
+    not saved or --max-cost left some unrecorded, 2 for bad input."""
     proj = project()
     suite, cassettes = suite or proj.suite, cassettes or proj.cassettes
     from harness.cassettes import CassetteError, LeakedSecretError, RecordModeError, in_ci
     from harness.goldens import GoldenError, load_suite, select_units
-    from harness.suite import LLMSettings, run_case
+    from harness.suite import LLMSettings
     from runner import InvalidWorkflow
 
     from runner.review import parse_decisions
@@ -59,6 +65,9 @@ def record(
     units = [(t, c, a, m) for t, c, a in selected for m in (models if t.uses_llm(a) else models[:1])]
     if record_mode == "all" and not force:
         _refuse_to_replace(units, cassettes)
+    from harness._ray import RayError
+    from harness.recordrun import RecordOptions, record_suite
+
     failed = 0
     with ExitStack() as stack:
         llm = LLMSettings(api_base=llm_api_base, api_key=llm_api_key)
@@ -74,35 +83,31 @@ def record(
             except localmodel.LocalModelError as err:
                 fail(str(err))
             llm = LLMSettings(api_base=server.api_base, api_key=server.api_key, note=localmodel.describe())
-        for done, (t, c, a, m) in enumerate(units, 1):
-            try:
-                run = run_case(t, c, cassettes=cassettes, mode=record_mode, llm=llm, fixtures=fixtures, evaluate=True, approach=a, model=m,
-                               reviews=reviews, reviewer=reviewer, log=lambda message: typer.echo(f"flowtape: {message}", err=True))
-            except (GoldenError, CassetteError, RecordModeError, LeakedSecretError, InvalidWorkflow) as err:
-                fail(str(err))
-            failed += not run.passed or run.held_back
-            label = f"{a} · {m}" if m and len(models) > 1 and t.uses_llm(a) else a
-            typer.echo(f"[{done}/{len(units)}] {t.name}/{c.name} [{label}]: {_outcome(run)}")
-    if failed:
+        options = RecordOptions(cassettes=cassettes, mode=record_mode, llm=llm, fixtures=fixtures, executor=executor.value, address=address,
+                                max_cost=max_cost, per_model=max_per_model, per_server=max_per_server, retries=retries, several_models=len(models) > 1,
+                                reviews=reviews, reviewer=reviewer)
+        finished = 0
+
+        def report(unit: Any) -> None:
+            nonlocal failed, finished
+            finished += 1
+            failed += not unit.passed
+            for message in unit.log:
+                typer.echo(f"flowtape: {message}", err=True)
+            typer.echo(f"[{finished}/{len(units)}] {unit.label}: {unit.line}")
+
+        try:
+            result = record_suite(units, options, report=report, log=lambda message: typer.echo(f"flowtape: {message}", err=True))
+        except (GoldenError, CassetteError, RecordModeError, LeakedSecretError, InvalidWorkflow, RayError) as err:
+            fail(str(err))
+    if max_cost is not None:
+        typer.echo(f"cost: ${result.spent_usd:.6f} of --max-cost ${max_cost:g}")
+    if result.left:
+        shown = [f"{t}/{c} [{a}{' · ' + m if m and len(models) > 1 else ''}]" for t, c, a, m in result.left]
+        typer.echo(f"--max-cost ${max_cost:g} reached (${result.spent_usd:.6f} spent): {len(shown)} unit(s) left unrecorded: "
+                   + ", ".join(shown[:50]) + (f", ... and {len(shown) - 50} more" if len(shown) > 50 else ""))
+    if failed or result.left:
         raise typer.Exit(EXIT_FAILED)
-
-
-def _outcome(run: Any) -> str:
-    """One line: how the run went, and what became of its cassette."""
-    failing = [f"{r.target} {r.evaluator}" for r in run.evaluations if not r.passed]
-    path = run.cassette.path
-    if run.held_back:
-        state = "not saved" if not run.cassette.existed else "left as it was"
-        return f"did not complete ({run.trace.error}); {path} {state}: a run that did not complete is never recorded"
-    status = "failed" if run.trace.status.value != "passed" else ("checks failed" if failing else "passed")
-    if run.saved:
-        what = f"recorded {len(run.cassette.interactions)} interactions -> {path}"
-        changes = "; ".join(change.describe() for change in run.changes)
-        what += f" ({changes})" if run.cassette.existed and changes else " (unchanged)" if run.cassette.existed else ""
-    else:
-        what = f"nothing new to record in {path}"
-    return (f"{status}, {what}" + (f" ({run.trace.error})" if run.trace.error else "")
-            + (f"; failing checks: {', '.join(failing)}" if failing else ""))
 
 
 def _refuse_to_replace(units: list[Any], cassettes: Path) -> None:

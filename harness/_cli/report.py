@@ -24,11 +24,14 @@ def report(
     format_: Annotated[ReportFormat, typer.Option("--format", help="terminal, markdown or html.")] = ReportFormat.terminal,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the report here (html default: <the project's `reports` setting, reports>/report-<run_id>.html).")] = None,
     last_runs: Annotated[int, typer.Option("--last-runs", min=1, help="Runs in the cost history, ending with this one.")] = 10,
+    baseline: Annotated[str, typer.Option("--baseline", help="What the 'changed since baseline' view compares with: baseline (the gate's recorded one, if any), a run id, previous, git:<commit>; none for no comparison.")] = "baseline",
 ) -> None:
     """Report a run from the ledger alone (no traces or cassettes needed): the run, case x
     approach x status with every failing check, tokens per approach per task, savings per tool
-    call, cost over the last runs and pass rate per step. html is one file with inline CSS and
-    SVG charts that loads nothing. Exit 2 for a missing ledger or an unknown run."""
+    call, cost over the last runs and pass rate per step, and what changed since the baseline
+    (`flowtape diff BASELINE RUN`, case by case). html is one file with inline CSS, SVG charts and
+    the cases as JSON, paged and filtered by its script; it loads nothing. Exit 2 for a missing
+    ledger or an unknown run."""
     from harness.accounting import LedgerError
     from harness.reports import UnknownRunError, build_report, to_html, to_markdown, to_terminal
     from runner.trace import write_atomic
@@ -37,7 +40,7 @@ def report(
     if not ledger.exists():
         fail(f"{ledger}: no such ledger (flowtape test writes it)")
     try:
-        data = build_report(ledger, run, last_runs=last_runs)
+        data = build_report(ledger, run, last_runs=last_runs, baseline=None if baseline == "none" else baseline)
     except (UnknownRunError, LedgerError, FileNotFoundError) as err:
         fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
     render = {ReportFormat.terminal: to_terminal, ReportFormat.markdown: to_markdown, ReportFormat.html: to_html}[format_]

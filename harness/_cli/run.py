@@ -19,12 +19,14 @@ class OutputFormat(str, Enum):
 
 
 def read_workflow(path: Path) -> Any:
-    """The workflow document, or exit 2 with one line naming the file and the place: not found,
-    not UTF-8, not JSON, a key repeated in one object, nested too deep (`runner._json`)."""
-    from runner._json import JSONInputError, read as read_json  # the runner's package is imported by the commands that run, not by --help
+    """The workflow document (JSON IR, or pflow's markdown `.pflow.md` read into it), or exit 2
+    with one line naming the file and the place: not found, not UTF-8, not JSON, a key repeated
+    in one object, nested too deep (`runner._json`), markdown that is not a workflow
+    (`file:line: ...`, `runner.pflowmd`)."""
+    from runner import JSONInputError, read_workflow as read_any  # the runner's package is imported by the commands that run, not by --help
 
     try:
-        return read_json(path)
+        return read_any(path)
     except JSONInputError as err:
         fail(str(err))
 
@@ -82,6 +84,15 @@ def _open_cassette(path: Path, mode: str | None, mcp_config: Path | None, runtim
     return tape
 
 
+def _meta(tape: Any, runtime: Any) -> dict[str, Any]:
+    """What a recording keeps besides its interactions: the servers, and the default model the
+    run's llm and agent nodes were recorded with (a replay then needs no --model)."""
+    meta: dict[str, Any] = {"servers": runtime.mcp.server_meta()}
+    if runtime.default_model and any(i.kind == "llm" for i in tape.interactions):
+        meta["llm"] = {"model": runtime.default_model, "recorded_from": f"{runtime.default_model} via litellm (flowtape run)"}
+    return meta
+
+
 def _close_cassette(tape: Any, runtime: Any, completed: bool) -> list[Any]:
     """Save what was recorded when the run completed (exit 2 if a secret would be written; a run
     that did not complete leaves the cassette as it was) and report unused recordings."""
@@ -91,7 +102,7 @@ def _close_cassette(tape: Any, runtime: Any, completed: bool) -> list[Any]:
         if tape.changed and not completed:
             state = "left as it was" if tape.existed else "not written"
             typer.echo(f"flowtape: the run did not complete; {tape.path} {state} (a run that did not complete is never recorded)", err=True)
-        elif tape.save({"servers": runtime.mcp.server_meta()}):
+        elif tape.save(_meta(tape, runtime)):
             typer.echo(f"flowtape: recorded {len(tape.interactions)} interactions in {tape.path}", err=True)
     except LeakedSecretError as err:
         fail(str(err))
@@ -111,8 +122,28 @@ def _redacted(trace: Any, tape: Any, servers: dict[str, Any], llm_api_key: str |
     return redact_trace(trace, secrets)
 
 
+def _check_live_tools(document: Any, client: Any, file: Path) -> None:
+    """Before anything runs, each MCP node against the tools its server lists (the servers the
+    workflow names are started for it; one that does not start is left to fail its node in the
+    run, where an error edge may handle it): an unknown tool (with a did-you-mean), a missing required
+    argument or a literal argument its schema refuses is bad input (exit 2), as in pflow."""
+    from harness.toolcheck import check_tools, live_tools
+
+    try:
+        tools = live_tools(document, client)
+    except Exception:  # noqa: BLE001 - a server that does not start fails its node in the run (an error edge may handle it)
+        return
+    problems, _ = check_tools(document, list(tools), tools)
+    if problems:
+        client.close()
+        for problem in problems:
+            typer.echo(f"{file}: {problem}", err=True)
+        typer.echo(f"{file}: {len(problems)} problem{'s' if len(problems) != 1 else ''} with the servers' tools; nothing ran", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
 def run(
-    file: Annotated[Path, typer.Argument(help="The JSON IR workflow to run.", show_default=False)],
+    file: Annotated[Path, typer.Argument(help="The workflow to run: JSON IR, or pflow's markdown (.pflow.md).", show_default=False)],
     input_: Annotated[Optional[list[str]], typer.Option("--input", "-i", help="NAME=VALUE, parsed by the input's declared type (JSON for object, array, number, boolean). Repeatable.")] = None,
     format_: Annotated[OutputFormat, typer.Option("--format", help="text: the outputs for people; json: one object {status, outputs, run_id, trace}.")] = OutputFormat.text,
     mcp_config: Annotated[Optional[Path], typer.Option("--mcp-config", help="pflow-style {\"mcpServers\": {...}} JSON for mcp-<server>-<tool> nodes.")] = None,
@@ -160,11 +191,12 @@ def run(
 
         servers = load_servers(mcp_config)
         runtime.mcp = LiveMCPClient(servers)
+        _check_live_tools(document, runtime.mcp, file)
     try:
         trace = execute(document, inputs, runtime=runtime, base_dir=file.resolve().parent, source=str(file))
     except InvalidWorkflow as err:
         for d in err.diagnostics:
-            typer.echo(f"{file}: {d}", err=True)
+            typer.echo(d.located(str(file)), err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     finally:
         if runtime.mcp is not None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from harness._cli._common import MESSAGE_LIMIT, fail, project
+from harness._cli._common import MESSAGE_LIMIT, AddressOption, ExecutorName, ExecutorOption, fail, project
 from harness._readers import clip
 
 
@@ -36,12 +36,15 @@ def test(
     strict: Annotated[bool, typer.Option("--strict", help="A case that leaves recordings unused fails.")] = False,
     tokenizer: Annotated[str, typer.Option("--tokenizer", help="tiktoken encoding for token counts.")] = "o200k_base",
     format_: Annotated[Format, typer.Option("--format", help="table: for people; json: one object per run.")] = Format.table,
+    executor: ExecutorOption = ExecutorName.local,
+    address: AddressOption = None,
 ) -> None:
     """Replay every (case, approach) of the suite from its cassettes (offline: no server, no
     model, no key), judge each step and output against the golden case, add the run to the
     ledger, and print case x approach x status with the failing steps and why. Exit 0 when all
     pass, 1 when any fails, 2 for bad input (also when a case cannot run: a corrupt cassette, an
     invalid workflow; it is still recorded in the ledger, as an error)."""
+    from harness._ray import RayError
     from harness.accounting import LedgerError
     from harness.goldens import GoldenError
     from harness.suiterun import SuiteOptions, run_suite
@@ -50,10 +53,10 @@ def test(
     suite, ledger, cassettes, traces = suite or proj.suite, ledger or proj.ledger, cassettes or proj.cassettes, traces or proj.traces
     workers = workers or proj.workers
     options = SuiteOptions(suite=suite, task=task, case=case, approach=approach, models=model, workers=workers, ledger=ledger,
-                           cassettes=cassettes, traces=traces, tokenizer=tokenizer, strict=strict)
+                           cassettes=cassettes, traces=traces, tokenizer=tokenizer, strict=strict, executor=executor.value, address=address)
     try:
-        result = run_suite(options, progress=_progress(len(set(model or ())) > 1), started=_started(workers))
-    except (GoldenError, LedgerError) as err:
+        result = run_suite(options, progress=_progress(len(set(model or ())) > 1), started=_started(workers, executor.value))
+    except (GoldenError, LedgerError, RayError) as err:
         fail(str(err))
     if format_ is Format.json:
         typer.echo(json.dumps({"run_id": result.run_id, "exit_code": result.exit_code, "ledger": str(result.ledger),
@@ -64,10 +67,11 @@ def test(
         raise typer.Exit(result.exit_code)
 
 
-def _started(workers: int) -> Any:
+def _started(workers: int, executor: str = "local") -> Any:
     """The first line, as soon as the run starts (the first case can take seconds)."""
     def say(units: int, run_id: str) -> None:
-        print(f"flowtape test: {units} cases, {min(workers, units)} worker{'s' * (min(workers, units) > 1)}, run {run_id}", file=sys.stderr, flush=True)
+        where = "on Ray" if executor == "ray" else f"{min(workers, units)} worker{'s' * (min(workers, units) > 1)}"
+        print(f"flowtape test: {units} cases, {where}, run {run_id}", file=sys.stderr, flush=True)
 
     return say
 

@@ -64,6 +64,7 @@ _NOT_SECRET_ENDINGS = frozenset({"header", "name", "names", "env", "var", "file"
                                  "url", "uri", "endpoint", "length", "len", "usage", "budget", "max", "min", "kind", "format"})
 
 
+@functools.lru_cache(maxsize=8192)  # the same few field names, on every step of every case
 def is_secret_name(name: str) -> bool:
     """Whether a field, header, flag or query parameter named `name` holds a secret, judged by
     whole words: `api_key`, `X-Api-Key`, `authToken`, `--password`, `set-cookie` do; `author`,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ import duckdb
 
 from harness.accounting._schema import LedgerError, connect
 from harness.reports._data import (
+    Baseline,
+    CaseChange,
     CaseRow,
     FailedCheck,
     ReportData,
@@ -24,7 +27,9 @@ from harness.reports._data import (
     UnknownRunError,
 )
 
-__all__ = ["DEFAULT_LAST_RUNS", "build_report"]
+__all__ = ["DEFAULT_LAST_RUNS", "RECORDED_BASELINE", "build_report"]
+
+RECORDED_BASELINE = "baseline"  # the run `flowtape gate --update-baseline` recorded, which the gate compares with
 
 DEFAULT_LAST_RUNS = 10
 _APPROACH_ORDER = "CASE approach WHEN 'direct' THEN 0 WHEN 'code' THEN 1 WHEN 'ir' THEN 2 ELSE 3 END"
@@ -36,11 +41,18 @@ def _arm(several: bool, prefix: str = "") -> str:
     return f"{prefix}approach || ' · ' || coalesce({prefix}model, '')" if several else f"{prefix}approach"
 
 
-def build_report(ledger_path: Path | str, run_id: str | None = None, *, last_runs: int = DEFAULT_LAST_RUNS) -> ReportData:
+def build_report(ledger_path: Path | str, run_id: str | None = None, *, last_runs: int = DEFAULT_LAST_RUNS,
+                 baseline: str | None = RECORDED_BASELINE) -> ReportData:
     """The report of `run_id` (default: the latest run), from the ledger alone.
 
         data = build_report("reports/ledger.duckdb")
         print(to_terminal(data))
+
+    `baseline` is the run the report's "changed since baseline" view compares with
+    (`harness.diff`, as `flowtape diff BASELINE RUN`): by default the gate's recorded baseline
+    (no view when none is recorded, or when this run is it); any ref `flowtape diff` takes (a run
+    id, `previous`, `git:<commit>`); None: no comparison. Step outputs are compared when both
+    runs' traces are on this machine; verdicts, statuses and tokens come from the ledger.
 
     Context figures (`context_tokens`, `savings_per_tool_call`) are used when `flowtape compare`
     has accounted the run; otherwise tokens are what the run measured (tool results + model
@@ -50,9 +62,46 @@ def build_report(ledger_path: Path | str, run_id: str | None = None, *, last_run
     Raises:
         FileNotFoundError: no file at `ledger_path`.
         LedgerError: the file is not a ledger, or a writer has it open.
-        UnknownRunError: the ledger has no run `run_id` (or no run at all).
+        UnknownRunError: the ledger has no run `run_id` (or no run at all), or no run `baseline`
+            (other than the recorded one, which may be missing).
     """
     path = Path(ledger_path)
+    data, several = _read(path, run_id, last_runs)
+    if baseline is None:
+        return data
+    found, changes = _since(path, data.run.run_id, baseline, several)
+    return replace(data, baseline=found, changes=changes) if found else data
+
+
+def _since(path: Path, run_id: str, ref: str, several: bool) -> tuple[Baseline | None, tuple[CaseChange, ...]]:
+    """The baseline and the cases of `run_id` that changed since it, largest change first."""
+    from harness.diff import DiffError, case_lines, diff_runs, resolve_run
+
+    try:
+        base = resolve_run(path, ref)
+    except DiffError as err:
+        if ref == RECORDED_BASELINE:
+            return None, ()  # none recorded: nothing to compare with, as for the gate
+        raise UnknownRunError(f"baseline {str(err).splitlines()[0]}") from None
+    if base == run_id:
+        return None, ()
+    try:
+        diff = diff_runs(path, base, run_id)
+    except DiffError as err:
+        raise LedgerError(str(err)) from None
+    changes = []
+    for d in diff.cases:
+        if d.status[1] is None:
+            continue
+        arm = f"{d.approach} · {d.model}" if several else d.approach
+        changes.append(CaseChange(d.task, d.case, arm, d.status[0], d.status[1], len(d.flipped),
+                                  len(d.outputs) + len(d.only_in_a) + len(d.only_in_b), d.tokens, tuple(case_lines(d)), len(changes)))
+    how = "the recorded baseline (flowtape gate --update-baseline)" if ref == RECORDED_BASELINE else f"--baseline {ref}"
+    only_there = sum(1 for d in diff.cases if d.status[1] is None)
+    return Baseline(base, how, diff.same, only_there), tuple(changes)
+
+
+def _read(path: Path, run_id: str | None, last_runs: int) -> tuple[ReportData, bool]:
     conn = connect(path, read_only=True)  # one connection for every query: an open costs more than a query
     try:
         query = _querying(conn, path)
@@ -68,7 +117,7 @@ def build_report(ledger_path: Path | str, run_id: str | None = None, *, last_run
             savings=_savings(query, run.run_id, several) if "savings_per_tool_call" in tables else (),
             costs=_costs(query, run.run_id, last_runs, "context_tokens" in tables),
             pass_rates=_pass_rates(query, run.run_id),
-        )
+        ), several
     finally:
         conn.close()
 
@@ -161,8 +210,16 @@ def _savings(query: Query, run_id: str, several: bool = False) -> tuple[ToolCall
 
 
 def _costs(query: Query, run_id: str, last_runs: int, has_context: bool) -> tuple[RunCost, ...]:
-    context = ("""(SELECT sum(cost_usd) FROM context_tokens x WHERE x.run_id = l.run_id AND x.phase = 'per_run'
-                   AND x.approach <> 'direct' AND x.component <> 'llm_calls')""" if has_context else "NULL")
+    per_run = """FROM context_tokens x WHERE x.run_id = l.run_id AND x.phase = 'per_run'
+                   AND x.approach <> 'direct' AND x.component <> 'llm_calls'"""
+    context = f"(SELECT sum(cost_usd) {per_run})" if has_context else "NULL"
+    # How each figure was accounted (RunCost.*_accounting): the cost chart joins only runs accounted alike.
+    context_how = (f"""(SELECT CASE WHEN count(*) > 0 THEN 'priced at ' || coalesce(nullif(array_to_string(
+                        list_sort(list_distinct(list(priced_at))), ' + '), ''), 'no model') END {per_run})""" if has_context else "NULL")
+    llm_how = """(SELECT CASE WHEN count(*) = count(cost_usd) THEN 'every call priced'
+                              ELSE count(cost_usd) || ' of ' || count(*) || ' calls priced' END
+                         || CASE WHEN bool_or(usage_source = 'tokenizer') THEN ', tokens counted locally' ELSE '' END
+                  FROM llm_calls m WHERE m.run_id = l.run_id)"""
     rows = query(f"""
         WITH this AS (SELECT started_at FROM runs WHERE run_id = $run),
         l AS (SELECT runs.run_id, runs.started_at, runs.git_commit FROM runs, this
@@ -172,9 +229,11 @@ def _costs(query: Query, run_id: str, last_runs: int, has_context: bool) -> tupl
         SELECT l.run_id, l.started_at, l.git_commit,
                (SELECT count(*) FROM cases c WHERE c.run_id = l.run_id),
                (SELECT CASE WHEN count(*) = 0 THEN 0 ELSE sum(cost_usd) END FROM llm_calls m WHERE m.run_id = l.run_id),
-               {context}
+               {context}, {llm_how}, {context_how}
         FROM l ORDER BY l.started_at NULLS FIRST, l.run_id""", {"run": run_id, "n": max(1, last_runs)})
-    return tuple(RunCost(rid, _when(started), commit, n, _float(llm), _float(ctx)) for rid, started, commit, n, llm, ctx in rows)
+    return tuple(RunCost(rid, _when(started), commit, n, _float(llm), _float(ctx), llm_how if llm is not None else None,
+                         ctx_how if ctx is not None else None)
+                 for rid, started, commit, n, llm, ctx, llm_how, ctx_how in rows)
 
 
 def _pass_rates(query: Query, run_id: str) -> tuple[StepPassRate, ...]:

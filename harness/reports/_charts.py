@@ -16,7 +16,7 @@ from html import escape
 
 from harness.reports._data import ReportData
 
-__all__ = ["APPROACH_COLOURS", "MAX_SAVINGS_BARS", "charts"]
+__all__ = ["APPROACH_COLOURS", "MAX_SAVINGS_BARS", "charts", "cost_lines"]
 
 APPROACH_COLOURS = {"direct": "#c0504d", "code": "#e8a33d", "ir": "#2a7f9e"}
 _OTHER = "#7f7f7f"
@@ -71,9 +71,9 @@ class _Svg:
     def line(self, x1: float, y1: float, x2: float, y2: float, stroke: str = _AXIS, width: float = 1.0) -> None:
         self.parts.append(f'<line x1="{_n(x1)}" y1="{_n(y1)}" x2="{_n(x2)}" y2="{_n(y2)}" stroke="{stroke}" stroke-width="{_n(width)}"/>')
 
-    def path(self, points: Sequence[tuple[float, float]], stroke: str, width: float, dashed: bool = False) -> None:
+    def path(self, points: Sequence[tuple[float, float]], stroke: str, width: float, dashes: str = "") -> None:
         d = "M" + " L".join(f"{_n(x)} {_n(y)}" for x, y in points)
-        dash = ' stroke-dasharray="6 4"' if dashed else ""
+        dash = f' stroke-dasharray="{dashes}"' if dashes else ""
         self.parts.append(f'<path d="{d}" fill="none" stroke="{stroke}" stroke-width="{_n(width)}"{dash} stroke-linejoin="round"/>')
 
     def dot(self, x: float, y: float, r: float, fill: str, tip: str) -> None:
@@ -276,23 +276,46 @@ def _savings(data: ReportData) -> str:
     return str(svg)
 
 
+_COST_SERIES = (("model calls", "#8c6bb1"), ("context per run", "#4fb3d9"))
+_DASHES = ("", "6 4", "2 3", "10 3 2 3")  # one per accounting of a series, in the order they first appear
+
+
+def cost_lines(data: ReportData) -> list[tuple[str, str, str, list[int]]]:
+    """The cost chart's lines: (series, accounting, dash pattern, indexes of the runs on it). A
+    line joins only the runs whose figure of that series was accounted the same way: model calls
+    priced alike (every call, or some left out), the context priced at the same model; a run
+    accounted otherwise starts a line of its own, so a change of accounting is not drawn as a
+    change of cost."""
+    lines = []
+    for series, values, ways in (("model calls", [c.llm_cost_usd for c in data.costs], [c.llm_accounting for c in data.costs]),
+                                 ("context per run", [c.context_cost_usd for c in data.costs], [c.context_accounting for c in data.costs])):
+        groups: dict[str, list[int]] = {}
+        for i, (value, how) in enumerate(zip(values, ways)):
+            if value is not None:
+                groups.setdefault(how or "unknown accounting", []).append(i)
+        lines += [(series, how, _DASHES[k % len(_DASHES)], runs) for k, (how, runs) in enumerate(groups.items())]
+    return lines
+
+
 def _cost(data: ReportData) -> str:
     runs = data.costs
     title = f"Cost per run, the last {len(runs)} run(s)"
-    series = (("total", [c.total_usd for c in runs], "#1f3b57", 3.0, 5.0, False),
-              ("model calls (llm_calls)", [c.llm_cost_usd for c in runs], "#8c6bb1", 1.5, 3.0, True),
-              ("context per run (compared runs)", [c.context_cost_usd for c in runs], "#4fb3d9", 1.5, 3.0, True))
-    drawn = [s for s in series if any(v is not None for v in s[1])]
+    colours = dict(_COST_SERIES)
+    lines = cost_lines(data)
     labels = [(c.started_at or c.run_id)[5:19] for c in runs]
     tilted = len(runs) > 4
-    left, right, top = 78.0, 16.0, 70.0
+    left, right = 78.0, 16.0
+    top = 70.0 + 18 * max(0, len(lines) - 1)  # one legend row per line
     bottom = 48 + (max(_text_width(t, 10) for t in labels) * 0.5 if tilted else 0)
-    height = 360 + bottom - 48
+    height = 300 + top + bottom - 48
     svg = _Svg(height, title)
     svg.text(8, 22, title, 14, bold=True)
-    svg.legend(8, 46, [(label, colour) for label, _values, colour, *_ in drawn])
+    for row, (series, how, dash, _runs) in enumerate(lines):
+        y0 = 46 + 18 * row
+        svg.path([(8, y0), (30, y0)], colours[series], 2.5, dash)
+        svg.text(36, y0, f"{series}: {how}", 11, middle=True)
     plot_bottom = height - bottom - 18
-    highest = max((c.total_usd or 0.0) for c in runs)
+    highest = max((v for c in runs for v in (c.llm_cost_usd, c.context_cost_usd) if v is not None), default=0.0)
     high = highest * 1.15 if highest > 0 else 0.001
     y = _Scale(0.0, high, plot_bottom, top)
     for tick in y.ticks(0.0, high):
@@ -306,12 +329,14 @@ def _cost(data: ReportData) -> str:
             svg.text(x + 4, plot_bottom + 14, label, 10, "end", rotate=-30)
         else:
             svg.text(x, plot_bottom + 16, label, 10, "middle")
-    for name, values, colour, width, radius, dashed in drawn:  # the total first, wide, under its parts
-        points = [(x, y(v), v) for x, v in zip(xs, values) if v is not None]
+    for series, how, dash, members in lines:
+        colour = colours[series]
+        values = [runs[i].llm_cost_usd if series == "model calls" else runs[i].context_cost_usd for i in members]
+        points = [(xs[i], y(v)) for i, v in zip(members, values)]
         if len(points) > 1:
-            svg.path([(px, py) for px, py, _ in points], colour, width, dashed)
-        for (px, py, v), run in zip(points, [r for r, v in zip(runs, values) if v is not None]):
-            svg.dot(px, py, radius, colour, f"{run.run_id} {name}: ${v:.6g}")
+            svg.path(points, colour, 2.0, dash)
+        for i, (px, py), v in zip(members, points, values):
+            svg.dot(px, py, 3.5, colour, f"{runs[i].run_id} {series} ({how}): ${v:.6g}")
     svg.line(left, plot_bottom, _WIDTH - right, plot_bottom)
     svg.line(left, top - 6, left, plot_bottom)
     svg.text((left + _WIDTH - right) / 2, height - 8, "run (started, UTC)", 11, "middle", _MUTED)

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 __all__ = [
+    "Baseline",
+    "CaseChange",
     "CaseRow",
     "FailedCheck",
     "ReportData",
@@ -65,6 +67,36 @@ class CaseRow:
 
 
 @dataclass(frozen=True)
+class CaseChange:
+    """One case x approach that changed since the baseline run (`harness.diff`): its verdict
+    there and here (None: not in that run), the checks that flipped, the step outputs that
+    changed, and `lines`, the whole change as `flowtape diff` prints it. `rank` orders the
+    changes as the diff does: 0 is the change that matters most."""
+
+    task: str
+    case: str
+    approach: str
+    before: str | None
+    after: str | None
+    flipped: int  # evaluator verdicts that flipped
+    outputs: int  # step outputs (and workflow outputs) that changed, steps that ran in one run only
+    tokens: tuple[int, int]
+    lines: tuple[str, ...]
+    rank: int
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The run the report is compared with (the gate's recorded baseline unless another is
+    asked for), and what did not change or did not run again."""
+
+    run_id: str
+    how: str  # "recorded baseline (flowtape gate --update-baseline)", "run 2026..."
+    unchanged: int  # cases of both runs where nothing changed
+    only_in_baseline: int  # cases of the baseline this run did not run
+
+
+@dataclass(frozen=True)
 class TaskTokens:
     """One approach on one task: tokens per run, the mean over the task's cases. `authoring`
     (one-off, per artefact) only when the figures come from `context_tokens`."""
@@ -104,6 +136,10 @@ class RunCost:
     cases: int
     llm_cost_usd: float | None
     context_cost_usd: float | None
+    # How each figure was accounted; the cost chart draws one line per accounting, so a change of
+    # pricing or counting shows as a new line, not as a jump. None: the run has no such figure.
+    llm_accounting: str | None = None  # "priced, provider tokens", "3 of 5 calls priced, ..."
+    context_accounting: str | None = None  # "priced at gpt-4o, modelled + measured"
 
     @property
     def total_usd(self) -> float | None:
@@ -136,6 +172,8 @@ class ReportData:
     savings: tuple[ToolCallSaving, ...]
     costs: tuple[RunCost, ...]  # oldest first, ending with this run
     pass_rates: tuple[StepPassRate, ...]
+    baseline: Baseline | None = None  # None: no baseline to compare with (or this run is it)
+    changes: tuple[CaseChange, ...] = ()  # the cases of this run that changed since the baseline, largest first
 
     @property
     def passed(self) -> int:

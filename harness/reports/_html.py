@@ -1,5 +1,6 @@
-"""The report as one self-contained HTML file: inline CSS, charts as inline SVG, nothing to
-load from anywhere, so it can be mailed, archived as a CI artifact or opened offline."""
+"""The report as one self-contained HTML file: inline CSS, charts as inline SVG, the cases and
+long tables as JSON drawn a page at a time by one inline script (`_script.py`), nothing to load
+from anywhere, so it can be mailed, archived as a CI artifact or opened offline."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import re
 from html import escape
 
 from harness.reports._data import ReportData
+from harness.reports._drilldown import case_records, embedded
+from harness.reports._script import SCRIPT
 from harness.reports._tables import Section, Table, header_lines, sections, summary_line, usd
 
 __all__ = ["to_html"]
@@ -54,38 +57,16 @@ details.step.error > summary { color: var(--bad); }
 pre { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--band); padding: 6px 8px;
       border-radius: 4px; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 360px; overflow-y: auto; margin: 2px 0 6px; }
 ul.checks { margin: 4px 0; padding-left: 20px; font-size: 13px; } ul.checks li.fail { color: var(--bad); }
+.filters select { font: inherit; }
+.pager { font-size: 13px; color: var(--muted); margin: 0 0 10px; }
+.pager button { font: inherit; padding: 1px 8px; }
+span.changed { font-size: 12px; color: #8a5a00; background: #fff4dc; border-radius: 3px; padding: 0 5px; }
+div.changes { font-size: 13px; margin: 4px 0; } div.changes ul { margin: 2px 0; padding-left: 20px; }
+div.changes li { white-space: pre-wrap; overflow-wrap: anywhere; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
 """
 
-MAX_SHOWN = 4000  # characters of one value shown in the step by step view (the trace keeps all)
-# Filter and search: hide the cases that do not match (the page works, unfiltered, without it).
-_SCRIPT = """
-(function () {
-  var status = document.getElementById('filter-status'), text = document.getElementById('filter-text');
-  function apply() {
-    var want = status.value, words = text.value.toLowerCase();
-    document.querySelectorAll('details.case').forEach(function (el) {
-      var ok = (!want || el.dataset.status === want) && (!words || el.textContent.toLowerCase().indexOf(words) >= 0);
-      el.hidden = !ok;
-    });
-  }
-  status.addEventListener('change', apply); text.addEventListener('input', apply);
-  // A link can carry the view: #status=failed&q=words&open=task/case%20[approach] filters, searches and opens
-  // that case with its steps (a failure to show someone, or a page to check in a test).
-  var state = new URLSearchParams(location.hash.slice(1));
-  if (state.has('status')) { status.value = state.get('status'); }
-  if (state.has('q')) { text.value = state.get('q'); }
-  apply();
-  var open = state.get('open');
-  if (open) {
-    document.querySelectorAll('details.case').forEach(function (el) {
-      if (el.dataset.case === open) {
-        el.open = true;
-        el.querySelectorAll('details.step').forEach(function (step) { step.open = true; });
-      }
-    });
-  }
-})();
-"""
+TABLE_PAGE = 100  # rows of a table shown at once; a longer one is paged by the script from JSON
+CASE_PAGE = 50  # cases of the step by step view shown at once
 
 
 def _inline(text: str) -> str:
@@ -101,8 +82,16 @@ def _table(table: Table) -> str:
 
     status_col = table.headers.index("status") if "status" in table.headers else -1
     head = "".join(cell("th", i, h) for i, h in enumerate(table.headers))
-    body = "\n".join("<tr>" + "".join(cell("td", i, c, i == status_col) for i, c in enumerate(row)) + "</tr>" for row in table.rows)
-    return f'<div class="scroll"><table id="table-{table.key}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table></div>'
+    body = "\n".join("<tr>" + "".join(cell("td", i, c, i == status_col) for i, c in enumerate(row)) + "</tr>"
+                     for row in table.rows[:TABLE_PAGE])
+    html = f'<div class="scroll"><table id="table-{table.key}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table></div>'
+    if len(table.rows) <= TABLE_PAGE:
+        return html
+    # A long table: its first page above (readable without the script), every row as JSON for the script's pager.
+    numeric = ",".join(map(str, table.numeric))
+    return (f'{html}\n<div class="pager" id="table-{table.key}-pager">rows 1–{TABLE_PAGE} of {len(table.rows):,}</div>\n'
+            f'<script type="application/json" class="table-rows" data-table="table-{table.key}" data-page="{TABLE_PAGE}" '
+            f'data-numeric="{numeric}" data-status="{status_col}">{embedded([list(r) for r in table.rows])}</script>')
 
 
 def _section(section: Section, svg: str | None) -> str:
@@ -110,70 +99,35 @@ def _section(section: Section, svg: str | None) -> str:
     if svg is not None:
         parts.append(f'<figure id="chart-{section.chart}">\n{svg}\n<figcaption>{escape(section.caption)}</figcaption>\n</figure>')
     parts += [_table(t) for t in section.tables]
+    if section.key == "changes" and section.tables:
+        parts.append('<p><a class="show-changed" href="#changed=changed">Show the changed cases, step by step, largest change first</a></p>')
     parts.append("</section>")
     return "\n".join(parts)
 
 
-def _shown(value: object) -> str:
-    import json
-
-    text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + f"\n… ({len(text) - MAX_SHOWN:,} more characters in the trace)"
-
-
-def _steps(trace_path: str | None) -> str:
-    """Each step of a stored trace: what went in (the prompt, the tool's arguments, the command)
-    and what came out, collapsed."""
-    import json
-    from pathlib import Path
-
-    if not trace_path or not Path(trace_path).is_file():
-        return '<p class="note">The trace of this case is not on this machine.</p>'
-    try:
-        trace = json.loads(Path(trace_path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return '<p class="note">The trace of this case cannot be read.</p>'
-    out = []
-    for step in trace.get("steps", []):
-        if not isinstance(step, dict):
-            continue
-        usage = step.get("llm") or {}
-        tool = step.get("tool") or {}
-        figures = [f"{step.get('duration_ms') or 0:.0f} ms"]
-        if usage:
-            figures.append(f"{usage.get('prompt_tokens') or 0:,} + {usage.get('completion_tokens') or 0:,} tokens, {usage.get('model')}")
-        if tool:
-            figures.append(f"{tool.get('server')}.{tool.get('tool')}, {tool.get('result_tokens') or 0:,} result tokens")
-        error = step.get("error")
-        head = f"{escape(str(step.get('step_id')))} · {escape(str(step.get('kind')))} · {' · '.join(escape(f) for f in figures)}"
-        body = f"<div>input</div><pre>{escape(_shown(step.get('params') or {}))}</pre>"
-        body += f"<div>output</div><pre>{escape(_shown(step.get('output')))}</pre>"
-        if error:
-            body += f"<div>error</div><pre>{escape(str(error))}</pre>"
-        out.append(f'<details class="step{" error" if error else ""}"><summary>{head}</summary>{body}</details>')
-    return "\n".join(out) or '<p class="note">No step ran.</p>'
-
-
 def _drill_down(data: ReportData) -> str:
-    """Every case x approach, collapsed: its verdict and failing checks with their reasons, then
-    each step's input and output from the stored trace; a status filter and a text search."""
-    statuses = sorted({c.status for c in data.cases})
-    options = "".join(f'<option value="{escape(s)}">{escape(s)}</option>' for s in statuses)
-    cases = []
-    for c in data.cases:
-        checks = "".join(f'<li class="fail">{escape(f.target)} {escape(f.evaluator)}: {escape(f.reason)}</li>' for f in c.failed)
-        if c.error:
-            checks = f'<li class="fail">run: {escape(c.error)}</li>' + checks
-        summary = (f"<b>{escape(c.status)}</b> {escape(c.task)}/{escape(c.case)} [{escape(c.approach)}] · {c.checks} checks"
-                   + (f", {len(c.failed)} failed" if c.failed else ""))
-        label = f"{c.task}/{c.case} [{c.approach}]"
-        cases.append(f'<details class="case {escape(c.status)}" data-status="{escape(c.status)}" data-case="{escape(label)}"><summary>{summary}</summary>'
-                     f'{f"<ul class=checks>{checks}</ul>" if checks else ""}{_steps(c.trace_path)}</details>')
-    return (f'<section id="steps">\n<h2>Cases, step by step</h2>\n<p class="note">Open a case for its failing checks and each step\'s '
-            f'input (prompt, tool arguments, command) and output, from the stored traces. Filter by status or search any text.</p>\n'
-            f'<div class="filters"><label>status <select id="filter-status"><option value="">all</option>{options}</select></label>'
-            f'<input id="filter-text" type="search" placeholder="search cases, steps, prompts, results"></div>\n'
-            + "\n".join(cases) + "\n</section>")
+    """Every case x approach, a page at a time, each collapsed: its verdict, its failing checks
+    with their reasons, what changed since the baseline, then each step's input and output from
+    the stored trace. Filters by status, task, approach and change; a text search. The cases are
+    JSON in the page (`_drilldown.case_records`); the script builds the DOM of one page."""
+    def choice(key: str, label: str, values: list[str], everything: str = "all") -> str:
+        options = "".join(f'<option value="{escape(v)}">{escape(v)}</option>' for v in values)
+        return f'<label>{label} <select id="filter-{key}"><option value="">{everything}</option>{options}</select></label>'
+
+    changed = (choice("changed", "since baseline", ["changed", "unchanged"]) if data.baseline else
+               '<label>since baseline <select id="filter-changed" disabled><option value="">no baseline</option></select></label>')
+    filters = (choice("status", "status", sorted({c.status for c in data.cases}))
+               + choice("task", "task", sorted({c.task for c in data.cases}))
+               + choice("approach", "approach", list(dict.fromkeys(c.approach for c in data.cases)))
+               + changed + '<input id="filter-text" type="search" placeholder="search cases, steps, prompts, results">')
+    payload = {"page": CASE_PAGE, "baseline": data.baseline.run_id if data.baseline else None, "cases": case_records(data)}
+    return (f'<section id="steps">\n<h2>Cases, step by step</h2>\n<p class="note">Open a case for its failing checks, what changed since '
+            f'the baseline, and each step\'s input (prompt, tool arguments, command) and output, from the stored traces. Filter by '
+            f'status, task, approach or change, or search any text; the address keeps the view, to share it.</p>\n'
+            f'<div class="filters">{filters}</div>\n<div class="pager" id="case-pager"></div>\n'
+            f'<noscript><p class="note">The step by step view is drawn by the page\'s script; the Cases table above lists every case.</p></noscript>\n'
+            f'<div id="case-list"></div>\n'
+            f'<script type="application/json" id="report-cases">{embedded(payload)}</script>\n</section>')
 
 
 def _cards(data: ReportData) -> str:
@@ -227,7 +181,7 @@ def to_html(data: ReportData) -> str:
 
 <footer>Built from the ledger and the run's stored traces (the step by step view; the rest needs only the ledger): <code>flowtape report --run {escape(data.run.run_id)} --format html</code> rebuilds it.</footer>
 </main>
-<script>{_SCRIPT}</script>
+<script>{SCRIPT}</script>
 </body>
 </html>
 """

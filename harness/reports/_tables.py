@@ -9,7 +9,7 @@ from harness.reports._data import ReportData
 
 __all__ = ["Section", "Table", "header_lines", "sections", "summary_line"]
 
-SECTION_KEYS = ("cases", "tokens", "savings", "cost", "pass-rate")
+SECTION_KEYS = ("cases", "changes", "tokens", "savings", "cost", "pass-rate")
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,12 @@ def header_lines(data: ReportData) -> tuple[tuple[str, str], ...]:
         ("suite", run.suite or "—"),
         ("flowtape", run.flowtape_version or "—"),
         ("cases", summary_line(data)),
+        ("baseline", f"{data.baseline.run_id}, {data.baseline.how}" if data.baseline else "—"),
     )
 
 
 def sections(data: ReportData) -> tuple[Section, ...]:
-    return (_cases(data), _tokens(data), _savings(data), _cost(data), _pass_rate(data))
+    return (_cases(data), _changes(data), _tokens(data), _savings(data), _cost(data), _pass_rate(data))
 
 
 def _cases(data: ReportData) -> Section:
@@ -75,6 +76,23 @@ def _cases(data: ReportData) -> Section:
         tables += (Table("failing-checks", ("task", "case", "approach", "target", "evaluator", "reason"), failing),)
     note = "Every check passed." if not failing else f"{len(failing)} failing check(s), each with its target, evaluator and reason."
     return Section("cases", "Cases", f"{summary_line(data)}. {note}", tables)
+
+
+def _changes(data: ReportData) -> Section:
+    base = data.baseline
+    if base is None:
+        return Section("changes", "Changed since baseline",
+                       "No baseline to compare with: `flowtape gate --update-baseline` records one (or this run is it).", ())
+    n = len(data.changes)
+    verdicts = sum(1 for c in data.changes if c.flipped or c.before != c.after)
+    note = (f"Against run `{base.run_id}`, {base.how}: {n} case(s) changed ({verdicts} with a flipped check or a status change), "
+            f"{base.unchanged} unchanged" + (f", {base.only_in_baseline} of the baseline's not run again" if base.only_in_baseline else "")
+            + ". Largest change first; `flowtape diff " + base.run_id + " " + data.run.run_id + "` prints each in full.")
+    rows = tuple((c.task, c.case, c.approach, f"{c.before or '—'} → {c.after or '—'}", str(c.flipped) if c.flipped else "",
+                  str(c.outputs) if c.outputs else "", f"{c.tokens[1] - c.tokens[0]:+,}" if c.tokens[0] != c.tokens[1] else "",
+                  c.lines[0] if c.lines else "") for c in data.changes)
+    table = Table("changes", ("task", "case", "approach", "status", "flipped", "outputs", "Δ tokens", "first change"), rows, numeric=(4, 5, 6))
+    return Section("changes", "Changed since baseline", note, (table,) if rows else ())
 
 
 def _tokens(data: ReportData) -> Section:
@@ -111,9 +129,14 @@ def _cost(data: ReportData) -> Section:
     rows = tuple((c.run_id, c.started_at or "—", (c.git_commit or "—")[:10], str(c.cases), usd(c.llm_cost_usd),
                   usd(c.context_cost_usd), usd(c.total_usd)) for c in data.costs)
     note = (f"The last {len(data.costs)} run(s) up to this one. Model calls: `llm_calls.cost_usd`. Context: the "
-            f"orchestrator's per-run context of the approaches that ran (`context_tokens`; — when the run was not compared).")
-    table = Table("cost", ("run", "started", "commit", "cases", "model calls", "context", "total"), rows, numeric=(3, 4, 5, 6))
-    caption = "Lines: USD per run over the last runs, oldest first; the last point is this run."
+            f"orchestrator's per-run context of the approaches that ran (`context_tokens`; — when the run was not compared). "
+            f"Each is accounted its own way (which calls were priced, which model prices the context), shown per run.")
+    rows = tuple(row[:5] + (c.llm_accounting or "—",) + row[5:6] + (c.context_accounting or "—",) + row[6:] for row, c in zip(rows, data.costs))
+    table = Table("cost", ("run", "started", "commit", "cases", "model calls", "accounted", "context", "accounted", "total"), rows,
+                  numeric=(3, 4, 6, 8))
+    caption = ("Lines: USD per run, oldest first; the last point is this run. Model calls and compare's context are separate "
+               "series, and one line joins only runs accounted the same way (a new accounting starts a new line). No total "
+               "is drawn: it would add figures accounted differently.")
     return Section("cost", "Cost over the last runs", note, (table,), "cost", caption)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from runner.nodes._base import NodeContext, NodeFailure, NodeResult, NodeType, ParamSpec
+from runner.nodes.agent import AgentNode
 from runner.nodes.code import CodeNode
-from runner.nodes.files import ReadFileNode, WriteFileNode
+from runner.nodes.files import CopyFileNode, DeleteFileNode, MoveFileNode, ReadFileNode, WriteFileNode
 from runner.nodes.http import HttpNode
 from runner.nodes.llm import LLMNode
 from runner.nodes.mcp import MCPNode, split_type
@@ -15,7 +16,8 @@ from runner.nodes.workflow import WorkflowNode
 __all__ = ["BUILTIN_NODES", "NodeContext", "NodeFailure", "NodeResult", "NodeType", "ParamSpec", "node_type_for"]
 
 BUILTIN_NODES: dict[str, NodeType] = {
-    n.name: n for n in (ShellNode(), ReadFileNode(), WriteFileNode(), HttpNode(), LLMNode(), WorkflowNode(), CodeNode(), ReviewNode(), RouteNode())
+    n.name: n for n in (ShellNode(), ReadFileNode(), WriteFileNode(), HttpNode(), LLMNode(), WorkflowNode(), CodeNode(),
+                  CopyFileNode(), MoveFileNode(), DeleteFileNode(), AgentNode(), ReviewNode(), RouteNode())
 }
 
 

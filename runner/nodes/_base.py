@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from runner import templates
-from runner.trace import LLMUsage, ModelCall, Review, StepKind, ToolUsage
+from runner.trace import LLMUsage, ModelCall, Review, StepKind, StepRecord, ToolUsage
 
 if TYPE_CHECKING:
     from runner.clients import LLMClient, MCPClient, ReviewClient
@@ -107,6 +107,7 @@ class NodeContext:
     depth: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     review: ReviewClient | None = None
+    add_step: Callable[[StepRecord], None] | None = None  # steps of the node's own (an agent's turns), before its step
 
 
 class NodeType:

@@ -32,6 +32,13 @@ exactly as before and the value arrives through its reference. (A delimiter that
 written without quotes, such as `'END OF'`, is refused when a template stands in its body.) As a
 value is no longer part of the text, it cannot end a here-document early either.
 
+In the body of a here-document written unquoted (`<<EOF`), the shell reads `\\\\`, `\\$` and
+`\\`` as the escaped character and drops `\\` before a newline. A value placed there gets the
+same treatment, as text: pflow pastes values into the command, so its workflows escape a value
+for that place (`\\$` for `$`), and the value reads as the author meant, without a second layer
+of escapes. Nothing in it is expanded (`$(cmd)` stays text). A quoted here-document (`<<'EOF'`)
+keeps its values byte for byte, as it keeps its text.
+
 Refused, because the shell would parse the value as code at run time whatever the quoting:
 a template among the arguments of `eval`, in the script argument of `sh -c` / `bash -c` (any
 of sh, bash, dash, zsh, ksh, ash, mksh), in a here-document fed to such a shell, and values
@@ -58,6 +65,9 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 # literal text made rendering quadratic: `word += ch` copies the word every time).
 _CMD_PLAIN = re.compile(r"[^\s;&|<>()'\"`#$\\]+")
 _DQ_PLAIN = re.compile(r'[^"`$\\]+')
+# In the body of an unquoted here-document the shell takes the backslash from `\\`, `\$`, `\``
+# and removes `\` + newline; nothing else is an escape there.
+_HEREDOC_ESCAPE = re.compile(r"\\([\\$`\n])")
 
 
 class QuoteError(ValueError):
@@ -315,8 +325,10 @@ class _Scanner:
         self.out.append(heredoc)
         return j
 
-    def reference(self, name: str, value: str) -> None:
-        """Write the reference to the value held in environment variable `name`."""
+    def reference(self, name: str, value: str) -> str:
+        """Write the reference to the value held in environment variable `name`; return the
+        value the variable holds (a value in an unquoted here-document loses the backslashes the
+        shell would take from text written there)."""
         problem = self._code_context()
         if problem:
             raise CodeTemplateError(problem)
@@ -344,10 +356,13 @@ class _Scanner:
                 heredoc.rewritten = True
             top.line += "${}"
             self.out.append(f"${{{name}}}")
+            if not heredoc.quoted:
+                return _HEREDOC_ESCAPE.sub(_unescaped, value)
         else:  # dq, comment
             if top.kind == "dq":
                 self._cmd().word += "${}"
             self.out.append(f"${{{name}}}")
+        return value
 
     def _code_context(self) -> str | None:
         """Why the shell would run a value placed here as code, or None."""
@@ -361,6 +376,10 @@ class _Scanner:
 
     def text(self) -> str:
         return "".join(p.word() if isinstance(p, _Heredoc) else str(p) for p in self.out)
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    return "" if match.group(1) == "\n" else match.group(1)
 
 
 def _check_integer(value: str) -> None:
@@ -383,8 +402,6 @@ def render(segments: tuple[Any, ...], evaluate: Callable[[Any], str]) -> Rendere
             scanner.feed(seg)
         else:
             name = f"{ENV_PREFIX}{len(values)}"
-            value = evaluate(seg)
-            scanner.reference(name, value)
-            values[name] = value
+            values[name] = scanner.reference(name, evaluate(seg))
     scanner.finish()
     return Rendered(scanner.text(), values)

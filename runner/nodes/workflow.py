@@ -1,17 +1,18 @@
 """`workflow`: run a nested IR workflow with its own inputs; the child's declared outputs become
 this node's outputs (`${node.<output>}`).
 
-Params as pflow 0.16 names them: `workflow` (a JSON IR file, relative to this workflow, or the
-IR inline as an object), `inputs` (the child's input values), `max_depth` (default 10) and
-`error_action` (the action taken when the child fails; default `error`). pflow itself loads
-`.pflow.md` children; flowtape loads JSON IR. The child is validated before it runs."""
+Params as pflow 0.16 names them: `workflow` (a file relative to this workflow, `.pflow.md` as
+pflow saves them or JSON IR, or the IR inline as an object), `inputs` (the child's input
+values), `max_depth` (default 10) and `error_action` (the action taken when the child fails;
+default `error`). The child is validated before it runs; a markdown child's problems name its
+file and line."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from runner import _json, templates
+from runner import _json, pflowmd, templates
 from runner.nodes._base import NodeContext, NodeFailure, NodeResult, NodeType, ParamSpec
 
 MAX_DEPTH = 10
@@ -21,7 +22,7 @@ class WorkflowNode(NodeType):
     name = "workflow"
     kind = "workflow"
     params = {
-        "workflow": ParamSpec("any", True, "path of the nested JSON IR file (relative to this workflow), or the IR inline"),
+        "workflow": ParamSpec("any", True, "path of the nested workflow file, .pflow.md or JSON IR (relative to this workflow), or the IR inline"),
         "inputs": ParamSpec("object", False, "the child's input values"),
         "max_depth": ParamSpec("integer", False, f"deepest nesting allowed (default {MAX_DEPTH})"),
         "error_action": ParamSpec("string", False, "action returned when the child fails (default error)"),
@@ -67,9 +68,9 @@ class WorkflowNode(NodeType):
         if isinstance(ref, dict):
             return ref, ctx.base_dir, f"{ctx.step_id}.workflow"
         if not isinstance(ref, str) or not ref:
-            raise NodeFailure("'workflow' must be a JSON IR file path or an inline IR object", retryable=False)
+            raise NodeFailure("'workflow' must be a workflow file path (.pflow.md or JSON IR) or an inline IR object", retryable=False)
         path = Path(ctx.base_dir, ref).expanduser()
         try:
-            return _json.read(path, "nested workflow"), path.parent, str(path)
+            return pflowmd.read_workflow(path, "nested workflow"), path.parent, str(path)
         except _json.JSONInputError as err:
             raise NodeFailure(str(err), retryable=False) from None

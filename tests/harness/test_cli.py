@@ -165,3 +165,21 @@ def test_version_prints_the_installed_version(cli):
 
     result = cli("--version")
     assert result.exit_code == 0 and result.stdout == f"flowtape {version('flowtape')}\n"
+
+
+def test_a_tool_the_server_does_not_list_is_bad_input_before_anything_runs(cli, tmp_path):
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"time": {"command": str(Path(sys.executable).with_name("mcp-server-time")), "args": ["--local-timezone", "UTC"]}}}))
+    path = tmp_path / "tz.json"
+    path.write_text(json.dumps({"ir_version": "0.1.0", "nodes": [
+        {"id": "mark", "type": "write-file", "params": {"file_path": "ran.txt", "content": "x"}},
+        {"id": "c", "type": "mcp-time-get_current_tme", "params": {"timezone": "UTC"}},
+        {"id": "d", "type": "mcp-time-convert_time", "params": {"source_timezone": "UTC", "time": 930, "target_timezone": "Europe/Lisbon"}}],
+        "edges": [{"from": "mark", "to": "c"}, {"from": "c", "to": "d"}]}))
+    expected = [f"{path}: $.nodes[1] (node c).type: server 'time' has no tool 'get_current_tme'; did you mean 'get_current_time'? (its tools: convert_time, get_current_time)",
+                f"{path}: $.nodes[2] (node d).params.time: 930 is not of type 'string'"]
+    checked = cli("validate", path, "--mcp-config", config)
+    assert checked.exit_code == 2 and checked.stderr.splitlines()[:2] == expected
+    ran = cli("run", path, "--mcp-config", config, "--trace-dir", tmp_path / "t")
+    assert ran.exit_code == 2 and ran.stderr.splitlines()[:2] == expected and "nothing ran" in ran.stderr
+    assert not (tmp_path / "ran.txt").exists() and not (tmp_path / "t").exists()

@@ -113,3 +113,25 @@ def test_the_projects_settings_place_the_cassettes_and_the_ledger(pytester):
     result.assert_outcomes(passed=4, failed=2)  # two cases x (ir, code) pass; direct fails both
     assert query(pytester.path / "out/runs.duckdb", "SELECT count(*) FROM cases")[1] == [(6,)]
     assert not (pytester.path / "reports").exists()
+
+
+def test_under_xdist_the_session_is_one_ledger_run_merged_by_the_controller(pytester):
+    copy_suite(pytester)
+    result = pytester.runpytest_subprocess("goldens", "-n", "2", "-v", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4, failed=2)
+    assert all(any(line.startswith(f"[{worker}]") for line in result.stdout.lines) for worker in ("gw0", "gw1"))  # both ran items
+    runs = ledger_rows(pytester, "SELECT run_id, status, settings FROM runs")
+    assert len(runs) == 1 and runs[0][1] == "completed" and '"xdist_workers": 2' in runs[0][2]
+    cases = ledger_rows(pytester, 'SELECT "case", approach, status, run_id FROM cases ORDER BY ALL')
+    assert [c[:3] for c in cases] == [(case, approach, "failed" if approach == "direct" else "passed")
+                                      for case in ("lisbon-tokyo", "new-york-berlin") for approach in ("code", "direct", "ir")]
+    assert {c[3] for c in cases} == {runs[0][0]}
+    # each worker wrote a part of its own; the controller merged them and removed them
+    assert ledger_rows(pytester, "SELECT count(DISTINCT trace_path) FROM cases") == [(6,)]
+    assert not (pytester.path / "reports/ledger.duckdb.parts").exists()
+
+
+def test_under_xdist_a_session_without_golden_items_writes_no_run(pytester):
+    pytester.makepyfile(test_plain="def test_one():\n    pass\n\ndef test_two():\n    pass\n")
+    pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+    assert not (pytester.path / "reports/ledger.duckdb").exists()

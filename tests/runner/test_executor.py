@@ -106,6 +106,17 @@ def test_retries_count_every_attempt_and_wait_with_backoff(flaky, tmp_path):
     assert slept == [0.5, 1.0]
 
 
+def test_an_exponential_wait_stops_growing_at_60_seconds_and_backoff_takes_only_pflows_words(flaky, tmp_path):
+    node = {"id": "f", "type": "flaky", "params": {"succeed_on": 9}, "retry": {"max": 4, "wait": 40, "backoff": "exponential"}}
+    slept = []
+    execute(doc([node]), runtime=Runtime(sleep=slept.append), base_dir=tmp_path)
+    assert slept == [40, 60, 60]
+    for backoff in (2, 1.5, "linear"):  # pflow rejects each of them
+        node["retry"]["backoff"] = backoff
+        with pytest.raises(InvalidWorkflow, match="backoff"):
+            execute(doc([node]), runtime=Runtime(sleep=slept.append), base_dir=tmp_path)
+
+
 def test_retries_stop_at_max_and_then_fail(flaky, tmp_path):
     node = {"id": "f", "type": "flaky", "params": {"succeed_on": 9}, "retry": {"max": 2, "wait": 1}}
     slept = []
@@ -249,3 +260,37 @@ def test_a_nested_workflow_file_that_is_not_there_is_rejected_before_anything_ru
     with pytest.raises(InvalidWorkflow, match=r"\$\.nodes\[1\]\.params\.workflow \(node child\): no such workflow file: .*children/missing\.json"):
         execute(d, base_dir=tmp_path)
     assert not marker.exists()
+
+
+def test_a_back_edge_that_names_its_action_is_a_loop_and_a_node_runs_at_most_100_times(tmp_path):
+    # pflow's markdown writes `- next: <earlier step>` as an edge with `"action": "default"`: a
+    # loop, not a cycle. One that never ends stops when a node would run a 101st time.
+    d = doc([shell("a", "echo a"), shell("b", "echo b")], [{"from": "a", "to": "b"}, {"from": "b", "to": "a", "action": "default"}], {"o": "${b.stdout}"})
+    trace = execute(d, base_dir=tmp_path)
+    assert trace.status is RunStatus.FAILED
+    assert "node 'a' would run more than 100 times" in trace.error
+    assert [s.step_id for s in trace.steps].count("a") == 100
+    # the same edge without an action is a cycle, rejected before anything runs (as pflow does)
+    del d["edges"][1]["action"]
+    with pytest.raises(InvalidWorkflow, match="cycle: "):
+        execute(d, base_dir=tmp_path)
+
+
+def test_a_chain_output_fails_when_a_node_it_names_failed_and_is_left_out_when_none_ran(tmp_path):
+    nodes = [shell("x", "exit 1"), shell("y", "echo y"), shell("z", "echo done")]
+    edges = [{"from": "x", "to": "y"}, {"from": "x", "to": "z", "action": "error"}]
+    failed = execute(doc(nodes, edges, {"got": "${x.stdout ?? y.stdout}", "fin": "${z.stdout}"}), base_dir=tmp_path)
+    assert failed.status is RunStatus.FAILED and "output 'got'" in failed.error
+    skipped = execute(doc(nodes, edges, {"got": "${y.stdout ?? y.stderr}", "fin": "${z.stdout}"}), base_dir=tmp_path)
+    assert skipped.status is RunStatus.PASSED and skipped.outputs == {"fin": "done"}
+
+
+def test_permissive_mode_leaves_what_does_not_resolve_as_text_and_warns(tmp_path):
+    d = doc([shell("a", "echo '{\"x\": 1}'"), shell("b", "printf '%s' 'got=${a.stdout.y} ok=${a.stdout.x}'")], chain("a", "b"), {"b": "${b.stdout}"})
+    assert execute(d, base_dir=tmp_path).status is RunStatus.FAILED  # strict, the default
+    d["template_resolution_mode"] = "permissive"
+    trace = execute(d, base_dir=tmp_path)
+    assert trace.status is RunStatus.PASSED and trace.outputs == {"b": "got=${a.stdout.y} ok=1"}
+    assert trace.warnings == ["node 'b': ${a.stdout.y} did not resolve and was left as text (template_resolution_mode: permissive)"]
+    # the text left in place is a value like any other: it reaches the shell as data
+    assert trace.step("b").params["command_values"]["__ft_0"] == "${a.stdout.y}"

@@ -40,3 +40,18 @@ def test_reading_a_missing_file_fails_the_node_with_the_path(tmp_path):
     trace = run(tmp_path, [{"id": "r", "type": "read-file", "params": {"file_path": "absent.txt"}}])
     assert trace.status.value == "failed"
     assert trace.step("r").error == f"cannot read {tmp_path / 'absent.txt'}: No such file or directory"
+
+
+def test_copy_move_delete_take_paths_relative_to_the_workflow_and_delete_only_on_a_true_boolean(tmp_path, monkeypatch):
+    monkeypatch.chdir("/")  # not the process's working directory: the workflow's folder
+    (tmp_path / "a.txt").write_text("hi")
+    trace = run(tmp_path, [
+        {"id": "c", "type": "copy-file", "params": {"source_path": "a.txt", "dest_path": "deep/er/b.txt"}},
+        {"id": "m", "type": "move-file", "params": {"source_path": "deep/er/b.txt", "dest_path": "c.txt"}},
+    ])
+    assert trace.outputs == {} and (tmp_path / "c.txt").read_text() == "hi" and not (tmp_path / "deep/er/b.txt").exists()
+    for confirm in ("true", 1, None):  # only the boolean true deletes
+        refused = run(tmp_path, [{"id": "d", "type": "delete-file", "params": {"file_path": "a.txt", "inputs": {"confirm_delete": confirm}}}])
+        assert refused.status.value == "failed" and "not confirmed" in refused.error and (tmp_path / "a.txt").exists()
+    gone = run(tmp_path, [{"id": "d", "type": "delete-file", "params": {"file_path": "a.txt", "inputs": {"confirm_delete": True}}}])
+    assert gone.status.value == "passed" and not (tmp_path / "a.txt").exists()

@@ -2,6 +2,7 @@
 the outputs pflow-cli 0.16.0 gave (see pflow_compat/README.md for where those came from)."""
 
 import json
+import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.codeexec import run_code_node
-from runner import InvalidWorkflow, RunStatus, execute
+from runner import InvalidWorkflow, RunStatus, execute, pflowmd
 from runner.executor import Runtime
 from runner.ir import OutputSpec
 from runner.outputs import printed
@@ -25,7 +26,6 @@ DEVIATIONS = {
     "inputs_wrong_type": "an input value of the wrong type is a validation error, as the runner issue asks (test_validate.py)",
     "inputs_env_fallback": "a missing input is not read from an environment variable of the same name",
     "coalesce_bad_literal": "a single-quoted default ('x') is accepted as a string literal (test_templates.py)",
-    "runtime_unresolved_permissive": "template_resolution_mode 'permissive' is read but not acted on yet",
     "llm_no_provider": "an llm node with no model falls back to the default model instead of failing at compile time",
     "retry_node": "a code node runs in flowtape's sandbox, which sees no host file; this case counts its attempts in one (test_code_node.py counts them in its output)",
 }
@@ -63,28 +63,45 @@ def echo_url():
     server.shutdown()
 
 
-def _cases():
-    for path in sorted(CASES.glob("*.json")):
-        if path.name.endswith((".observed.json", ".inputs.json")):
-            continue
-        name = path.stem
+# A case is `<name>.json` (JSON IR), `<name>.pflow.md` (pflow's markdown, which pflow 0.16's CLI
+# runs), or both (twins: the same workflow, checked to give the same IR in test_pflowmd.py).
+JSON_CASES = sorted(p.name[: -len(".json")] for p in CASES.glob("*.json") if not p.name.endswith((".observed.json", ".inputs.json", ".pflow_ir.json")))
+MARKDOWN_CASES = sorted(p.name[: -len(".pflow.md")] for p in CASES.glob("*.pflow.md"))
+
+
+def _cases(names):
+    for name in names:
         marks = []
         if name in DEVIATIONS:
             marks.append(pytest.mark.skip(reason=f"deliberate difference: {DEVIATIONS[name]}"))
         yield pytest.param(name, id=name, marks=marks)
 
 
+def _text(name, suffix, replacements):
+    path = CASES / f"{name}{suffix}"
+    if not path.exists():
+        return None
+    text = path.read_text()
+    for placeholder, value in replacements.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
 def _load(name, replacements):
     def read(suffix):
-        path = CASES / f"{name}{suffix}"
-        if not path.exists():
-            return None
-        text = path.read_text()
-        for placeholder, value in replacements.items():
-            text = text.replace(placeholder, value)
-        return json.loads(text)
+        text = _text(name, suffix, replacements)
+        return None if text is None else json.loads(text)
 
     return read(".json"), read(".inputs.json") or {}, read(".observed.json")
+
+
+def _workspace(tmp_path, echo_url):
+    """The run's folder: the cases' nested workflows and files beside it, and a scratch folder."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    for folder in ("children", "files"):
+        shutil.copytree(CASES / folder, tmp_path / folder)
+    return {"__SCRATCH__": str(scratch), "__HTTP__": echo_url}
 
 
 # Keys left out of the comparison: pflow's internal ones; a batch's timings (they differ every run);
@@ -101,13 +118,28 @@ def _drop_internal(value, also=()):
     return value
 
 
-@pytest.mark.parametrize("name", list(_cases()))
+@pytest.mark.parametrize("name", list(_cases(JSON_CASES)))
 def test_same_outputs_as_pflow(name, tmp_path, echo_url):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    document, inputs, observed = _load(name, {"__SCRATCH__": str(scratch), "__HTTP__": echo_url})
-    (tmp_path / "children").mkdir()
-    (tmp_path / "children" / "upper.json").write_text((CASES / "children" / "upper.json").read_text())
+    document, inputs, observed = _load(name, _workspace(tmp_path, echo_url))
+    _same_as_observed(document, inputs, observed, tmp_path)
+
+
+@pytest.mark.parametrize("name", list(_cases(MARKDOWN_CASES)))
+def test_same_outputs_as_pflow_from_markdown(name, tmp_path, echo_url):
+    """The `.pflow.md` itself, read by flowtape's own parser (`runner.pflowmd`), as pflow ran it."""
+    replacements = _workspace(tmp_path, echo_url)
+    path = tmp_path / f"{name}.pflow.md"
+    path.write_text(_text(name, ".pflow.md", replacements))
+    _, inputs, observed = _load(name, replacements)
+    try:
+        document = pflowmd.read(path)
+    except pflowmd.MarkdownError as err:
+        assert observed["status"] == "failed", f"flowtape could not read what pflow ran: {err}"
+        return
+    _same_as_observed(document, inputs, observed, tmp_path)
+
+
+def _same_as_observed(document, inputs, observed, tmp_path):
     # a code node runs in flowtape's sandbox (the harness's; the runner itself never runs code)
     runtime = Runtime(extra={"code_runner": run_code_node})
     try:
@@ -119,14 +151,37 @@ def test_same_outputs_as_pflow(name, tmp_path, echo_url):
         assert trace.status is RunStatus.FAILED, f"pflow failed ({observed['error'][0]['message']}) but flowtape passed"
         return
     assert trace.status is RunStatus.PASSED, trace.error
-    assert _drop_internal(trace.outputs) == _drop_internal(observed["outputs"])
+    if "outputs" in observed:  # cases observed through pflow's CLI keep only what it printed
+        assert _drop_internal(trace.outputs) == _drop_internal(observed["outputs"])
     # and as the command line prints them for machines (`flowtape run --format json`, pflow's `--output-format json`)
     specs = {name: OutputSpec.model_validate(spec) for name, spec in document.get("outputs", {}).items() if isinstance(spec, dict)}
     # (pflow's CLI writes a batch's failed item as a reference, `item_ref`/`has_full_item`; flowtape
     # prints the item itself, as the run's output holds it)
     cli_only = ("item", "exception", "item_ref", "has_full_item")
-    assert _drop_internal(printed(trace.outputs, specs), cli_only) == _drop_internal(observed.get("outputs_cli_json", observed["outputs"]), cli_only)
+    assert _drop_internal(printed(trace.outputs, specs), cli_only) == _drop_internal(observed["outputs_cli_json"] if "outputs_cli_json" in observed else observed["outputs"], cli_only)
 
 
 def test_every_deviation_names_an_existing_case():
-    assert all((CASES / f"{name}.json").exists() for name in DEVIATIONS)
+    assert all((CASES / f"{name}.json").exists() or (CASES / f"{name}.pflow.md").exists() for name in DEVIATIONS)
+
+
+@pytest.mark.parametrize("name", ["files_copy_exists", "files_delete_refused", "files_copy_folder", "files_delete_param"])
+def test_file_nodes_fail_with_pflows_words(name, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    document, inputs, observed = _load(name, {"__SCRATCH__": str(scratch)})
+    message = observed["error"][0]["message"]
+    if observed["error"][0].get("category") == "validation":  # a param pflow refuses: refused before anything runs
+        with pytest.raises(InvalidWorkflow, match="unknown param 'confirm_delete'"):
+            execute(document, inputs, base_dir=tmp_path)
+        assert not (scratch / "a.txt").exists()
+        return
+    trace = execute(document, inputs, base_dir=tmp_path)
+    assert trace.status is RunStatus.FAILED and message in trace.error
+    assert (scratch / "a.txt").read_text() == "hello"  # nothing was copied over, moved or deleted
+
+
+def test_markdown_cases_are_found():
+    # the twins run both ways; the markdown-only cases run from their markdown
+    assert {"loop_until", "batch_fail_fast", "md_nested", "md_on_error"} <= set(MARKDOWN_CASES)
+    assert "loop_until" in JSON_CASES and "md_nested" not in JSON_CASES

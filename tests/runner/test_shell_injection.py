@@ -89,6 +89,18 @@ def test_quoted_heredocs_keep_their_literal_text_and_take_the_value(tmp_path, de
     assert not (tmp_path / MARKER).exists()
 
 
+def test_an_unquoted_heredoc_takes_a_values_escapes_as_the_shell_takes_its_texts_and_runs_nothing(tmp_path):
+    # pflow's workflows escape a value for an unquoted here-document (`\$` for `$`); the value
+    # reads as meant, once, and an unescaped `$( )` in it is text, never a command.
+    value = f"cost \\$5 \\`uname\\` C:\\\\dir \\n $(touch {MARKER}) `touch {MARKER}` a\\\nb"
+    trace = run(tmp_path, "cat <<EOF\n${v}\nEOF", value)
+    assert trace.outputs["out"] == f"cost $5 `uname` C:\\dir \\n $(touch {MARKER}) `touch {MARKER}` ab"
+    assert trace.step("s").params["command_values"] == {"__ft_0": trace.outputs["out"]}
+    assert not (tmp_path / MARKER).exists()
+    # a quoted one keeps the value byte for byte, as it keeps its own text
+    assert run(tmp_path, "cat <<'EOF'\n${v}\nEOF", value).outputs["out"] == value
+
+
 def test_tab_stripping_heredocs_end_at_the_indented_delimiter(tmp_path):
     trace = run(tmp_path, "cat <<-'EOF'\n\t${v}\n\tEOF\necho done", "x")
     assert trace.outputs["out"] == "x\ndone"

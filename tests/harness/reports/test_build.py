@@ -82,6 +82,9 @@ def test_cost_history_ends_with_the_run_and_ignores_later_runs(replayed):
     first, run = costs
     assert first.context_cost_usd is None and first.llm_cost_usd == 0  # not compared; SmolLM2 is priced 0
     assert run.context_cost_usd > 0 and run.total_usd == pytest.approx(run.llm_cost_usd + run.context_cost_usd)
+    # how each figure was accounted, for the chart's lines: SmolLM2's calls are all priced (at 0); compare priced the context
+    assert first.llm_accounting == run.llm_accounting == "every call priced"
+    assert first.context_accounting is None and run.context_accounting.startswith("priced at ")
     assert [c.run_id for c in build_report(replayed.ledger, replayed.first).costs] == [replayed.first]
     assert [c.run_id for c in build_report(replayed.ledger, replayed.run, last_runs=1).costs] == [replayed.run]
 

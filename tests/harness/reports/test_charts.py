@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from harness.reports import ReportData, RunCost, RunHeader, StepPassRate, TaskTokens, ToolCallSaving
-from harness.reports._charts import APPROACH_COLOURS, charts
+from harness.reports._charts import APPROACH_COLOURS, charts, cost_lines
 
 RUN = RunHeader("r1", "2026-12-01 10:00:00 UTC", None, "completed", "abc", "goldens", "0.1.0")
 
@@ -58,11 +58,47 @@ def test_pass_rate_bars_are_as_long_as_their_rates_and_coloured_by_them() -> Non
     assert (full[4], half[4], none[4]) == ("#3a9a5b", "#e8a33d", "#c0504d")
 
 
-def test_cost_points_follow_the_runs_and_the_same_data_gives_the_same_bytes() -> None:
-    costs = (RunCost("r0", "2026-11-30 10:00:00 UTC", None, 3, 0.002, None), RunCost("r1", "2026-12-01 10:00:00 UTC", "abc", 3, 0.004, 0.001))
-    svg = charts(data(costs=costs))["cost"]
-    points = {tip: (float(x), float(y)) for x, y, tip in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="[\d.]+" fill="#\w+"><title>(.*?)</title>', svg)}
-    assert set(points) == {"r0 total: $0.002", "r1 total: $0.005", "r0 model calls (llm_calls): $0.002", "r1 model calls (llm_calls): $0.004",
-                           "r1 context per run (compared runs): $0.001"}
-    assert points["r1 total: $0.005"][1] < points["r0 total: $0.002"][1]  # more cost, higher up
-    assert charts(data(costs=costs)) == charts(data(costs=costs))
+def _points(svg: str) -> dict[str, tuple[float, float]]:
+    return {tip: (float(x), float(y)) for x, y, tip in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="[\d.]+" fill="#\w+"><title>(.*?)</title>', svg)}
+
+
+def _lines(svg: str) -> list[tuple[str, list[tuple[float, float]]]]:
+    """(colour, points) of every drawn line with more than one point (legend swatches are two points at x 8 and 30)."""
+    found = []
+    for d, colour in re.findall(r'<path d="M([^"]+)" fill="none" stroke="(#\w+)"', svg):
+        points = [tuple(float(v) for v in p.split()) for p in d.split(" L")]
+        if points[0][0] != 8:
+            found.append((colour, points))
+    return found
+
+
+PRICED, PART = "every call priced", "1 of 2 calls priced"
+COSTS = (RunCost("r0", "2026-11-28 10:00:00 UTC", None, 3, 0.002, None, PRICED, None),
+         RunCost("r1", "2026-11-29 10:00:00 UTC", None, 3, 0.004, 0.010, PRICED, "priced at gpt-4o"),
+         RunCost("r2", "2026-11-30 10:00:00 UTC", None, 3, 0.001, 0.012, PART, "priced at gpt-4o"),
+         RunCost("r3", "2026-12-01 10:00:00 UTC", "abc", 3, 0.003, 0.020, PRICED, "priced at claude-3-5-sonnet"))
+
+
+def test_cost_lines_join_only_runs_accounted_alike() -> None:
+    assert cost_lines(data(costs=COSTS)) == [("model calls", PRICED, "", [0, 1, 3]), ("model calls", PART, "6 4", [2]),
+                                             ("context per run", "priced at gpt-4o", "", [1, 2]),
+                                             ("context per run", "priced at claude-3-5-sonnet", "6 4", [3])]
+    svg = charts(data(costs=COSTS))["cost"]
+    points = _points(svg)
+    assert set(points) == {"r0 model calls (every call priced): $0.002", "r1 model calls (every call priced): $0.004",
+                           "r3 model calls (every call priced): $0.003", "r2 model calls (1 of 2 calls priced): $0.001",
+                           "r1 context per run (priced at gpt-4o): $0.01", "r2 context per run (priced at gpt-4o): $0.012",
+                           "r3 context per run (priced at claude-3-5-sonnet): $0.02"}
+    # two lines: the fully priced model calls (r0, r1, r3; not through r2's partly priced figure) and gpt-4o's context
+    # (r1, r2; not on to r3, priced at another model); no total adds the two series
+    lines = sorted(_lines(svg))
+    at = {tip.split(" ")[0] + " " + tip.split(" ")[1]: xy for tip, xy in points.items()}
+    assert lines == sorted([("#4fb3d9", [at["r1 context"], at["r2 context"]]), ("#8c6bb1", [at["r0 model"], at["r1 model"], at["r3 model"]])])
+    assert "total" not in svg
+    for series in ("model calls: every call priced", "model calls: 1 of 2 calls priced", "context per run: priced at gpt-4o"):
+        assert f">{series}</text>" in svg  # a legend row per line
+    assert at["r1 model"][1] < at["r0 model"][1] and at["r3 context"][1] < at["r1 context"][1]  # more cost, higher up
+
+
+def test_the_same_costs_give_the_same_bytes() -> None:
+    assert charts(data(costs=COSTS)) == charts(data(costs=COSTS))

@@ -52,7 +52,7 @@ def test_markdown_has_a_heading_per_section_and_github_tables(data, failing):
     text = to_markdown(data)
     assert text.startswith(f"# flowtape report: run `{data.run.run_id}`\n")
     assert [line for line in text.splitlines() if line.startswith("## ")] == [
-        "## Cases", "## Tokens per approach per task", "## Savings per tool call", "## Cost over the last runs", "## Pass rate per step"]
+        "## Cases", "## Changed since baseline", "## Tokens per approach per task", "## Savings per tool call", "## Cost over the last runs", "## Pass rate per step"]
     assert "| task               | case                  | approach   | status   |" in text
     assert re.search(r"\| git-release-digest \| direct +\| +5 \| +(18|19|20),\d\d\d \|", text)
     failing_text = to_markdown(failing)
@@ -62,7 +62,7 @@ def test_markdown_has_a_heading_per_section_and_github_tables(data, failing):
 
 def test_html_is_one_page_with_a_heading_per_section_four_charts_and_the_tables(html, data):
     assert html.startswith("<!DOCTYPE html>") and html.count("<html") == 1 and "<style>" in html
-    assert re.findall(r"<h2>(.*?)</h2>", html) == ["Cases", "Tokens per approach per task", "Savings per tool call",
+    assert re.findall(r"<h2>(.*?)</h2>", html) == ["Cases", "Changed since baseline", "Tokens per approach per task", "Savings per tool call",
                                                    "Cost over the last runs", "Pass rate per step", "Cases, step by step"]
     for key in CHARTS:
         assert re.search(rf'<figure id="chart-{key}">\s*<svg role="img" class="chart" ', html), key
@@ -75,9 +75,10 @@ def test_html_is_one_page_with_a_heading_per_section_four_charts_and_the_tables(
 
 def test_html_loads_nothing_from_anywhere(html):
     assert not re.search(r"https?://", html)
-    # (one inline script, the step view's filter and search; nothing with a source to fetch)
+    # (one inline script, the pagers, filters and search; the rest is data; nothing with a source to fetch)
     assert not re.search(r"<script[^>]*\bsrc|<link|<img|<iframe|@import|\bsrc\s*=|url\((?!#)", html, re.I)
-    assert html.count("<script") == 1
+    assert html.count("<script>") == 1
+    assert html.count("<script") - 1 == html.count('<script type="application/json"') >= 1
     assert not re.search(r'href="(?!#)', html)  # only links within the page
     assert "<?xml" not in html and "<!DOCTYPE svg" not in html and "<metadata" not in html
 
@@ -85,7 +86,7 @@ def test_html_loads_nothing_from_anywhere(html):
 def test_html_charts_do_not_share_ids(html):
     ids = re.findall(r'\sid="([^"]+)"', html)
     assert len(ids) == len(set(ids))
-    for ref in set(re.findall(r'(?:href="#|url\(#)([^")]+)', html)):
+    for ref in set(re.findall(r'(?:href="#|url\(#)([^")]+)', html)) - {"changed=changed"}:  # (that one is the view's state)
         assert ref in ids, ref
 
 

@@ -1,0 +1,3 @@
+text: str
+
+result: dict = {"lines": len(text.splitlines()), "first": text.splitlines()[0]}
