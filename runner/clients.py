@@ -44,6 +44,7 @@ class LLMRequest:
     tools: list[dict[str, Any]] | None = None
     api_base: str | None = None  # this call's endpoint, when not the client's (an llm node's `api_base`, a fallback's)
     error_is_answer: bool = False  # a provider error is part of what the run measures (a fallback model follows): recorders keep it
+    options: dict[str, Any] | None = None  # provider parameters passed through as they are (an llm node's model_options, reasoning_effort)
 
 
 @dataclass(frozen=True)

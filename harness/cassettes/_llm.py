@@ -103,13 +103,14 @@ class CassetteLLMClient:
         (importing litellm costs ~4.5 s of CPU per process, most of a replayed case), or None
         when that cannot give exactly what the litellm path gives; then the litellm path runs.
 
-        It applies to an OpenAI-compatible call (`openai/<model>`, no extra provider params):
+        It applies to an OpenAI-compatible call (`openai/<model>`, no extra provider params, no
+        `options`):
         the body litellm sends is then the model without its prefix, the messages and the
         optional fields that are set, which is compared with the recorded body whole. The
         recorded response must carry the provider's usage, and the model must be one litellm's
         price map does not know (its cost is then None either way); a priced model goes through
         litellm, whose cost rules (cached tokens, tiers) are not repeated here."""
-        if not self.cassette.replays or getattr(self.inner, "extra", None) or not request.model.startswith("openai/"):
+        if not self.cassette.replays or getattr(self.inner, "extra", None) or request.options or not request.model.startswith("openai/"):
             return None
         model = request.model.split("/", 1)[1]
         body: dict[str, Any] = {"model": model, "messages": request.messages}
@@ -212,6 +213,7 @@ def _error_body(request: LLMRequest) -> dict[str, Any]:
     for name in ("temperature", "max_tokens", "response_format"):
         if getattr(request, name) is not None:
             body[name] = getattr(request, name)
+    body.update(request.options or {})
     return redact_fields(json.loads(json.dumps(body)))
 
 

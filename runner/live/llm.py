@@ -51,7 +51,7 @@ class LiteLLMClient:
             "api_base": request.api_base or self.api_base,
             "api_key": self.api_key,
         }
-        kwargs = {**self.extra, **{k: v for k, v in optional.items() if v is not None}}
+        kwargs = {**self.extra, **(request.options or {}), **{k: v for k, v in optional.items() if v is not None}}
         try:
             response = litellm.completion(
                 model=request.model,

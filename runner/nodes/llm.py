@@ -46,6 +46,9 @@ class LLMNode(NodeType):
         "api_base": ParamSpec("string", False, "this node's endpoint, when not the run's (flowtape)"),
         "fallback_models": ParamSpec("array", False, "models tried in order after a provider error or a used-up contract: a name, or {model, api_base} (flowtape)"),
         "evidence": ParamSpec("object", False, "reply fields whose values must be found in the inputs (flowtape; see runner.evidence)"),
+        "images": ParamSpec("any", False, "an image or a list of them sent with the prompt: a file (relative to the workflow), an http(s) URL or a data: URL"),
+        "model_options": ParamSpec("object", False, "provider parameters passed through as they are (seed, top_p, ...)"),
+        "reasoning_effort": ParamSpec("string", False, "the provider's reasoning effort (low, medium, high)"),
     }
     outputs = ("response", "llm_usage", "prompt", "system", "evidence", "contract_errors")
 
@@ -66,7 +69,9 @@ class LLMNode(NodeType):
         if params.get("system"):
             base.append({"role": "system", "content": str(params["system"])})
         prompt = _text(params["prompt"])
-        base.append({"role": "user", "content": prompt})
+        images = _images(params.get("images"), ctx)
+        base.append({"role": "user", "content": [{"type": "text", "text": prompt}, *images] if images else prompt})
+        options = {**(params.get("model_options") or {}), **({"reasoning_effort": params["reasoning_effort"]} if params.get("reasoning_effort") else {})}
         extra = {"prompt": prompt, **({"system": str(params["system"])} if params.get("system") else {})}
         contract = ctx.extra.get("contract_retry") or {}
         per_model = int(contract.get("max", 1)) if schema else 1
@@ -91,6 +96,7 @@ class LLMNode(NodeType):
                     step_id=ctx.step_id,
                     api_base=api_base,
                     error_is_answer=index + 1 < len(models),
+                    options=options or None,
                 )
                 try:
                     reply = ctx.llm.complete(request)
@@ -143,6 +149,34 @@ class LLMNode(NodeType):
             failure.calls = last.calls
             raise failure
         raise last
+
+
+def _images(value: Any, ctx: NodeContext) -> list[dict[str, Any]]:
+    """The `images` param as OpenAI image parts: a URL (http, https, data) as it is, a file read
+    and sent as a data URL (its type from its name)."""
+    import base64
+    import mimetypes
+    from pathlib import Path
+
+    if value in (None, "", []):
+        return []
+    parts = []
+    for item in value if isinstance(value, list) else [value]:
+        if not isinstance(item, str) or not item:
+            raise NodeFailure(f"images: each image is a file path or a URL, not {type(item).__name__}", retryable=False)
+        if item.startswith(("http://", "https://", "data:")):
+            url = item
+        else:
+            path = Path(ctx.base_dir, Path(item).expanduser())
+            kind = mimetypes.guess_type(path.name)[0]
+            if not kind or not kind.startswith("image/"):
+                raise NodeFailure(f"images: {path} is not an image file (by its name)", retryable=False)
+            try:
+                url = f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
+            except OSError as err:
+                raise NodeFailure(f"images: cannot read {path}: {err.strerror or err}", retryable=False) from None
+        parts.append({"type": "image_url", "image_url": {"url": url}})
+    return parts
 
 
 def _endpoint(entry: Any) -> tuple[str, str | None] | None:

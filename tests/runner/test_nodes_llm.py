@@ -56,3 +56,46 @@ def test_an_unreachable_model_server_fails_the_node_with_a_plain_reason(tmp_path
     trace = execute(workflow({"prompt": "${text}"}, {}), {"text": "hi"}, runtime=rt, base_dir=tmp_path)
     assert trace.status is RunStatus.FAILED
     assert "cannot reach http://127.0.0.1:9/v1" in trace.step("ask").error
+
+
+class Capture:
+    """An LLMClient that passes each request to the real one and keeps it."""
+
+    def __init__(self, inner):
+        self.inner, self.requests = inner, []
+
+    def complete(self, request):
+        self.requests.append(request)
+        return self.inner.complete(request)
+
+
+def test_model_options_and_reasoning_effort_are_passed_to_the_provider_as_they_are(local_model, tmp_path):
+    live = Capture(runtime(local_model).llm)
+    params = {"prompt": "Say ${text}", "temperature": 0, "max_tokens": 8, "model_options": {"seed": 7, "top_p": 0.5}}
+    trace = execute(workflow(params), {"text": "hi"}, runtime=Runtime(llm=live, default_model=local_model.model), base_dir=tmp_path)
+    assert trace.status is RunStatus.PASSED, trace.error  # the server took them
+    assert live.requests[0].options == {"seed": 7, "top_p": 0.5}
+    params = {**params, "reasoning_effort": "low"}
+    captured = Capture(type("Refuse", (), {"complete": lambda self, request: (_ for _ in ()).throw(RuntimeError("no"))})())
+    execute(workflow(params), {"text": "hi"}, runtime=Runtime(llm=captured, default_model="m"), base_dir=tmp_path)
+    assert captured.requests[0].options == {"seed": 7, "top_p": 0.5, "reasoning_effort": "low"}
+
+
+def test_images_go_with_the_prompt_as_image_parts_files_as_data_urls(tmp_path):
+    (tmp_path / "dot.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 8)
+    captured = []
+
+    class Keep:
+        def complete(self, request):
+            captured.append(request)
+            raise RuntimeError("no vision model here")
+
+    params = {"prompt": "What is in ${text}?", "images": ["dot.png", "https://example.org/cat.jpg"]}
+    trace = execute(workflow(params), {"text": "these"}, runtime=Runtime(llm=Keep(), default_model="m"), base_dir=tmp_path)
+    assert trace.status is RunStatus.FAILED  # the request was made; no model here can see images
+    [message] = captured[0].messages
+    assert message["content"][0] == {"type": "text", "text": "What is in these?"}
+    assert message["content"][1]["image_url"]["url"].startswith("data:image/png;base64,iVBORw0KGgo")
+    assert message["content"][2] == {"type": "image_url", "image_url": {"url": "https://example.org/cat.jpg"}}
+    missing = execute(workflow({**params, "images": "nope.png"}), {"text": "x"}, runtime=Runtime(llm=Keep(), default_model="m"), base_dir=tmp_path)
+    assert "images: cannot read" in missing.error and len(captured) == 1  # no call made for it
