@@ -5,22 +5,11 @@ writes. tests/harness/test_agent_node_recorded.py records it from the real local
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
 from runner import InvalidWorkflow, RunStatus, Runtime, check, execute
-from runner.live.mcp import LiveMCPClient, parse_mcp_config
-from tests.runner.test_agent import SERVER, Scripted, call, final
-
-
-@pytest.fixture(scope="module")
-def calc(tmp_path_factory: pytest.TempPathFactory):
-    script = tmp_path_factory.mktemp("calc") / "calc.py"
-    script.write_text(SERVER)
-    config = parse_mcp_config({"mcpServers": {"calc": {"command": sys.executable, "args": [str(script)]}}}, source="test")
-    with LiveMCPClient(config, startup_timeout=30) as client:
-        yield client
+from tests.runner.test_agent import Scripted, calc, call, final  # noqa: F401 - calc: the real MCP server fixture
 
 
 SUM = {"type": "object", "properties": {"sum": {"type": "integer"}}, "required": ["sum"]}
