@@ -5,8 +5,9 @@ with it (copy-on-write) and no worker's first case pays for it.
 Measured on the shipped suite (2 workers): each worker's first case took 3.2-3.6 s against a
 median case of 0.15 s, nearly all of it loading tiktoken's encoder for result tokens (~0.9 s of
 CPU: parsing the BPE file and building the encoder), jsonschema (the evaluators), the code
-approach's sandbox and stubs, the mcp SDK's types (the code approach's bridge validates calls
-with them) and the direct approach's agent loop. `tests/harness/test_preload.py` checks that after this import, replaying a case of
+approach's sandbox and stubs, the MCP types (`mcp_types`; a replay imports none of the mcp SDK's
+client or server modules: `CassetteMCPClient` answers listings and calls from the recording) and
+the direct approach's agent loop. `tests/harness/test_preload.py` checks that after this import, replaying a case of
 every approach imports nothing more of flowtape, jsonschema, the mcp SDK or tiktoken.
 
 Nothing here starts a process or opens a file a worker would share.
@@ -21,7 +22,7 @@ import harness.codeexec  # noqa: F401  (the code approach: jail, bridge, stubs)
 import harness.evaluators  # noqa: F401
 import harness.suite  # noqa: F401
 import jsonschema  # noqa: F401  (JsonSchema evaluators, tool-call checks: ~0.4 s on a first case)
-import mcp.types  # noqa: F401  (the code approach's bridge and stubs; imports the SDK's client too)
+import mcp_types  # noqa: F401  (recorded results and tool listings are read with the SDK's types package alone)
 import runner.agent  # noqa: F401  (the direct approach)
 import runner.live.llm  # noqa: F401  (the direct approach's client; litellm itself stays unimported)
 import harness.accounting._ledger  # noqa: F401  (the accounting's modules: its package imports each on first use)

@@ -26,7 +26,7 @@ from typing import Any, AsyncIterator, Mapping
 
 from harness.cassettes._secrets import redact_server_spec, server_credentials
 from harness.cassettes._store import Cassette, CassetteMiss
-from runner.clients import MCPError, ToolCallResult
+from runner.clients import MCPError, ToolCallResult, ToolInfo
 from runner.live.mcp import LiveMCPClient, ServerConfig
 from runner.live.mcp import as_tool_call_result as _as_tool_call_result
 
@@ -77,6 +77,22 @@ class CassetteMCPClient(LiveMCPClient):
             raise
         finally:
             self._step = None
+
+    def list_tools(self, server: str) -> list[ToolInfo]:
+        """A write-protected replay answers a server's tool listing from its recorded
+        `tools/list`, as `call_tool` answers calls: no session, and so none of the SDK's client
+        and server modules imported. Anything else (recording, a listing in pages, a server
+        already connected) goes through the session."""
+        if self.cassette.write_protected and server in self._configs and server not in self._connections and server not in self._tools:
+            found = self.cassette.lookup("mcp", server, None, "tools/list", {})
+            result = (found.response or {}).get("result") if found is not None else None
+            if isinstance(result, dict) and not result.get("nextCursor"):
+                from mcp_types import ListToolsResult
+
+                page = ListToolsResult.model_validate(result)
+                self.cassette.use_setup("mcp", server)
+                self._tools[server] = [ToolInfo(t.name, t.description or "", dict(t.input_schema)) for t in page.tools]
+        return super().list_tools(server)
 
     def list_every_server(self) -> None:
         """Have the `tools/list` of every configured server in the cassette, used or not (what a

@@ -1,5 +1,6 @@
 """The forkserver's preload (`harness._preload`) holds what a replayed case needs: after it,
-replaying a case of each approach imports nothing more of flowtape, jsonschema, the mcp SDK or tiktoken,
+replaying a case of each approach imports nothing more of flowtape, jsonschema, the mcp SDK or tiktoken
+(of the SDK nothing at all: listings and calls come from the recording),
 and the default encoder is already loaded, so no worker's first case pays for them."""
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ for approach in ("ir", "code", "direct"):
     run = run_case(task, task.cases[0], cassettes=Path("cassettes"), mode="none", ci=True, evaluate=True, approach=approach)
     statuses.append(run.trace.status.value)
 new = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("harness", "runner", "mcp", "tiktoken", "tiktoken_ext", "jsonschema", "litellm", "vcr"))
-print(json.dumps({"loaded": loaded, "misses": _encoder.cache_info().misses, "statuses": statuses, "new": new}))
+sdk = sorted(m for m in sys.modules if m == "mcp" or m.startswith("mcp."))
+print(json.dumps({"loaded": loaded, "misses": _encoder.cache_info().misses, "statuses": statuses, "new": new, "sdk": sdk}))
 """
 
 
@@ -38,3 +40,4 @@ def test_a_replayed_case_of_each_approach_needs_nothing_the_preload_does_not_hol
     assert found["statuses"] == ["passed", "passed", found["statuses"][2]]  # direct: SmolLM2's answer, whatever it was
     assert found["loaded"] == 1 and found["misses"] == 1  # the encoder came with the preload and was not loaded again
     assert found["new"] == []
+    assert found["sdk"] == []  # no module of the mcp SDK (client, server, shared): a replay opens no session
