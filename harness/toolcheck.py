@@ -19,7 +19,7 @@ from typing import Any
 from runner._hints import did_you_mean
 from runner.clients import ToolInfo
 
-__all__ = ["check_tools", "live_tools", "recorded_tool_infos", "recorded_tools"]
+__all__ = ["check_live", "check_tools", "recorded_tool_infos", "recorded_tools"]
 
 
 def recorded_tools(folder: Path) -> dict[str, dict[str, dict[str, Any]]]:
@@ -49,20 +49,19 @@ def recorded_tool_infos(folder: Path) -> dict[str, list[ToolInfo]]:
     return {server: list(infos.values()) for server, infos in found.items()}
 
 
-def live_tools(document: Any, client: Any) -> dict[str, dict[str, dict[str, Any]]]:
-    """server -> tool name -> input schema, asked of the running servers (`client`, a
-    LiveMCPClient) that the workflow's MCP nodes name: the check `flowtape run --mcp-config` and
-    `flowtape validate --mcp-config` make before anything runs. A server that cannot be started
-    raises what the client raises."""
-    names = sorted(client.servers(), key=len, reverse=True)
-    used: set[str] = set()
-    for node in document.get("nodes") or [] if isinstance(document, dict) else []:
-        kind = node.get("type") if isinstance(node, dict) else None
-        if isinstance(kind, str) and kind.startswith("mcp-"):
-            server = next((s for s in names if kind.startswith(f"mcp-{s}-")), None)
-            if server is not None:
-                used.add(server)
-    return {server: {t.name: t.input_schema for t in client.list_tools(server)} for server in sorted(used)}
+def check_live(document: Any, client: Any) -> list[str]:
+    """The workflow's MCP nodes checked as `check_tools` checks them, against the tools the
+    running servers (`client`, a LiveMCPClient) list: only the servers the workflow's nodes name
+    are asked. The check `flowtape run --mcp-config` and `flowtape validate --mcp-config` make
+    before anything runs. A server that cannot be started raises what the client raises."""
+    from runner.nodes.mcp import split_type
+
+    names = client.servers()
+    nodes = document.get("nodes") if isinstance(document, dict) else None
+    used = {parts[0] for node in (nodes if isinstance(nodes, list) else [])
+            if isinstance(node, dict) and isinstance(node.get("type"), str) and (parts := split_type(node["type"], names))}
+    tools = {server: {t.name: t.input_schema for t in client.list_tools(server)} for server in sorted(used)}
+    return check_tools(document, list(tools), tools)[0]
 
 
 def check_tools(document: Any, servers: Iterable[str], tools: dict[str, dict[str, dict[str, Any]]]) -> tuple[list[str], list[str]]:

@@ -127,13 +127,12 @@ def _check_live_tools(document: Any, client: Any, file: Path) -> None:
     workflow names are started for it; one that does not start is left to fail its node in the
     run, where an error edge may handle it): an unknown tool (with a did-you-mean), a missing required
     argument or a literal argument its schema refuses is bad input (exit 2), as in pflow."""
-    from harness.toolcheck import check_tools, live_tools
+    from harness.toolcheck import check_live
 
     try:
-        tools = live_tools(document, client)
+        problems = check_live(document, client)
     except Exception:  # noqa: BLE001 - a server that does not start fails its node in the run (an error edge may handle it)
         return
-    problems, _ = check_tools(document, list(tools), tools)
     if problems:
         client.close()
         for problem in problems:

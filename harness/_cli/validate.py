@@ -14,15 +14,14 @@ from harness._cli.run import read_workflow
 def _live_problems(document: Any, configs: dict[str, Any], file: Path) -> list[str]:
     """The workflow's MCP nodes against the tools their servers list: each server the workflow
     names is started, asked for tools/list, and stopped."""
-    from harness.toolcheck import check_tools, live_tools
+    from harness.toolcheck import check_live
     from runner.live.mcp import LiveMCPClient
 
     with LiveMCPClient(configs) as client:
         try:
-            tools = live_tools(document, client)
+            return check_live(document, client)
         except Exception as err:  # noqa: BLE001 - a server that does not start is the problem to report
             return [f"cannot list an MCP server's tools: {err}"]
-    return check_tools(document, list(tools), tools)[0]
 
 
 def validate(
