@@ -18,7 +18,6 @@ what it did then, not what an idle machine does.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import socket
@@ -29,8 +28,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from _generated import generate_suite
 from harness.goldens import load_suite
-from harness.suite import run_case
 from harness.suiterun import SuiteOptions, replay_unit, run_suite, write_outcome
 
 BIN = Path(sys.executable).parent
@@ -42,21 +41,6 @@ WORKFLOW = {
     "outputs": {"diff": "${tokyo.result.time_difference}"},
 }
 CASE = 'version: 1\ninputs: {t: "12:00"}\noutputs:\n  diff: [{Equals: "+9.0h"}]\n'
-
-
-def make_suite(root: Path, units: int) -> None:
-    task = root / "suite" / "gen"
-    (task / "cases").mkdir(parents=True)
-    (task / "task.yaml").write_text("version: 1\ndescription: generated\nservers:\n  time: {command: '${BIN}/mcp-server-time', args: [--local-timezone, UTC]}\n")
-    (task / "workflow.json").write_text(json.dumps(WORKFLOW))
-    (task / "cases" / "case-00000.yaml").write_text(CASE)
-    [loaded] = load_suite(root / "suite")
-    live = run_case(loaded, loaded.cases[0], cassettes=root / "cassettes", mode="all", evaluate=True)
-    assert live.passed, (live.trace.error, [r for r in live.evaluations if not r.passed])
-    recorded = root / "cassettes" / "gen" / "case-00000.ir.yaml"
-    for i in range(1, units):
-        (task / "cases" / f"case-{i:05d}.yaml").write_text(CASE)
-        shutil.copyfile(recorded, recorded.with_name(f"case-{i:05d}.ir.yaml"))
 
 
 def timed_run(root: Path, name: str, **executor: object) -> tuple[int, int, float]:
@@ -117,7 +101,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ft-scale-") as tmp:
         root = Path(tmp)
         began = time.perf_counter()
-        make_suite(root, args.units)
+        generate_suite(root, args.units, WORKFLOW, CASE)
         print(f"{args.units} units generated in {time.perf_counter() - began:.0f} s (one live recording, copied)", flush=True)
         for name in ("local", "ray"):
             if args.skip == name:

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from harness.goldens import load_suite
-from harness.suite import run_case
+from _generated import generate_suite
 from harness.suiterun import SuiteOptions, run_suite
 
 WORKFLOW = {
@@ -61,18 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        task = root / "suite" / "gen"
-        (task / "cases").mkdir(parents=True)
-        (task / "task.yaml").write_text("version: 1\ndescription: generated\nservers:\n  time: {command: '${BIN}/mcp-server-time', args: [--local-timezone, UTC]}\n")
-        (task / "workflow.json").write_text(json.dumps(WORKFLOW))
-        (task / "cases" / "case-00000.yaml").write_text(CASE)
-        [loaded] = load_suite(root / "suite")
-        live = run_case(loaded, loaded.cases[0], cassettes=root / "cassettes", mode="all", evaluate=True)
-        assert live.passed, (live.trace.error, [r for r in live.evaluations if not r.passed])
-        recorded = root / "cassettes" / "gen" / "case-00000.ir.yaml"
-        for i in range(1, args.cases):
-            (task / "cases" / f"case-{i:05d}.yaml").write_text(CASE)
-            shutil.copyfile(recorded, recorded.with_name(f"case-{i:05d}.ir.yaml"))
+        generate_suite(root, args.cases, WORKFLOW, CASE)
         options = SuiteOptions(suite=root / "suite", workers=args.workers, ledger=root / "ledger.duckdb",
                                cassettes=root / "cassettes", traces=root / "traces")
         started = time.perf_counter()
