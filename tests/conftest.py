@@ -13,10 +13,9 @@ import pytest
 from harness.localmodel import LocalModelError, LocalModelServer, start_local_model
 
 
-@pytest.fixture(scope="session")
-def local_model() -> Iterator[LocalModelServer]:
-    """The real local model (SmolLM2 on llama.cpp), started on first use and shared by the
-    session. Missing pieces fail the test rather than skip it: CI installs them."""
+def _served() -> Iterator[LocalModelServer]:
+    """A running local model server, stopped afterwards. Missing pieces fail the test rather than
+    skip it: CI installs them."""
     try:
         server = start_local_model()
     except LocalModelError as exc:
@@ -25,10 +24,24 @@ def local_model() -> Iterator[LocalModelServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def local_model() -> Iterator[LocalModelServer]:
+    """The real local model (SmolLM2 on llama.cpp), started on first use and shared by the session."""
+    yield from _served()
+
+
+@pytest.fixture
+def fresh_model() -> Iterator[LocalModelServer]:
+    """A model server of the test's own. llama.cpp reuses the KV cache of the prompt a slot saw
+    last, and a reply can differ with it: on the session's shared server (`local_model`) a
+    recorded reply could depend on which tests ran before."""
+    yield from _served()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Tests that use the fixture carry the `local_model` marker: `-m "not local_model"`.
+    # Tests that use a model server carry the `local_model` marker: `-m "not local_model"`.
     for item in items:
-        if "local_model" in getattr(item, "fixturenames", ()):
+        if {"local_model", "fresh_model"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.local_model)
 
 

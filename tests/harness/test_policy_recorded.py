@@ -19,21 +19,6 @@ CONTRACT = {"type": "object", "properties": {"invoice_number": {"type": "string"
             "required": ["invoice_number", "total"], "dependentRequired": {"total": ["currency"]}}
 
 
-@pytest.fixture
-def fresh_model():
-    """A model server of the test's own. llama.cpp reuses the KV cache of the prompt a slot saw
-    last, and a reply can differ with it: on the session's shared server (`local_model`) these
-    replies would depend on which tests ran before."""
-    from harness.localmodel import LocalModelError, start_local_model
-
-    try:
-        server = start_local_model()
-    except LocalModelError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    with server:
-        yield server
-
-
 def workflow(tmp_path: Path, params: dict, retry: dict | None = None) -> Path:
     node = {"id": "extract", "type": "llm", "params": {"prompt": "Extract the invoice number and the total from this invoice.\n\n${document}",
                                                        "temperature": 0, "max_tokens": 80, "output_schema": CONTRACT, **params}}
