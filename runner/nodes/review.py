@@ -25,10 +25,7 @@ class ReviewNode(NodeType):
     outputs = ("decision", "reviewer", "decided_at", "note", "subject", "reason")
 
     def check_params(self, params: dict[str, Any]) -> list[tuple[str, str]]:
-        decisions = params.get("decisions")
-        if isinstance(decisions, list) and (not decisions or not all(isinstance(d, str) and d and d != "error" for d in decisions)):
-            return [("decisions", "a non-empty list of action names (not 'error')")]
-        return []
+        return _action_names(params, "decisions")
 
     def run(self, params: dict[str, Any], ctx: NodeContext) -> NodeResult:
         decisions = tuple(params.get("decisions") or DECISIONS)
@@ -55,10 +52,7 @@ class RouteNode(NodeType):
     outputs = ("value", "route")
 
     def check_params(self, params: dict[str, Any]) -> list[tuple[str, str]]:
-        routes = params.get("routes")
-        if isinstance(routes, list) and (not routes or not all(isinstance(r, str) and r and r != "error" for r in routes)):
-            return [("routes", "a non-empty list of action names (not 'error')")]
-        return []
+        return _action_names(params, "routes")
 
     def run(self, params: dict[str, Any], ctx: NodeContext) -> NodeResult:
         value = params.get("value")
@@ -69,3 +63,11 @@ class RouteNode(NodeType):
         if params.get("default"):
             return NodeResult({"value": value, "route": str(params["default"])}, action=str(params["default"]))
         raise NodeFailure(f"route: {value!r} is not one of {', '.join(routes)} and there is no default", {"value": value}, retryable=False)
+
+
+def _action_names(params: dict[str, Any], key: str) -> list[tuple[str, str]]:
+    """The problem with a param that lists the actions a node may return, if any."""
+    names = params.get(key)
+    if isinstance(names, list) and (not names or not all(isinstance(n, str) and n and n != "error" for n in names)):
+        return [(key, "a non-empty list of action names (not 'error')")]
+    return []
