@@ -1,13 +1,15 @@
 """Sandbox start cost: a trivial script (`print("ok")`) through `run_script`, 20 runs, now and
-before the bubblewrap jail, reported as a ratio.
+before, reported as a ratio.
 
     .venv/bin/python benchmarks/sandbox_start.py [--runs 20] [--before REF]
 
-"Before" is the sandbox as it was at git REF (default: the commit before `_jail.py` was added:
-`unshare --net --map-root-user` and a host working directory), loaded from git into a
-temporary package, so both are measured on this machine in one run, in pairs (one right after
-the other); printed are the medians and the median, min and max of the per-pair ratios. The first
-run of each (the probe) is left out.
+"Before" is the sandbox as it was at git REF (default: the commit before the jail was kept
+between scripts, when every script started its own bubblewrap jail and interpreter; the
+`--before` of the commit before `_jail.py` was added measures `unshare --net --map-root-user`
+with a host working directory), loaded from git into a temporary package, so both are measured
+on this machine in one run, in pairs (one right after the other); printed are the medians and the
+median, min and max of the per-pair ratios. The first run of each (the probe, the first jail) is
+left out.
 """
 
 from __future__ import annotations
@@ -22,20 +24,24 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = ("__init__.py", "_bootstrap.py", "_netns.py", "_sandbox.py")
-
-
 def before_ref() -> str:
-    added = subprocess.run(["git", "log", "--diff-filter=A", "--format=%H", "--", "harness/codeexec/_jail.py"],
-                           cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    return f"{added[-1]}^"
+    """The commit before the one whose bootstrap began to supervise a kept jail."""
+    kept = subprocess.run(["git", "log", "--format=%H", "-S", "def _kill_the_rest", "--", "harness/codeexec/_bootstrap.py"],
+                          cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    return f"{kept[-1]}^"
+
+
+def files_at(ref: str) -> list[str]:
+    listed = subprocess.run(["git", "ls-tree", "--name-only", f"{ref}:harness/codeexec"], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.split()
+    return [name for name in listed if name.endswith(".py")]
 
 
 def load_before(ref: str, into: Path):
     """`run_script` of the sandbox at `ref`, as package `sandbox_before` (imports rewritten)."""
     package = into / "sandbox_before"
     package.mkdir()
-    for name in FILES:
+    for name in files_at(ref):
         text = subprocess.run(["git", "show", f"{ref}:harness/codeexec/{name}"], cwd=ROOT, capture_output=True,
                               text=True, check=True).stdout
         if name == "__init__.py":
@@ -73,7 +79,7 @@ def main() -> None:
         old, new = paired(load_before(ref, Path(tmp)), run_script, script, args.runs)
     ratios = sorted(n / o for o, n in zip(old, new))
     print(f"before ({ref}): median {statistics.median(old) * 1000:.1f} ms (min {min(old) * 1000:.1f}, max {max(old) * 1000:.1f}) over {args.runs} runs")
-    print(f"after  (bwrap jail + cgroups): median {statistics.median(new) * 1000:.1f} ms (min {min(new) * 1000:.1f}, max {max(new) * 1000:.1f})")
+    print(f"after  (a kept jail, a fork per script): median {statistics.median(new) * 1000:.1f} ms (min {min(new) * 1000:.1f}, max {max(new) * 1000:.1f})")
     print(f"ratio after/before per pair: median {statistics.median(ratios):.2f}x (min {ratios[0]:.2f}x, max {ratios[-1]:.2f}x)")
 
 

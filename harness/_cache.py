@@ -49,18 +49,21 @@ class JsonCache:
         self.path = folder / f"{name}.json" if folder is not None else None
         self._entries: dict[str, Any] | None = None
         self._dirty = False
+        self._added: dict[str, Any] = {}  # what this process put since it last saved
 
     def _load(self) -> dict[str, Any]:
         if self._entries is None:
-            self._entries = {}
-            if self.path is not None:
-                try:
-                    found = json.loads(self.path.read_bytes())
-                except (OSError, ValueError):
-                    found = None
-                if isinstance(found, dict):
-                    self._entries = found
+            self._entries = self._read()
         return self._entries
+
+    def _read(self) -> dict[str, Any]:
+        if self.path is None:
+            return {}
+        try:
+            found = json.loads(self.path.read_bytes())
+        except (OSError, ValueError):
+            return {}
+        return found if isinstance(found, dict) else {}
 
     def get(self, key: str) -> Any:
         return self._load().get(key)
@@ -69,16 +72,22 @@ class JsonCache:
         entries = self._load()
         entries.pop(key, None)  # re-inserted last: the newest entries are kept when trimming
         entries[key] = value
+        self._added.pop(key, None)
+        self._added[key] = value
         self._dirty = True
 
     def save(self) -> None:
-        """Write the entries if any were put (atomically; any OSError is ignored). Two processes
-        saving at once: the last one's entries are kept, the other's are computed again later."""
+        """Write the entries if any were put (atomically; any OSError is ignored), with what
+        other processes saved since this one read the file. Two processes saving at the same
+        instant: the last one's entries are kept, the other's are computed again later."""
         import tempfile  # only a save pays for it
 
         if not self._dirty or self.path is None or self._entries is None:
             return
-        entries = self._entries
+        entries = self._read()
+        for key, value in self._added.items():
+            entries.pop(key, None)
+            entries[key] = value
         if len(entries) > MAX_ENTRIES:
             entries = dict(list(entries.items())[-MAX_ENTRIES:])
         try:
@@ -93,4 +102,4 @@ class JsonCache:
                 raise
         except OSError:
             return
-        self._dirty = False
+        self._entries, self._added, self._dirty = entries, {}, False

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -113,6 +114,8 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     GoldenError (bad suite) and LedgerError (ledger unusable) before any case runs; with the
     Ray executor, RayError (no Ray, no cluster, a worker that cannot see the suite)."""
     executor = Executor(options.executor)
+    if executor is Executor.LOCAL and options.workers > 1:
+        _forkserver()  # it imports what workers need while this process reads the suite and opens the ledger
     if executor is Executor.RAY:  # a worker's current folder is not ours: task folders absolute
         from dataclasses import replace
 
@@ -230,8 +233,7 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
     locks are named POSIX semaphores, which a killed run leaves behind in /dev/shm."""
     from multiprocessing.connection import wait
 
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["harness.suite", "harness.evaluators", "harness.accounting", "harness.cassettes._mcp", "harness.cassettes._llm", "harness._preload"])
+    context = _forkserver()
     todo = deque(range(len(args)))
     live: dict[Any, _Worker] = {}  # by sentinel
     lost_part: Any = None
@@ -290,6 +292,18 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
             lost_part.close()
 
 
+def _forkserver() -> Any:
+    """The forkserver context workers come from, its server started now (idempotent): it
+    imports `harness._preload` (~1 s) in its own process, so that overlaps whatever this
+    process does before the first worker is asked for."""
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["harness._preload"])
+    forkserver.ensure_running()
+    return context
+
+
 def _receive(worker: _Worker) -> Iterator[UnitResult]:
     """The results `worker` has sent and the pool not yet read. Raises RuntimeError for the
     report of a worker that failed (a bug in flowtape, not a failing case)."""
@@ -330,6 +344,12 @@ def _worker(conn: Any, parts_dir: Path) -> None:
         raise
     finally:
         part.close()
+        # What exit handlers would do (a worker skips them): its jails and their cgroups, the
+        # token counts it added to the cache.
+        if "harness.codeexec" in sys.modules:
+            sys.modules["harness.codeexec"].close_sandboxes()
+        if "harness.accounting._tokens" in sys.modules:
+            sys.modules["harness.accounting._tokens"].save_counts()
 
 
 def _record_error(part: Any, task: Task, case: Case, approach: str, model: str, run_id: str, options: SuiteOptions, message: str) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "count_recorded",
     "count_tokens",
     "live_size_text",
+    "save_counts",
     "tool_result_text",
     "tool_result_tokens",
 ]
@@ -61,8 +62,44 @@ def _encoder(encoding: str) -> Any:
 
 def count_tokens(text: str, encoding: str = DEFAULT_ENCODING) -> int:
     """How many tokens `text` is under the tiktoken `encoding`. Special-token markers in the text
-    (`<|endoftext|>`) are counted as ordinary text: recorded data is never a control sequence."""
-    return len(_encoder(encoding).encode(text, disallowed_special=()))
+    (`<|endoftext|>`) are counted as ordinary text: recorded data is never a control sequence.
+
+    Counts of texts of `CACHED_FROM` characters or more are kept in the per-user cache
+    (`harness._cache`, keyed by the encoding and the text's sha256), so a replay whose recorded
+    results were counted before never loads the encoder (~0.6 s); `save_counts()` writes them."""
+    if len(text) < CACHED_FROM:
+        return len(_encoder(encoding).encode(text, disallowed_special=()))
+    from harness._cache import digest
+
+    key = f"{encoding}:{digest(text.encode('utf-8', 'surrogatepass'))[:40]}"
+    counts = _counts()
+    found = counts.get(key)
+    if isinstance(found, int):
+        return found
+    count = len(_encoder(encoding).encode(text, disallowed_special=()))
+    counts.put(key, count)
+    return count
+
+
+CACHED_FROM = 64  # characters: shorter texts are counted each time (cheaper than a lookup, once loaded)
+
+
+@lru_cache(maxsize=None)
+def _counts() -> Any:
+    import atexit
+
+    from harness._cache import JsonCache
+
+    cache = JsonCache("token-counts")
+    atexit.register(cache.save)
+    return cache
+
+
+def save_counts() -> None:
+    """Write the counts this process added to the cache (also done at exit; a `flowtape test`
+    worker, which skips exit handlers, calls it when it stops)."""
+    if _counts.cache_info().currsize:
+        _counts().save()
 
 
 def live_size_text(text: str) -> str:

@@ -11,13 +11,15 @@ size-capped /tmp, and no host file, process or network; its processes and memory
 total by cgroups (where this process may make them; otherwise the result's `unenforced` says
 what is not) and per process by rlimits; it has a timeout, a per-case cap on calls and on trace
 size, and inherits no environment variables. It is probed before first use; where it does not
-hold, `SandboxError` is raised and nothing runs.
+hold, `SandboxError` is raised and nothing runs. A jail is kept for the next script (each
+runs in a child forked inside it, and nothing it leaves is seen by the next);
+`close_sandboxes()` stops the kept ones (done at exit too).
 """
 
 from harness.codeexec._codenode import run_code_node
 from harness.codeexec._jail import SandboxError, network_denied
 from harness.codeexec._run import run_code, script_hash
-from harness.codeexec._sandbox import LimitExceeded, SandboxResult, run_script
+from harness.codeexec._sandbox import LimitExceeded, SandboxResult, close_sandboxes, run_script
 from harness.codeexec._stubs import generate_stubs
 
-__all__ = ["LimitExceeded", "SandboxError", "SandboxResult", "generate_stubs", "network_denied", "run_code", "run_code_node", "run_script", "script_hash"]
+__all__ = ["LimitExceeded", "SandboxError", "SandboxResult", "close_sandboxes", "generate_stubs", "network_denied", "run_code", "run_code_node", "run_script", "script_hash"]

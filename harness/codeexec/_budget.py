@@ -1,5 +1,6 @@
-"""What one sandboxed run may use in total: processes and memory, through cgroups where this
-process may make them, else only per-process rlimits (and the result says what is not enforced).
+"""What one sandbox may use in total: processes and memory, through cgroups where this process
+may make them, else only per-process rlimits (and the result says what is not enforced). A jail
+runs one script at a time, so its caps are that script's (`limit` sets them before each).
 
 Why cgroups: rlimits are per process (RLIMIT_AS: six children of 400 MiB each pass a 512 MiB
 cap) or per user (RLIMIT_NPROC, which the kernel does not apply to root, and everything in the
@@ -14,7 +15,8 @@ The sandbox joins them before it starts: `wrapper()` is a `sh` that writes its o
     with Budget(memory_bytes=512 << 20, processes=64) as budget:
         argv = [*budget.wrapper(), *jail_argv]
         ...
-        budget.oom_killed()   # whether the kernel killed something for memory
+        budget.limit(memory_bytes=256 << 20, processes=16)   # the caps of the next run in them
+        budget.oom_kills()    # how many processes the kernel has killed in them for memory
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 
 __all__ = ["JOIN_FAILED", "Budget"]
 
+_PREFIX = "flowtape-sandbox-"  # + the harness's pid + "-" + a random suffix
 JOIN_FAILED = "flowtape-sandbox: cannot join cgroup"  # the wrapper's stderr when it cannot
 _JOIN = 'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "%s $1" >&2; exit 125; }; shift; done; shift; exec "$@"' % JOIN_FAILED
 
@@ -41,10 +44,12 @@ class Budget:
         self.groups: list[Path] = []
         self.unenforced: tuple[str, ...] = ()
         self._memory: Path | None = None
+        self._controllers: dict[str, Path] = {}  # where each controller's limits were written
 
     def __enter__(self) -> Budget:
-        name = f"flowtape-sandbox-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        name = f"{_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         parents = _own_cgroups()
+        _sweep(parents)
         done = {"pids": self._make(parents.get("pids"), name, "pids"),
                 "memory": self._make(parents.get("memory"), name, "memory")}
         missing = []
@@ -65,19 +70,27 @@ class Budget:
             return []
         return ["/bin/sh", "-c", _JOIN, "flowtape-sandbox", *(str(g / "cgroup.procs") for g in self.groups), "--"]
 
-    def oom_killed(self) -> bool:
-        """Whether the kernel killed a process of the sandbox for going over the memory limit."""
+    def limit(self, *, memory_bytes: int, processes: int) -> None:
+        """Set the caps for the next run in these cgroups (a jail runs one script at a time)."""
+        if (memory_bytes, processes) == (self.memory_bytes, self.processes):
+            return
+        self.memory_bytes, self.processes = memory_bytes, processes
+        for controller, group in self._controllers.items():
+            self._write_limits(group, controller)
+
+    def oom_kills(self) -> int:
+        """How many processes of the sandbox the kernel has killed for going over the memory limit."""
         if self._memory is None:
-            return False
+            return 0
         for events in ("memory.events", "memory.oom_control"):  # v2, v1
             try:
                 for line in (self._memory / events).read_text().splitlines():
                     key, _, value = line.partition(" ")
-                    if key == "oom_kill" and int(value) > 0:
-                        return True
+                    if key == "oom_kill":
+                        return int(value)
             except (OSError, ValueError):
                 continue
-        return False
+        return 0
 
     def close(self, deadline: float = 5.0) -> None:
         """Kill whatever is left in the cgroups and remove them (for at most `deadline` seconds)."""
@@ -113,6 +126,14 @@ class Budget:
             except OSError:
                 return False
             self.groups.append(group)
+        wrote = self._write_limits(group, controller)
+        if wrote:
+            self._controllers[controller] = group
+            if controller == "memory":
+                self._memory = group
+        return wrote
+
+    def _write_limits(self, group: Path, controller: str) -> bool:
         limits = {"pids": [("pids.max", str(self.processes))],
                   "memory": [("memory.max", str(self.memory_bytes)), ("memory.swap.max", "0"),  # v2
                              ("memory.limit_in_bytes", str(self.memory_bytes)),  # v1, then its swap+memory limit
@@ -127,9 +148,26 @@ class Budget:
                         return False
                     continue
                 wrote = wrote or file in ("pids.max", "memory.max", "memory.limit_in_bytes")
-        if wrote and controller == "memory":
-            self._memory = group
         return wrote
+
+
+_swept: set[Path] = set()
+
+
+def _sweep(parents: dict[str, Path]) -> None:
+    """Remove the cgroups of harness processes that no longer exist (one killed with SIGKILL
+    cannot remove its own), killing what is left in them first (its jails die with it, a moment
+    later); once per parent folder and process."""
+    for parent in set(parents.values()) - _swept:
+        _swept.add(parent)
+        try:
+            entries = [Path(e.path) for e in os.scandir(parent) if e.name.startswith(_PREFIX)]
+        except OSError:
+            continue
+        orphans = Budget(memory_bytes=0, processes=0)
+        orphans.groups = [e for e in entries if e.name[len(_PREFIX):].split("-")[0].isdigit()
+                          and not os.path.exists(f"/proc/{e.name[len(_PREFIX):].split('-')[0]}")]
+        orphans.close(deadline=1.0)
 
 
 def _own_cgroups() -> dict[str, Path]:

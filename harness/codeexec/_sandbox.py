@@ -10,29 +10,38 @@ travel as JSON lines over a pipe pair it inherits; `handler` answers each.
     result = run_script(Path("baseline.py"), handler=answer, pythonpath=stubs, timeout=10)
     result.ended, result.exit_code, result.stdout
 
-The interpreter starts isolated (`-I`: no PYTHON* variables, no user site) and runs
-`_bootstrap.py`, which sets the rlimits and sys.path, then runs the script. The harness side
-never waits without a deadline, and the script can neither see nor signal it.
+A jail is started once and kept (per process, per tmpfs size) for the next script: its
+interpreter (`-I`: no PYTHON* variables, no user site) runs `_bootstrap.py`, which forks a child
+per script, sets its rlimits, environment and sys.path, and runs it; after it, every process it
+left is killed and /tmp and /dev/shm are emptied before the next script may start (what cannot
+be put back ends the jail, and a fresh one is started). A script that times out, goes over a
+budget or kills the bootstrap ends its jail. So a case costs a fork, not a jail and an
+interpreter (`benchmarks/sandbox_start.py`). The harness side never waits without a deadline,
+and the script can neither see nor signal it.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
+import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-from harness.codeexec._bootstrap import MEMORY_EXIT
+from harness.codeexec._bootstrap import MEMORY_EXIT, RPC_FDS
 from harness.codeexec._budget import JOIN_FAILED, Budget
-from harness.codeexec._jail import BOOTSTRAP, SCRATCH, STUBS, Mounts, SandboxError, command, interpreter, minimal_env, sandbox_prefix
+from harness.codeexec._jail import BOOTSTRAP, SCRATCH, STUBS, Mounts, SandboxError, command, interpreter, minimal_env, sandbox_prefix, seccomp_fd
 
-__all__ = ["RPC_FDS_ENV", "Ended", "Handler", "LimitExceeded", "SandboxError", "SandboxResult", "run_script"]
+__all__ = ["RPC_FDS_ENV", "Ended", "Handler", "LimitExceeded", "SandboxError", "SandboxResult", "close_sandboxes", "run_script"]
 
 Ended = Literal["ok", "timeout", "memory", "limit", "crash"]
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -40,6 +49,7 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 RPC_FDS_ENV = "FLOWTAPE_RPC_FDS"  # "<fd the script reads answers from>,<fd it writes requests to>"
 MAX_REQUEST = 32 << 20  # bytes in one request line; more is a misbehaving script
 MAX_OUTPUT = 8 << 20  # bytes of stdout / stderr kept
+START_TIMEOUT = 30.0  # seconds a new jail may take to say it is ready
 
 _BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
 
@@ -53,10 +63,10 @@ class LimitExceeded(RuntimeError):
 class SandboxResult:
     """How a sandboxed run ended. `ended`: `ok` (exit 0), `timeout`, `memory` (the cap was hit:
     MemoryError, the kernel's OOM killer, or a SIGKILL not of our doing), `limit` (the handler
-    stopped it: `detail` says which budget), `crash` (any other non-zero exit or signal).
-    `exit_code` is negative for a signal, as in subprocess (inside, a script that exits with
-    128+N reads as killed by signal N, as in a shell). `unenforced` names the limits this
-    machine could not enforce (no cgroups for a non-root harness)."""
+    stopped it: `detail` says which budget), `crash` (any other non-zero exit or signal, or the
+    jail's bootstrap killed from inside: `exit_code` None). `exit_code` is negative for a
+    signal, as in subprocess; a run the harness stopped (timeout, limit) reads -9. `unenforced`
+    names the limits this machine could not enforce (no cgroups for a non-root harness)."""
 
     stdout: str
     stderr: str
@@ -73,7 +83,7 @@ def run_script(script: Path, *, handler: Handler | None = None, pythonpath: Path
     handler's time included), answering its requests with `handler`.
 
     Args:
-        pythonpath: the folder of the generated stubs; it appears read-only inside.
+        pythonpath: the folder of the generated stubs; its contents appear read-only inside.
         memory_mb: the memory of the whole sandbox (cgroup) and of each process (RLIMIT_AS).
         max_processes: the processes of the whole sandbox (pids cgroup; RLIMIT_NPROC for non-root).
         disk_mb: the size of each private tmpfs (/tmp, /dev/shm) and of any file written,
@@ -81,50 +91,195 @@ def run_script(script: Path, *, handler: Handler | None = None, pythonpath: Path
 
     Raises:
         SandboxError: the script cannot be jailed here; nothing was run.
+        OSError: the script cannot be read.
     """
     prefix = sandbox_prefix()
     script = Path(script).resolve()
-    req_r, req_w = os.pipe()
-    resp_r, resp_w = os.pipe()
-    env = minimal_env(SCRATCH, TMPDIR=SCRATCH, **{RPC_FDS_ENV: f"{resp_r},{req_w}"}, **({"PYTHONPATH": STUBS} if pythonpath else {}))
-    mounts = Mounts(script=script, stubs=Path(pythonpath).resolve() if pythonpath else None, bootstrap=_BOOTSTRAP, scratch_bytes=disk_mb << 20)
-    python = [interpreter(), "-I", BOOTSTRAP, str(memory_mb << 20), str(disk_mb << 20), str(max_processes), str(script)]
     started = time.monotonic()
-    proc = None
-    ended: Ended | None = None
-    with Budget(memory_bytes=memory_mb << 20, processes=max_processes) as budget:
-        argv = [*budget.wrapper(), *command(prefix, mounts, python)]
+    jail = _take(prefix, disk_mb << 20)
+    keep, detail, code = False, "", None
+    try:
+        jail.stage(script, Path(pythonpath) if pythonpath else None)
+        jail.budget.limit(memory_bytes=memory_mb << 20, processes=max_processes)
+        kills = jail.budget.oom_kills()
+        env = minimal_env(SCRATCH, TMPDIR=SCRATCH, **{RPC_FDS_ENV: ",".join(map(str, RPC_FDS))}, **({"PYTHONPATH": STUBS} if pythonpath else {}))
+        header = {"script": str(script), "memory": memory_mb << 20, "file_size": disk_mb << 20, "processes": max_processes, "env": env}
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
         try:
             with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-                proc = subprocess.Popen(argv, cwd="/", env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                        pass_fds=(resp_r, req_w), start_new_session=True)
-                for fd in (resp_r, req_w):
-                    os.close(fd)
+                socket.send_fds(jail.control, [json.dumps(header).encode()], [out.fileno(), err.fileno(), resp_r, req_w])
+                os.close(resp_r)
+                os.close(req_w)
                 resp_r = req_w = -1
-                ended, detail = _Channel(proc.pid, req_r, resp_w, handler or _no_handler).serve(started + timeout)
-                _kill_group(proc.pid)  # the jail; its PID namespace dies with it
-                code = _exit_code(_wait(proc))
+                ended, detail = _Channel(req_r, resp_w, handler or _no_handler).serve(time.monotonic() + timeout, jail.control)
+                if ended is None:
+                    report = jail.exit_report()
+                    if report is None:  # the bootstrap is gone: killed by the script, or by the kernel for memory
+                        detail = "the sandbox's bootstrap ended before the script did"
+                    else:
+                        code, keep = report["exit"], bool(report["clean"])
+                else:
+                    code = -signal.SIGKILL  # stopped by us: the jail goes, its PID namespace with it
+                    jail.kill()
                 stdout, stderr = _read(out), _read(err)
         finally:
             for fd in (req_r, req_w, resp_r, resp_w):
                 if fd >= 0:
                     os.close(fd)
-            if proc is not None and proc.returncode is None:
-                _kill_group(proc.pid)
-                _wait(proc)
-            oom = budget.oom_killed()
-    if code == 125 and stderr.startswith(JOIN_FAILED):
-        raise SandboxError(stderr.strip().splitlines()[0])
+        oom = jail.budget.oom_kills() > kills
+    finally:
+        if keep:
+            _give_back(jail)
+        else:
+            jail.close()
     if ended is None:
         ended = _why(code, stderr, oom)
-    return SandboxResult(stdout, stderr, code, ended, (time.monotonic() - started) * 1000, detail, budget.unenforced)
+    return SandboxResult(stdout, stderr, code, ended, (time.monotonic() - started) * 1000, detail, jail.budget.unenforced)
 
 
-def _exit_code(raw: int | None) -> int | None:
-    """bwrap reports a signal N that ended the script as exit code 128+N; back to -N."""
-    if raw is not None and 128 < raw <= 128 + 64:
-        return 128 - raw
-    return raw
+def close_sandboxes() -> None:
+    """Stop every jail this process keeps for its next scripts (also done at exit)."""
+    with _lock:
+        jails = [j for idle in _idle.values() for j in idle] if _owner == os.getpid() else []
+        _idle.clear()
+    for jail in jails:
+        jail.close()
+
+
+class _Jail:
+    """A started jail whose bootstrap runs one script at a time (see `_bootstrap`), in its own
+    cgroups, with a host folder of its own (`script/`, `stubs/`) that it sees read-only."""
+
+    def __init__(self, prefix: list[str], scratch_bytes: int) -> None:
+        _sweep_folders()
+        self.key = (tuple(prefix), scratch_bytes)
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{_FOLDER}{os.getpid()}-"))
+        for part in ("script", "stubs"):
+            (self.folder / part).mkdir()
+        self.budget = Budget(memory_bytes=512 << 20, processes=64).__enter__()
+        self.log = tempfile.TemporaryFile()  # the bootstrap's own output: why it did not start
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.control = ours
+        seccomp = seccomp_fd()
+        argv = [*self.budget.wrapper(), *command(prefix, Mounts(self.folder, _BOOTSTRAP, scratch_bytes, seccomp),
+                                                 [interpreter(), "-I", BOOTSTRAP, str(theirs.fileno())])]
+        try:
+            self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                argv, cwd="/", env=minimal_env(SCRATCH), stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+                pass_fds=(theirs.fileno(),) if seccomp is None else (theirs.fileno(), seccomp), start_new_session=True)
+        except OSError:
+            self.proc = None
+            self.close()
+            raise
+        finally:
+            theirs.close()
+            if seccomp is not None:
+                os.close(seccomp)
+
+    def ready(self, timeout: float) -> bool:
+        """Whether the bootstrap says it is ready for a script within `timeout` seconds."""
+        try:
+            return select.select([self.control], [], [], timeout)[0] != [] and self.control.recv(64) == b"ready"
+        except OSError:
+            return False
+
+    def why_not_started(self) -> str:
+        self.log.seek(0)
+        lines = [line.strip() for line in self.log.read(1 << 16).decode("utf-8", "replace").splitlines() if line.strip()]
+        if lines and lines[0].startswith(JOIN_FAILED):
+            return lines[0]
+        return f"the sandbox did not start: {lines[-1] if lines else 'no reason given'}"
+
+    def stage(self, script: Path, stubs: Path | None) -> None:
+        """Put the next script and its stubs where the jail sees them."""
+        shutil.copyfile(script, self.folder / "script" / "script.py")
+        folder = self.folder / "stubs"
+        for entry in os.scandir(folder):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        if stubs is not None:
+            shutil.copytree(stubs, folder, dirs_exist_ok=True)
+
+    def exit_report(self) -> dict[str, Any] | None:
+        """The bootstrap's word on how the script ended; None if it is gone."""
+        try:
+            data = self.control.recv(1 << 16)
+            return json.loads(data) if data else None
+        except (OSError, ValueError):
+            return None
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            _kill_group(self.proc.pid)
+            _wait(self.proc)
+
+    def close(self) -> None:
+        self.kill()
+        self.control.close()
+        self.budget.close()
+        self.log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_FOLDER = "flowtape-jail-"  # + the harness's pid + "-" + a random suffix, in the temporary folder
+_lock = threading.Lock()
+_idle: dict[tuple[Any, ...], list[_Jail]] = {}
+_owner = os.getpid()
+_swept = False
+
+
+def _take(prefix: list[str], scratch_bytes: int) -> _Jail:
+    """A jail ready for a script: one kept from an earlier script, else a new one.
+
+    Raises:
+        SandboxError: a new jail did not start (its cgroups could not be joined, bwrap failed).
+    """
+    global _owner
+    key = (tuple(prefix), scratch_bytes)
+    while True:
+        with _lock:
+            if _owner != os.getpid():  # a forked child: those jails are its parent's
+                _idle.clear()
+                _owner = os.getpid()
+            jail = _idle[key].pop() if _idle.get(key) else None
+        if jail is None:
+            break
+        if jail.ready(5.0):  # it may still be emptying /tmp after the last script
+            return jail
+        jail.close()  # it ended itself (something left it could not remove), or died with its thread
+    jail = _Jail(prefix, scratch_bytes)
+    if not jail.ready(START_TIMEOUT):
+        why = jail.why_not_started()
+        jail.close()
+        raise SandboxError(why)
+    return jail
+
+
+def _give_back(jail: _Jail) -> None:
+    with _lock:
+        if _owner == os.getpid():
+            _idle.setdefault(jail.key, []).append(jail)
+            return
+    jail.close()
+
+
+def _sweep_folders() -> None:
+    """Remove the jail folders of harness processes that no longer exist (killed with SIGKILL)."""
+    global _swept
+    if _swept:
+        return
+    _swept = True
+    base = Path(tempfile.gettempdir())
+    for entry in base.glob(f"{_FOLDER}*"):
+        pid = entry.name[len(_FOLDER):].split("-")[0]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+atexit.register(close_sandboxes)
 
 
 def _wait(proc: subprocess.Popen[bytes], deadline: float = 10.0) -> int | None:
@@ -147,46 +302,39 @@ def _why(code: int | None, stderr: str, oom: bool) -> Ended:
 class _Channel:
     """The harness end of the pipe pair: read request lines, answer each, watch the clock."""
 
-    def __init__(self, pid: int, requests: int, answers: int, handler: Handler) -> None:
-        self.pid, self.requests, self.answers, self.handler = pid, requests, answers, handler
+    def __init__(self, requests: int, answers: int, handler: Handler) -> None:
+        self.requests, self.answers, self.handler = requests, answers, handler
         os.set_blocking(answers, False)
 
-    def serve(self, deadline: float) -> tuple[Ended | None, str]:
-        """Until the script exits (None) or must be stopped (the reason and a detail)."""
-        try:  # readable once the process has exited; does not reap it (Linux >= 5.3)
-            pidfd = os.pidfd_open(self.pid)
-        except OSError:
-            pidfd = -1  # older kernels: poll the exit status every 50 ms instead
-        try:
-            watch = [fd for fd in (self.requests, pidfd) if fd >= 0]
-            partial: list[bytes] = []  # the chunks of a request line not complete yet
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return "timeout", ""
-                ready, _, _ = select.select(watch, [], [], remaining if pidfd >= 0 else min(remaining, 0.05))
-                if self.requests in ready:
-                    chunk = os.read(self.requests, 1 << 16)
-                    if not chunk:
-                        watch.remove(self.requests)
-                    elif b"\n" not in chunk:
-                        partial.append(chunk)
-                        if sum(map(len, partial)) > MAX_REQUEST:
-                            return "crash", f"a request was longer than {MAX_REQUEST} bytes"
-                    else:
-                        *lines, rest = b"".join([*partial, chunk]).split(b"\n")
-                        partial = [rest] if rest else []
-                        for line in lines:
-                            try:
-                                if not self._answer(line, deadline):
-                                    return "timeout", ""
-                            except LimitExceeded as err:
-                                return "limit", str(err)
-                elif pidfd in ready or (pidfd < 0 and _exited(self.pid)):
-                    return None, ""
-        finally:
-            if pidfd >= 0:
-                os.close(pidfd)
+    def serve(self, deadline: float, done: Any) -> tuple[Ended | None, str]:
+        """Until `done` (the jail's control socket) is readable: the script exited (None); or
+        until it must be stopped (the reason and a detail)."""
+        watch = [self.requests, done]
+        partial: list[bytes] = []  # the chunks of a request line not complete yet
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout", ""
+            ready, _, _ = select.select(watch, [], [], remaining)
+            if self.requests in ready:
+                chunk = os.read(self.requests, 1 << 16)
+                if not chunk:
+                    watch.remove(self.requests)
+                elif b"\n" not in chunk:
+                    partial.append(chunk)
+                    if sum(map(len, partial)) > MAX_REQUEST:
+                        return "crash", f"a request was longer than {MAX_REQUEST} bytes"
+                else:
+                    *lines, rest = b"".join([*partial, chunk]).split(b"\n")
+                    partial = [rest] if rest else []
+                    for line in lines:
+                        try:
+                            if not self._answer(line, deadline):
+                                return "timeout", ""
+                        except LimitExceeded as err:
+                            return "limit", str(err)
+            elif done in ready:
+                return None, ""
 
     def _answer(self, line: bytes, deadline: float) -> bool:
         try:
@@ -215,11 +363,6 @@ class _Channel:
 
 def _no_handler(request: dict[str, Any]) -> dict[str, Any]:
     return {"error": "no harness is answering calls in this sandbox", "error_type": "RuntimeError"}
-
-
-def _exited(pid: int) -> bool:
-    """Whether `pid` has exited, leaving it unreaped (so its process group id stays ours)."""
-    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
 
 def _kill_group(pid: int) -> None:

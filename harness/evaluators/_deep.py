@@ -10,12 +10,13 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
-from typing import Any
-
-from deepdiff import DeepDiff
+from typing import TYPE_CHECKING, Any
 
 from harness.evaluators._base import EvaluationResult, Evaluator, EvaluatorContext
 from harness.evaluators._common import as_data, clip, load_data_file, show, verdict
+
+if TYPE_CHECKING:
+    from deepdiff import DeepDiff
 
 MAX_DIFF_LINES = 8
 MAX_DIFF_CHARS = 800
@@ -67,6 +68,8 @@ class DeepEquals(Evaluator):
 
 
 def _diff(expected: Any, actual: Any, ignore_order: bool, tolerance: float | None) -> DeepDiff:
+    from deepdiff import DeepDiff  # ~0.25 s (it imports numpy): only where a value is compared
+
     options: dict[str, Any] = {"ignore_numeric_type_changes": True, "verbose_level": 1}
     if tolerance is not None:
         options["math_epsilon"] = tolerance

@@ -11,6 +11,7 @@ A string value that holds JSON (bare or in one ```json fence) is parsed first.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,11 +50,6 @@ def _where(path: Any) -> str:
 
 
 def _validator(schema: dict[str, Any], base_dir: Path) -> Any:
-    import jsonschema
-    from referencing import Registry, Resource
-    from referencing.exceptions import NoSuchResource
-    from referencing.jsonschema import DRAFT202012
-
     base_uri = base_dir.resolve().as_uri() + "/"
     if set(schema) == {"$ref"} and isinstance(schema["$ref"], str) and not schema["$ref"].startswith(("#", "http:", "https:", "urn:")):
         ref = schema["$ref"]
@@ -62,6 +58,22 @@ def _validator(schema: dict[str, Any], base_dir: Path) -> Any:
             raise ValueError(f"schema '{ref}' is not a JSON object")
         base_uri = (base_dir / ref).resolve().as_uri()
     schema = {"$id": base_uri, **schema} if "$id" not in schema else schema
+    key = json.dumps(schema, sort_keys=True, default=str)
+    if key not in _validators:  # checking a schema against its metaschema costs ~8 ms: once per schema
+        if len(_validators) >= 256:
+            _validators.pop(next(iter(_validators)))
+        _validators[key] = _build(schema)
+    return _validators[key]
+
+
+_validators: dict[str, Any] = {}  # by the schema's JSON (its `$id` names the folder its refs resolve from)
+
+
+def _build(schema: dict[str, Any]) -> Any:
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.exceptions import NoSuchResource
+    from referencing.jsonschema import DRAFT202012
 
     def retrieve(uri: str) -> Resource:
         if not uri.startswith("file:"):

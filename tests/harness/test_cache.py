@@ -41,3 +41,15 @@ def test_an_unwritable_folder_costs_only_speed(monkeypatch: pytest.MonkeyPatch, 
     store.put("k", 1)
     store.save()  # no error
     assert JsonCache("figures").get("k") is None
+
+
+def test_two_processes_saving_keep_each_others_entries(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Two `flowtape test` workers each add counts; the second to save keeps the first's."""
+    monkeypatch.setenv("FLOWTAPE_CACHE_DIR", str(tmp_path))
+    first, second = JsonCache("figures"), JsonCache("figures")
+    first.get("x"), second.get("x")  # both read the (empty) file before either saves
+    first.put("a", 1)
+    second.put("b", 2)
+    first.save()
+    second.save()
+    assert json.loads((tmp_path / "figures.json").read_text()) == {"a": 1, "b": 2}

@@ -51,10 +51,10 @@ def test_code_steps_judge_the_code_approachs_calls(task, tmp_path):
 
 
 def test_the_code_budget_is_set_per_task(task, tmp_path):
-    edit(task / "task.yaml", code={"timeout": 0.05})
+    edit(task / "task.yaml", code={"timeout": 0.001})  # less than any script takes
     loaded = load_task(task)
     run = run_case(loaded, loaded.cases[0], cassettes=tmp_path / "cassettes", mode="none", ci=True, approach="code")
-    assert run.trace.status.value == "failed" and "timeout after 0.05 s" in run.trace.error
+    assert run.trace.status.value == "failed" and "timeout after 0.001 s" in run.trace.error
     edit(task / "task.yaml", code={"timeout": 0})
     with pytest.raises(GoldenError, match=r"task\.yaml: code\.timeout"):
         load_task(task)

@@ -1,11 +1,12 @@
 """The forkserver's preload (`harness._preload`) holds what a replayed case needs: after it,
 replaying a case of each approach imports nothing more of flowtape, jsonschema, the mcp SDK or tiktoken
-(of the SDK nothing at all: listings and calls come from the recording),
-and the default encoder is already loaded, so no worker's first case pays for them."""
+(of the SDK nothing at all: listings and calls come from the recording), so no worker's first
+case pays for them; and once the recorded results were counted, a replay loads no encoder."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,6 @@ SCRIPT = """
 import json, sys
 import harness._preload
 from harness.accounting._tokens import _encoder
-from harness.accounting import DEFAULT_ENCODING
 loaded = _encoder.cache_info().currsize
 before = set(sys.modules)
 from pathlib import Path
@@ -29,15 +29,24 @@ for approach in ("ir", "code", "direct"):
     statuses.append(run.trace.status.value)
 new = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("harness", "runner", "mcp", "tiktoken", "tiktoken_ext", "jsonschema", "litellm", "vcr"))
 sdk = sorted(m for m in sys.modules if m == "mcp" or m.startswith("mcp."))
-print(json.dumps({"loaded": loaded, "misses": _encoder.cache_info().misses, "statuses": statuses, "new": new, "sdk": sdk}))
+from harness.accounting._tokens import save_counts
+save_counts()
+print(json.dumps({"loaded": loaded, "encoders": _encoder.cache_info().currsize, "statuses": statuses, "new": new, "sdk": sdk}))
 """
 
 
-def test_a_replayed_case_of_each_approach_needs_nothing_the_preload_does_not_hold() -> None:
-    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300)
+def test_a_replayed_case_of_each_approach_needs_nothing_the_preload_does_not_hold(tmp_path) -> None:
+    env = {**os.environ, "FLOWTAPE_CACHE_DIR": str(tmp_path / "cache")}  # empty: the counts are not there yet
+    cold, warm = (_replay(env) for _ in range(2))
+    assert cold["statuses"] == ["passed", "passed", cold["statuses"][2]]  # direct: SmolLM2's answer, whatever it was
+    assert cold["new"] == warm["new"] == []
+    assert cold["sdk"] == warm["sdk"] == []  # no module of the mcp SDK (client, server, shared): a replay opens no session
+    assert (cold["loaded"], cold["encoders"]) == (0, 1)  # not preloaded; loaded to count the results once
+    assert (warm["loaded"], warm["encoders"]) == (0, 0)  # their counts came from the cache: no encoder at all
+    assert warm["statuses"] == cold["statuses"]
+
+
+def _replay(env: dict[str, str]) -> dict:
+    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
-    found = json.loads(done.stdout.strip().splitlines()[-1])
-    assert found["statuses"] == ["passed", "passed", found["statuses"][2]]  # direct: SmolLM2's answer, whatever it was
-    assert found["loaded"] == 1 and found["misses"] == 1  # the encoder came with the preload and was not loaded again
-    assert found["new"] == []
-    assert found["sdk"] == []  # no module of the mcp SDK (client, server, shared): a replay opens no session
+    return json.loads(done.stdout.strip().splitlines()[-1])

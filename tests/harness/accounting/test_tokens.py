@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.accounting import count_tokens, tool_result_text, tool_result_tokens
+from harness.accounting import DEFAULT_ENCODING, count_tokens, tool_result_text, tool_result_tokens
 from harness.accounting._tokens import bundled_tokenizers_dir
 from runner.clients import ToolCallResult
 
@@ -101,3 +101,20 @@ def test_other_result_shapes(output: object, text: str | None, form: str) -> Non
 def test_a_tool_call_result_object_counts_like_its_json() -> None:
     result = ToolCallResult(content=RAW_RESULT["content"], structured_content=STRUCTURED, request_bytes=10, result_bytes=200)
     assert tool_result_tokens(result) == tool_result_tokens(RAW_RESULT)
+
+
+def test_a_count_kept_in_the_cache_is_the_encoders_and_is_read_back_without_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from harness.accounting import _tokens
+
+    monkeypatch.setenv("FLOWTAPE_CACHE_DIR", str(tmp_path))
+    _tokens._counts.cache_clear()
+    text = "The changelog lists 42 commits since v1.2; the largest touches harness/accounting. " * 3
+    try:
+        counted = count_tokens(text)
+        assert counted == len(_tokens._encoder(DEFAULT_ENCODING).encode(text, disallowed_special=()))
+        _tokens.save_counts()
+        _tokens._counts.cache_clear()  # as a new process: the cache file is read again
+        monkeypatch.setattr(_tokens, "_encoder", None)  # a count from the encoder now raises
+        assert count_tokens(text) == counted
+    finally:
+        _tokens._counts.cache_clear()

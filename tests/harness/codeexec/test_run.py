@@ -245,13 +245,13 @@ def test_the_per_case_caps_on_calls_and_trace_size_stop_the_script(tmp_path):
     assert trace.error == "stopped after 2 calls: the next call would take the trace past 1 MB of arguments and results, the cap per case"
 
 
-def test_limits_that_cannot_be_enforced_here_are_named_in_the_trace(tmp_path, monkeypatch):
+def test_limits_that_cannot_be_enforced_here_are_named_in_the_trace(tmp_path, request):
     from harness.codeexec import _budget
 
     with _budget.Budget(memory_bytes=64 << 20, processes=8) as budget:
         here = budget.unenforced
     assert run_code(write(tmp_path, "print(1)"), {}, Runtime()).step("stdout").output.get("unenforced", []) == list(here)
-    monkeypatch.setattr(_budget, "_own_cgroups", lambda: {})
+    request.getfixturevalue("no_cgroups")
     trace = run_code(write(tmp_path, "print(1)"), {}, Runtime())
     assert trace.status is RunStatus.PASSED
     assert [u.split(" (")[0] for u in trace.step("stdout").output["unenforced"]] == ["total processes", "total memory"]

@@ -7,13 +7,17 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
-from harness.codeexec import SandboxError, generate_stubs, network_denied, run_script
+REPO = Path(__file__).resolve().parents[3]
+
+from harness.codeexec import SandboxError, close_sandboxes, generate_stubs, network_denied, run_script
 from harness.codeexec import _jail
 
 
@@ -153,13 +157,15 @@ def test_the_script_runs_in_a_fresh_directory_that_is_gone_afterwards(tmp_path):
         before = os.listdir(".")
         open("scratch.txt", "w").write("x")
         print(json.dumps({"cwd": os.getcwd(), "home": os.environ["HOME"], "tmp": tempfile.gettempdir(), "before": before,
-                          "isolated": sys.flags.isolated, "path": sys.path, "script": os.listdir(sys.path[0])}))
+                          "isolated": sys.flags.isolated, "path": sys.path, "file": __file__, "name": __name__,
+                          "argv": sys.argv, "host folder": os.path.exists(sys.path[0])}))
     """)
     first, second = (json.loads(run_script(path).stdout) for _ in range(2))
     assert first["cwd"] == first["home"] == first["tmp"] == "/tmp"
-    assert "scratch.txt" not in second["before"]  # a private tmpfs per run
+    assert first["before"] == second["before"] == []  # an empty /tmp for every run
     assert first["isolated"] == 1 and first["path"][0] == str(tmp_path)  # the script's folder, as for `python script.py`
-    assert first["script"] == ["script.py"]  # of that folder, only the script is in view
+    assert first["file"] == str(path) and first["argv"] == [str(path)] and first["name"] == "__main__"
+    assert first["host folder"] is False  # named, not in view: the script's text is all it gets
     assert not any(p.endswith("codeexec") for p in first["path"])
 
 
@@ -172,7 +178,8 @@ def test_a_failing_script_is_a_crash_with_its_traceback_and_exit_code(tmp_path):
     """))
     assert (result.ended, result.exit_code, result.stdout) == ("crash", 1, "partial\n")
     assert result.stderr.strip().splitlines()[-1] == "ValueError: bad value"
-    assert "runpy" not in result.stderr  # the bootstrap's frames are hidden
+    assert "bootstrap" not in result.stderr  # the bootstrap's frames are hidden
+    assert f'File "{tmp_path / "script.py"}", line 5' in result.stderr and 'raise ValueError("bad value")' in result.stderr
     assert run_script(script(tmp_path, "raise SystemExit(3)", "exit3.py")).exit_code == 3
 
 
@@ -229,21 +236,122 @@ def test_a_script_that_abuses_the_channel_is_answered_or_stopped(tmp_path):
     assert (result.ended, result.detail) == ("crash", "a request was longer than 33554432 bytes")
 
 
-def test_where_no_cgroup_can_be_made_the_result_says_what_is_not_enforced(tmp_path, monkeypatch):
+def test_where_no_cgroup_can_be_made_the_result_says_what_is_not_enforced(tmp_path, no_cgroups):
     """A non-root harness usually cannot make cgroups: the run still happens, jailed, and says so."""
-    from harness.codeexec import _budget
-
-    monkeypatch.setattr(_budget, "_own_cgroups", lambda: {})
     result = run_script(script(tmp_path, "print('ran')"))
     assert (result.ended, result.stdout) == ("ok", "ran\n")
     assert [u.split(" (")[0] for u in result.unenforced] == ["total processes", "total memory"]
 
 
-def test_the_cgroups_of_a_run_are_removed_afterwards(tmp_path, monkeypatch):
+def test_the_cgroups_of_a_jail_are_removed_when_it_is_closed(tmp_path, monkeypatch):
     from harness.codeexec import _budget
 
+    close_sandboxes()
     made = []
-    monkeypatch.setattr(_budget.Budget, "__exit__", lambda self, *exc: (made.extend(self.groups), self.close()))
+    enter = _budget.Budget.__enter__
+    monkeypatch.setattr(_budget.Budget, "__enter__", lambda self: (made.append(self), enter(self))[1])
     result = run_script(script(tmp_path, "import subprocess; subprocess.Popen(['sleep', '30']); print('left a child')"))
     assert result.ended == "ok" and result.unenforced == ()
-    assert made and not any(group.exists() for group in made)
+    groups = [group for budget in made for group in budget.groups]
+    assert groups and all(group.exists() for group in groups)  # kept with its jail for the next script
+    close_sandboxes()
+    assert not any(group.exists() for group in groups)
+
+
+def test_the_cgroups_a_killed_harness_left_are_removed_by_the_next(tmp_path):
+    """A harness killed with SIGKILL cannot remove its cgroups; the next one that makes a jail does."""
+    from harness.codeexec import _budget
+
+    harness = subprocess.run([sys.executable, "-c", KILLED_HARNESS, str(script(tmp_path, "print('ran')"))], cwd=REPO,
+                             capture_output=True, text=True, timeout=60)
+    left = [Path(line) for line in harness.stdout.split()]
+    assert harness.returncode == -9 and left and all(group.exists() for group in left), harness.stderr
+    _budget._swept.clear()  # this process swept at its first jail: sweep again, as a new harness would
+    with _budget.Budget(memory_bytes=64 << 20, processes=8):
+        pass
+    assert not any(group.exists() for group in left)
+
+
+KILLED_HARNESS = """
+import os, signal, sys
+from pathlib import Path
+from harness.codeexec import _budget, run_script
+made = []
+enter = _budget.Budget.__enter__
+_budget.Budget.__enter__ = lambda self: (made.append(self), enter(self))[1]
+assert run_script(Path(sys.argv[1])).ended == "ok"
+print(" ".join(str(group) for budget in made for group in budget.groups), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_script_never_sees_what_the_script_before_it_left(tmp_path):
+    """Scripts run one after another in a kept jail: files, processes and the environment of one
+    are gone before the next starts (the second script's larger pid shows the jail was reused)."""
+    close_sandboxes()
+    first = run_script(script(tmp_path, """
+        import json, os, subprocess
+        open("/tmp/left.txt", "w").write("x")
+        os.makedirs("/tmp/locked/inner")
+        os.chmod("/tmp/locked", 0o500)
+        open("/dev/shm/left", "w").write("x")
+        os.environ["LEFT"] = "1"
+        subprocess.Popen(["setsid", "sleep", "30"])
+        print(json.dumps({"pid": os.getpid()}))
+    """, "first.py"))
+    assert first.ended == "ok", first.stderr
+    second = run_script(script(tmp_path, """
+        import json, os
+        others = sorted(int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid())
+        print(json.dumps({"pid": os.getpid(), "tmp": os.listdir("/tmp"), "shm": os.listdir("/dev/shm"),
+                          "others": others, "env": "LEFT" in os.environ}))
+    """, "second.py"))
+    seen = json.loads(second.stdout)
+    assert seen["pid"] > json.loads(first.stdout)["pid"]  # the same PID namespace: the same jail
+    assert (seen["tmp"], seen["shm"], seen["env"]) == ([], [], False)
+    assert seen["others"] == [1, 2]  # bwrap's init and the bootstrap; no `sleep`
+
+
+KEY = """
+import ctypes, json
+libc = ctypes.CDLL(None, use_errno=True)
+made = libc.syscall(NUMBER, b"user", b"flowtape-left", b"secret", 6, -4)  # add_key to the user keyring
+print(json.dumps({"made": made, "errno": ctypes.get_errno(), "keys": open("/proc/keys").read().count("flowtape-left")}))
+"""
+
+
+@pytest.mark.skipif(_jail.seccomp_filter() is None, reason="no seccomp filter for this architecture")
+def test_a_script_cannot_leave_a_key_in_the_kernels_keyrings(tmp_path):
+    """Keyrings outlive a jail (a key added in one was seen by a script in the next, new jail):
+    the key system calls are refused."""
+    import platform
+
+    number = _jail._KEY_SYSCALLS[platform.machine()][1][0]
+    first, second = (json.loads(run_script(script(tmp_path, KEY.replace("NUMBER", str(number)), f"{n}.py")).stdout) for n in "ab")
+    assert (first["made"], first["errno"]) == (-1, 1)  # EPERM
+    assert first["keys"] == second["keys"] == 0
+
+
+def test_a_script_that_leaves_what_cannot_be_removed_gets_a_fresh_jail_after_it(tmp_path):
+    """A SysV shared memory segment outlives the script's processes; the bootstrap does not remove
+    it, it ends its jail, and the next script starts in a new one (a new IPC namespace)."""
+    close_sandboxes()
+    first = run_script(script(tmp_path, """
+        import ctypes, json, os
+        made = ctypes.CDLL(None, use_errno=True).shmget(0, 4096, 0o1600)  # IPC_PRIVATE, IPC_CREAT | 0600
+        print(json.dumps({"pid": os.getpid(), "made": made >= 0, "shm": len(open("/proc/sysvipc/shm").readlines()) - 1}))
+    """, "first.py"))
+    second = run_script(script(tmp_path, """
+        import json, os
+        print(json.dumps({"pid": os.getpid(), "shm": len(open("/proc/sysvipc/shm").readlines()) - 1}))
+    """, "second.py"))
+    first, second = json.loads(first.stdout), json.loads(second.stdout)
+    assert first["made"] and first["shm"] == 1
+    assert second["shm"] == 0 and second["pid"] <= first["pid"]  # a new PID namespace too
+
+
+def test_a_script_that_kills_its_bootstrap_ends_as_a_crash_and_the_next_runs(tmp_path):
+    result = run_script(script(tmp_path, "import os, signal, time; os.kill(os.getppid(), signal.SIGKILL); time.sleep(30)"), timeout=20)
+    assert (result.ended, result.exit_code) == ("crash", None)
+    assert result.detail == "the sandbox's bootstrap ended before the script did"
+    assert run_script(script(tmp_path, "print('next')", "next.py")).stdout == "next\n"
