@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import signal
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +28,7 @@ from typing import Any
 from harness.codeexec._bridge import MAX_CALLS, MAX_TRACE_BYTES, Bridge
 from harness.codeexec._jail import sandbox_prefix
 from harness.codeexec._sandbox import SandboxResult, run_script
-from harness.codeexec._stubs import generate_stubs
+from harness.codeexec._stubs import stub_files
 from runner.clients import ToolInfo
 from runner.executor import Runtime, new_run_id
 from runner.trace import RunStatus, StepRecord, Trace
@@ -80,14 +78,9 @@ def run_code(script: Path, inputs: dict[str, Any], runtime: Runtime, *, task: st
         trace.status, trace.error = RunStatus.ERROR, f"listing the tools failed: {type(err).__name__}: {err}"
         trace.duration_ms = (time.perf_counter() - started) * 1000
         return trace
-    stubs = Path(tempfile.mkdtemp(prefix="flowtape-stubs-"))
-    try:
-        generate_stubs(tools, stubs, inputs=inputs)
-        bridge = Bridge(tools, runtime, max_calls=max_calls, max_trace_bytes=max_trace_mb << 20)
-        script_started = datetime.now(timezone.utc)
-        result = run_script(path, handler=bridge, pythonpath=stubs, timeout=timeout, memory_mb=memory_mb)
-    finally:
-        shutil.rmtree(stubs, ignore_errors=True)
+    bridge = Bridge(tools, runtime, max_calls=max_calls, max_trace_bytes=max_trace_mb << 20)
+    script_started = datetime.now(timezone.utc)
+    result = run_script(path, handler=bridge, stubs=stub_files(tools, inputs=inputs), timeout=timeout, memory_mb=memory_mb)
     trace.steps = [*bridge.steps, _stdout_step(path, result, script_started)]
     trace.outputs = _outputs(result.stdout)
     if result.ended != "ok":

@@ -30,12 +30,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Mapping
 
 from harness.codeexec._bootstrap import MEMORY_EXIT, RPC_FDS
 from harness.codeexec._budget import JOIN_FAILED, Budget
@@ -77,13 +78,15 @@ class SandboxResult:
     unenforced: tuple[str, ...] = ()
 
 
-def run_script(script: Path, *, handler: Handler | None = None, pythonpath: Path | None = None,
+def run_script(script: Path, *, handler: Handler | None = None, pythonpath: Path | None = None, stubs: Mapping[str, str] | None = None,
                timeout: float = 60.0, memory_mb: int = 512, max_processes: int = 64, disk_mb: int = 64) -> SandboxResult:
     """Run `script` sandboxed and wait for it (at most `timeout` seconds of wall time, the
     handler's time included), answering its requests with `handler`.
 
     Args:
         pythonpath: the folder of the generated stubs; its contents appear read-only inside.
+        stubs: the same as files ({relative path: text}, from `stub_files`), written where the
+            jail sees them with their bytecode compiled once per text (instead of `pythonpath`).
         memory_mb: the memory of the whole sandbox (cgroup) and of each process (RLIMIT_AS).
         max_processes: the processes of the whole sandbox (pids cgroup; RLIMIT_NPROC for non-root).
         disk_mb: the size of each private tmpfs (/tmp, /dev/shm) and of any file written,
@@ -99,10 +102,10 @@ def run_script(script: Path, *, handler: Handler | None = None, pythonpath: Path
     jail = _take(prefix, disk_mb << 20)
     keep, detail, code = False, "", None
     try:
-        jail.stage(script, Path(pythonpath) if pythonpath else None)
+        jail.stage(script, Path(pythonpath) if pythonpath else None, stubs)
         jail.budget.limit(memory_bytes=memory_mb << 20, processes=max_processes)
         kills = jail.budget.oom_kills()
-        env = minimal_env(SCRATCH, TMPDIR=SCRATCH, **{RPC_FDS_ENV: ",".join(map(str, RPC_FDS))}, **({"PYTHONPATH": STUBS} if pythonpath else {}))
+        env = minimal_env(SCRATCH, TMPDIR=SCRATCH, **{RPC_FDS_ENV: ",".join(map(str, RPC_FDS))}, **({"PYTHONPATH": STUBS} if pythonpath or stubs is not None else {}))
         header = {"script": str(script), "memory": memory_mb << 20, "file_size": disk_mb << 20, "processes": max_processes, "env": env}
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
@@ -157,6 +160,7 @@ class _Jail:
         self.folder = Path(tempfile.mkdtemp(prefix=f"{_FOLDER}{os.getpid()}-"))
         for part in ("script", "stubs"):
             (self.folder / part).mkdir()
+        self.staged: set[str] = set()  # files in stubs/ ({"?"}: a copied folder, whatever it held)
         self.budget = Budget(memory_bytes=512 << 20, processes=64).__enter__()
         self.log = tempfile.TemporaryFile()  # the bootstrap's own output: why it did not start
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -191,17 +195,34 @@ class _Jail:
             return lines[0]
         return f"the sandbox did not start: {lines[-1] if lines else 'no reason given'}"
 
-    def stage(self, script: Path, stubs: Path | None) -> None:
-        """Put the next script and its stubs where the jail sees them."""
+    def stage(self, script: Path, folder: Path | None, files: Mapping[str, str] | None) -> None:
+        """Put the next script and its stubs (a folder to copy, or files) where the jail sees them."""
         shutil.copyfile(script, self.folder / "script" / "script.py")
-        folder = self.folder / "stubs"
-        for entry in os.scandir(folder):
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path)
-            else:
-                os.unlink(entry.path)
-        if stubs is not None:
-            shutil.copytree(stubs, folder, dirs_exist_ok=True)
+        stubs = self.folder / "stubs"
+        wanted = set(files or ())
+        wanted |= {str(Path(p).parent / "__pycache__" / f"{Path(p).stem}.{sys.implementation.cache_tag}.pyc") for p in wanted if p.endswith(".py")}
+        for stale in self.staged - wanted:  # what the last script's stubs had and these do not
+            (stubs / stale).unlink(missing_ok=True)
+        if folder is not None or self.staged == {"?"}:
+            for entry in os.scandir(stubs):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+            self.staged = set()
+        if folder is not None:
+            shutil.copytree(folder, stubs, dirs_exist_ok=True)
+            self.staged = {"?"}  # unknown files: the next stage clears the folder
+            return
+        for name, text in (files or {}).items():
+            path = stubs / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            if name.endswith(".py"):
+                cached = path.parent / "__pycache__" / f"{path.stem}.{sys.implementation.cache_tag}.pyc"
+                cached.parent.mkdir(exist_ok=True)
+                cached.write_bytes(_bytecode(text, f"{STUBS}/{name}"))
+        self.staged = wanted
 
     def exit_report(self) -> dict[str, Any] | None:
         """The bootstrap's word on how the script ended; None if it is gone."""
@@ -256,6 +277,24 @@ def _take(prefix: list[str], scratch_bytes: int) -> _Jail:
         jail.close()
         raise SandboxError(why)
     return jail
+
+
+def _bytecode(text: str, inside: str) -> bytes:
+    """`text` compiled as the jail's interpreter would import it from `inside`, as an unchecked
+    hash-based .pyc (PEP 552): the stubs are written with it, so no script compiles them."""
+    key = (text, inside)
+    if key not in _compiled:
+        import importlib.util
+        import marshal
+
+        if len(_compiled) >= 256:
+            _compiled.pop(next(iter(_compiled)))
+        code = compile(text, inside, "exec", dont_inherit=True)
+        _compiled[key] = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little") + importlib.util.source_hash(text.encode()) + marshal.dumps(code)
+    return _compiled[key]
+
+
+_compiled: dict[tuple[str, str], bytes] = {}
 
 
 def _give_back(jail: _Jail) -> None:

@@ -18,17 +18,17 @@ call when None, so the server applies its own default.
 
 from __future__ import annotations
 
+import functools
 import json
 import keyword
 import re
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from runner.clients import ToolInfo
 
-__all__ = ["PACKAGE", "generate_stubs", "identifier", "python_type"]
+__all__ = ["PACKAGE", "generate_stubs", "identifier", "python_type", "stub_files"]
 
 PACKAGE = "flowtape_tools"
 _CLIENT = Path(__file__).with_name("_client.py")
@@ -67,13 +67,33 @@ def generate_stubs(tools: Mapping[str, Sequence[ToolInfo]], dest: Path, *, input
     """Write the `flowtape_tools` package into `dest` (an existing folder); return its path."""
     package = Path(dest) / PACKAGE
     package.mkdir()
-    shutil.copyfile(_CLIENT, package / "_rpc.py")
+    for name, text in stub_files(tools, inputs=inputs).items():
+        (Path(dest) / name).write_text(text, encoding="utf-8")
+    return package
+
+
+def stub_files(tools: Mapping[str, Sequence[ToolInfo]], *, inputs: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The `flowtape_tools` package as {path relative to the stubs folder: text}."""
+    files = {f"{PACKAGE}/_rpc.py": _client_text()}
     modules: dict[str, str] = {}
     for server, infos in tools.items():
         modules[server] = identifier(server, _TOP_LEVEL | set(modules.values()))
-        (package / f"{modules[server]}.py").write_text(_server_module(server, infos), encoding="utf-8")
-    (package / "__init__.py").write_text(_init_module(modules, dict(inputs or {})), encoding="utf-8")
-    return package
+        key = (server, json.dumps([[i.name, i.description, i.input_schema] for i in infos], sort_keys=True, default=str))
+        if key not in _modules:  # the same listing for every case of a task: made once
+            if len(_modules) >= 64:
+                _modules.pop(next(iter(_modules)))
+            _modules[key] = _server_module(server, infos)
+        files[f"{PACKAGE}/{modules[server]}.py"] = _modules[key]
+    files[f"{PACKAGE}/__init__.py"] = _init_module(modules, dict(inputs or {}))
+    return files
+
+
+@functools.cache
+def _client_text() -> str:
+    return _CLIENT.read_text(encoding="utf-8")
+
+
+_modules: dict[tuple[str, str], str] = {}  # (server, its tool listing as JSON) -> the module's text
 
 
 def _init_module(modules: dict[str, str], inputs: dict[str, Any]) -> str:
