@@ -234,6 +234,7 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
     from multiprocessing.connection import wait
 
     context = _forkserver()
+    code = any(len(a) > 2 and str(a[2]).split("@")[0] == "code" for a in args)  # (task, case, approach, ...)
     todo = deque(range(len(args)))
     live: dict[Any, _Worker] = {}  # by sentinel
     lost_part: Any = None
@@ -250,7 +251,7 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
 
     def start() -> None:
         ours, theirs = context.Pipe()
-        process = context.Process(target=_worker, args=(theirs, parts_dir), daemon=True)
+        process = context.Process(target=_worker, args=(theirs, parts_dir, code), daemon=True)
         process.start()
         theirs.close()
         worker = _Worker(process, ours)
@@ -330,7 +331,11 @@ def _lost_unit(part: Any, worker: _Worker, task: Task, case: Case, approach: str
     return UnitResult(task.name, case.name, approach, "error", error=message, model=model)
 
 
-def _worker(conn: Any, parts_dir: Path) -> None:
+def _worker(conn: Any, parts_dir: Path, code: bool = False) -> None:
+    if code:  # the suite has code-approach units: a jail starts while the first units run
+        from harness.codeexec import warm_sandbox
+
+        warm_sandbox()
     part = _open_part(parts_dir)
     try:
         while (a := conn.recv()) is not None:

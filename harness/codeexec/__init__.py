@@ -19,7 +19,7 @@ runs in a child forked inside it, and nothing it leaves is seen by the next);
 from harness.codeexec._codenode import run_code_node
 from harness.codeexec._jail import SandboxError, network_denied
 from harness.codeexec._run import run_code, script_hash
-from harness.codeexec._sandbox import LimitExceeded, SandboxResult, close_sandboxes, run_script
+from harness.codeexec._sandbox import LimitExceeded, SandboxResult, close_sandboxes, run_script, warm_sandbox
 from harness.codeexec._stubs import generate_stubs
 
-__all__ = ["LimitExceeded", "SandboxError", "SandboxResult", "close_sandboxes", "generate_stubs", "network_denied", "run_code", "run_code_node", "run_script", "script_hash"]
+__all__ = ["LimitExceeded", "SandboxError", "SandboxResult", "close_sandboxes", "generate_stubs", "network_denied", "run_code", "run_code_node", "run_script", "script_hash", "warm_sandbox"]

@@ -42,7 +42,7 @@ from harness.codeexec._bootstrap import MEMORY_EXIT, RPC_FDS
 from harness.codeexec._budget import JOIN_FAILED, Budget
 from harness.codeexec._jail import BOOTSTRAP, SCRATCH, STUBS, Mounts, SandboxError, command, interpreter, minimal_env, sandbox_prefix, seccomp_fd
 
-__all__ = ["RPC_FDS_ENV", "Ended", "Handler", "LimitExceeded", "SandboxError", "SandboxResult", "close_sandboxes", "run_script"]
+__all__ = ["RPC_FDS_ENV", "Ended", "Handler", "LimitExceeded", "SandboxError", "SandboxResult", "close_sandboxes", "run_script", "warm_sandbox"]
 
 Ended = Literal["ok", "timeout", "memory", "limit", "crash"]
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -141,6 +141,18 @@ def run_script(script: Path, *, handler: Handler | None = None, pythonpath: Path
     return SandboxResult(stdout, stderr, code, ended, (time.monotonic() - started) * 1000, detail, jail.budget.unenforced)
 
 
+def warm_sandbox(disk_mb: int = 64) -> None:
+    """Start a jail for this process's next script now, without waiting for it: its interpreter
+    starts while this process does other work (a `flowtape test` worker, before its first case).
+    Does nothing where the sandbox cannot be set up (the script's run will say why)."""
+    try:
+        prefix = sandbox_prefix()
+        jail = _Jail(prefix, disk_mb << 20)
+    except (SandboxError, OSError):
+        return
+    _give_back(jail)
+
+
 def close_sandboxes() -> None:
     """Stop every jail this process keeps for its next scripts (also done at exit)."""
     with _lock:
@@ -161,6 +173,8 @@ class _Jail:
         for part in ("script", "stubs"):
             (self.folder / part).mkdir()
         self.staged: set[str] = set()  # files in stubs/ ({"?"}: a copied folder, whatever it held)
+        self.folders: set[Path] = set()  # folders made in stubs/ (each with its __pycache__)
+        self.fresh = True  # started, not yet seen ready
         self.budget = Budget(memory_bytes=512 << 20, processes=64).__enter__()
         self.log = tempfile.TemporaryFile()  # the bootstrap's own output: why it did not start
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -209,18 +223,19 @@ class _Jail:
                     shutil.rmtree(entry.path)
                 else:
                     os.unlink(entry.path)
-            self.staged = set()
+            self.staged, self.folders = set(), set()
         if folder is not None:
             shutil.copytree(folder, stubs, dirs_exist_ok=True)
             self.staged = {"?"}  # unknown files: the next stage clears the folder
             return
         for name, text in (files or {}).items():
             path = stubs / name
-            path.parent.mkdir(parents=True, exist_ok=True)
+            cached = path.parent / "__pycache__" / f"{path.stem}.{sys.implementation.cache_tag}.pyc"
+            if cached.parent not in self.folders:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                self.folders.add(cached.parent)
             path.write_text(text, encoding="utf-8")
             if name.endswith(".py"):
-                cached = path.parent / "__pycache__" / f"{path.stem}.{sys.implementation.cache_tag}.pyc"
-                cached.parent.mkdir(exist_ok=True)
                 cached.write_bytes(_bytecode(text, f"{STUBS}/{name}"))
         self.staged = wanted
 
@@ -268,7 +283,8 @@ def _take(prefix: list[str], scratch_bytes: int) -> _Jail:
             jail = _idle[key].pop() if _idle.get(key) else None
         if jail is None:
             break
-        if jail.ready(5.0):  # it may still be emptying /tmp after the last script
+        if jail.ready(START_TIMEOUT if jail.fresh else 5.0):  # still starting, or emptying /tmp after the last script
+            jail.fresh = False
             return jail
         jail.close()  # it ended itself (something left it could not remove), or died with its thread
     jail = _Jail(prefix, scratch_bytes)
@@ -276,6 +292,7 @@ def _take(prefix: list[str], scratch_bytes: int) -> _Jail:
         why = jail.why_not_started()
         jail.close()
         raise SandboxError(why)
+    jail.fresh = False
     return jail
 
 

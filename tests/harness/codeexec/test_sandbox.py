@@ -355,3 +355,17 @@ def test_a_script_that_kills_its_bootstrap_ends_as_a_crash_and_the_next_runs(tmp
     assert (result.ended, result.exit_code) == ("crash", None)
     assert result.detail == "the sandbox's bootstrap ended before the script did"
     assert run_script(script(tmp_path, "print('next')", "next.py")).stdout == "next\n"
+
+
+def test_a_jail_warmed_ahead_serves_the_next_script(tmp_path, monkeypatch):
+    """`flowtape test` workers start a jail before their first case; that script does not wait
+    for one of its own."""
+    from harness.codeexec import _sandbox, warm_sandbox
+
+    close_sandboxes()
+    warm_sandbox()
+    made = []
+    start = _sandbox._Jail.__init__
+    monkeypatch.setattr(_sandbox._Jail, "__init__", lambda self, *args: (made.append(self), start(self, *args))[1])
+    result = run_script(script(tmp_path, "import os; print(os.getpid())"))
+    assert (result.ended, result.stdout, made) == ("ok", "3\n", [])  # the first script of the warmed jail
