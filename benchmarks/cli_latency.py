@@ -1,11 +1,13 @@
 """Whole-process latency of the commands people wait for: `flowtape --help`, `flowtape gate`,
-`flowtape report` (terminal, markdown, html), on the shipped suite's ledger, beside the floor of
-starting this Python at all (`python -c pass`), measured in one run.
+`flowtape report` (terminal, markdown, html), on the shipped suite's ledger, and the replay of
+the whole shipped suite (`flowtape test goldens -w 2`), beside the floor of starting this Python
+at all (`python -c pass`), measured in one run.
 
     .venv/bin/python benchmarks/cli_latency.py [--ledger L] [--repeat 7]
 
 Targets (issue 13): gate and report terminal|markdown <= 0.6 s, report html <= 1.5 s,
-`--help` <= 0.15 s of CPU. Each command runs `--repeat` times after one warm-up run (which fills
+`--help` <= 0.15 s of CPU, `flowtape test goldens -w 2` <= 2 s with each worker's first case no
+slower than 3x the median case (printed from its `--format json` durations). Each command runs `--repeat` times after one warm-up run (which fills
 the OS page cache and flowtape's own cache, `harness._cache`); the gate is also run with an
 empty cache each time (`cold cache`: every cassette read and counted). Printed per command: the
 median wall time with its min and max, the median CPU (user + system of the child), and the
@@ -71,6 +73,8 @@ def main() -> None:
             "flowtape report": ([FLOWTAPE, "report", "--ledger", str(ledger)], 0.6),
             "flowtape report --format markdown": ([FLOWTAPE, "report", "--format", "markdown", "--ledger", str(ledger)], 0.6),
             "flowtape report --format html": ([FLOWTAPE, "report", "--format", "html", "--out", str(html), "--ledger", str(ledger)], 1.5),
+            "flowtape test goldens -w 2": ([FLOWTAPE, "test", "goldens", "-w", "2", "--format", "json", "--ledger", str(folder / "test.duckdb"),
+                                            "--trace-dir", str(folder / "traces")], 2.0),
         }
         for argv, _ in commands.values():
             timed(argv, warm)  # warm-up: page cache, flowtape's cache
@@ -90,6 +94,7 @@ def main() -> None:
                 walls[name].append(wall)
                 cpus[name].append(cpu)
                 ratios[name].append(wall / floor)
+    first_case = first_case_ratios(commands["flowtape test goldens -w 2"][0], warm)
     print(f"whole process, {args.repeat} runs each ({os.cpu_count()} cores; ledger {ledger}):")
     print(f"  {'command':36} {'wall median':>11} {'min':>7} {'max':>7} {'CPU median':>10} {'x floor':>8}  target")
     for name, (_argv, target) in commands.items():
@@ -100,6 +105,20 @@ def main() -> None:
         elif name == "flowtape --help":
             verdict = f"<= 0.15 s CPU: {'met' if cpu <= 0.15 else 'NOT met'}"
         print(f"  {name:36} {wall:9.3f} s {min(walls[name]):7.3f} {max(walls[name]):7.3f} {cpu:8.3f} s {statistics.median(ratios[name]):7.1f}x  {verdict}")
+    print(f"flowtape test goldens -w 2, each worker's first case against the median case: {first_case}")
+
+
+def first_case_ratios(argv: list[str], env: dict[str, str]) -> str:
+    """One more `flowtape test` run: the slower of the two workers' first cases (the first two in
+    plan order: each worker is handed one first) over the median case."""
+    import json
+
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    units = json.loads(done.stdout)["units"]
+    durations = [u["duration_ms"] for u in units]
+    median, first = statistics.median(durations), max(durations[:2])
+    return (f"first {first:.0f} ms, median {median:.0f} ms ({first / median:.1f}x; target <= 3x), "
+            f"slowest {max(durations):.0f} ms ({max(durations) / median:.1f}x)")
 
 
 if __name__ == "__main__":
