@@ -109,14 +109,16 @@ def main() -> None:
 
 
 def first_case_ratios(argv: list[str], env: dict[str, str]) -> str:
-    """One more `flowtape test` run: the slower of the two workers' first cases (the first two in
-    plan order: each worker is handed one first) over the median case."""
+    """One more `flowtape test` run: the slower of the two workers' first cases over the median
+    case (each worker is handed `suiterun.AHEAD` units in plan order at the start)."""
     import json
+
+    from harness.suiterun import AHEAD
 
     done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     units = json.loads(done.stdout)["units"]
     durations = [u["duration_ms"] for u in units]
-    median, first = statistics.median(durations), max(durations[:2])
+    median, first = statistics.median(durations), max(durations[0], durations[AHEAD])
     return (f"first {first:.0f} ms, median {median:.0f} ms ({first / median:.1f}x; target <= 3x), "
             f"slowest {max(durations):.0f} ms ({max(durations) / median:.1f}x)")
 
