@@ -64,11 +64,11 @@ def count_tokens(text: str, encoding: str = DEFAULT_ENCODING) -> int:
     """How many tokens `text` is under the tiktoken `encoding`. Special-token markers in the text
     (`<|endoftext|>`) are counted as ordinary text: recorded data is never a control sequence.
 
-    Counts of texts of `CACHED_FROM` characters or more are kept in the per-user cache
-    (`harness._cache`, keyed by the encoding and the text's sha256), so a replay whose recorded
-    results were counted before never loads the encoder (~0.6 s); `save_counts()` writes them."""
-    if len(text) < CACHED_FROM:
-        return len(_encoder(encoding).encode(text, disallowed_special=()))
+    Counts are kept in the per-user cache (`harness._cache`, keyed by the encoding and the text's
+    sha256), so a replay whose recorded results were counted before never loads the encoder
+    (~0.6 s); `save_counts()` writes them."""
+    if not text:
+        return 0
     from harness._cache import digest
 
     key = f"{encoding}:{digest(text.encode('utf-8', 'surrogatepass'))[:40]}"
@@ -79,9 +79,6 @@ def count_tokens(text: str, encoding: str = DEFAULT_ENCODING) -> int:
     count = len(_encoder(encoding).encode(text, disallowed_special=()))
     counts.put(key, count)
     return count
-
-
-CACHED_FROM = 64  # characters: shorter texts are counted each time (cheaper than a lookup, once loaded)
 
 
 @lru_cache(maxsize=None)
