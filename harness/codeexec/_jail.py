@@ -15,7 +15,8 @@ mount, PID, IPC, network, UTS and cgroup namespaces with every capability droppe
   it cannot read the harness's command line or signal it.
 - dies whole: when the sandbox's init (bwrap's PID 1) exits, the kernel kills every process left
   in the PID namespace, setsid'd grandchildren included; `--die-with-parent` and `setpriv
-  --pdeathsig` tie the sandbox to the harness thread that started it.
+  --pdeathsig` tie the sandbox to the harness thread that started it (`_sandbox` starts jails
+  from one thread that lives as long as the harness process).
 
 As root where user namespaces are unavailable, a second way runs the same jail without a user
 namespace (capabilities dropped all the same). A way counts only after a probe run through it

@@ -111,7 +111,15 @@ def run_script(script: Path, *, handler: Handler | None = None, pythonpath: Path
         resp_r, resp_w = os.pipe()
         try:
             with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-                socket.send_fds(jail.control, [json.dumps(header).encode()], [out.fileno(), err.fileno(), resp_r, req_w])
+                try:
+                    socket.send_fds(jail.control, [json.dumps(header).encode()], [out.fileno(), err.fileno(), resp_r, req_w])
+                except OSError:  # the kept jail died after it said it was ready: the script goes to a new one
+                    jail.close()
+                    jail = _take(prefix, disk_mb << 20, fresh=True)
+                    jail.stage(script, Path(pythonpath) if pythonpath else None, stubs)
+                    jail.budget.limit(memory_bytes=memory_mb << 20, processes=max_processes)
+                    kills = jail.budget.oom_kills()
+                    socket.send_fds(jail.control, [json.dumps(header).encode()], [out.fileno(), err.fileno(), resp_r, req_w])
                 os.close(resp_r)
                 os.close(req_w)
                 resp_r = req_w = -1
@@ -183,7 +191,7 @@ class _Jail:
         argv = [*self.budget.wrapper(), *command(prefix, Mounts(self.folder, _BOOTSTRAP, scratch_bytes, seccomp),
                                                  [interpreter(), "-I", BOOTSTRAP, str(theirs.fileno())])]
         try:
-            self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            self.proc: subprocess.Popen[bytes] | None = _spawn(
                 argv, cwd="/", env=minimal_env(SCRATCH), stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
                 pass_fds=(theirs.fileno(),) if seccomp is None else (theirs.fileno(), seccomp), start_new_session=True)
         except OSError:
@@ -196,11 +204,13 @@ class _Jail:
                 os.close(seccomp)
 
     def ready(self, timeout: float) -> bool:
-        """Whether the bootstrap says it is ready for a script within `timeout` seconds."""
+        """Whether the bootstrap says it is ready for a script within `timeout` seconds (and its
+        jail is still running: a `ready` sent before it died may still be in the socket)."""
         try:
-            return select.select([self.control], [], [], timeout)[0] != [] and self.control.recv(64) == b"ready"
+            said = select.select([self.control], [], [], timeout)[0] != [] and self.control.recv(64) == b"ready"
         except OSError:
             return False
+        return said and self.proc is not None and self.proc.poll() is None
 
     def why_not_started(self) -> str:
         self.log.seek(0)
@@ -267,15 +277,15 @@ _owner = os.getpid()
 _swept = False
 
 
-def _take(prefix: list[str], scratch_bytes: int) -> _Jail:
-    """A jail ready for a script: one kept from an earlier script, else a new one.
+def _take(prefix: list[str], scratch_bytes: int, fresh: bool = False) -> _Jail:
+    """A jail ready for a script: one kept from an earlier script (unless `fresh`), else a new one.
 
     Raises:
         SandboxError: a new jail did not start (its cgroups could not be joined, bwrap failed).
     """
     global _owner
     key = (tuple(prefix), scratch_bytes)
-    while True:
+    while not fresh:
         with _lock:
             if _owner != os.getpid():  # a forked child: those jails are its parent's
                 _idle.clear()
@@ -286,7 +296,7 @@ def _take(prefix: list[str], scratch_bytes: int) -> _Jail:
         if jail.ready(START_TIMEOUT if jail.fresh else 5.0):  # still starting, or emptying /tmp after the last script
             jail.fresh = False
             return jail
-        jail.close()  # it ended itself (something left it could not remove), or died with its thread
+        jail.close()  # it ended itself (something left it could not remove), or died
     jail = _Jail(prefix, scratch_bytes)
     if not jail.ready(START_TIMEOUT):
         why = jail.why_not_started()
@@ -294,6 +304,26 @@ def _take(prefix: list[str], scratch_bytes: int) -> _Jail:
         raise SandboxError(why)
     jail.fresh = False
     return jail
+
+
+def _spawn(argv: list[str], **options: Any) -> subprocess.Popen[bytes]:
+    """`subprocess.Popen(argv, **options)` from a thread that lives as long as this process.
+
+    The jail dies with the thread that started it (`setpriv --pdeathsig`, bwrap's
+    `--die-with-parent`: the kernel's parent-death signal follows the creating thread), and a
+    kept jail must outlive the thread of the script that needed it (a thread pool's, say). So
+    jails are started from one long-lived thread, and die with the process, as they should."""
+    global _spawner
+    with _lock:
+        if _spawner is None or _spawner[0] != os.getpid():
+            from concurrent.futures import ThreadPoolExecutor
+
+            _spawner = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="flowtape-jails"))
+        pool = _spawner[1]
+    return pool.submit(subprocess.Popen, argv, **options).result()
+
+
+_spawner: tuple[int, Any] | None = None  # (the pid it belongs to, the executor of one thread)
 
 
 def _bytecode(text: str, inside: str) -> bytes:

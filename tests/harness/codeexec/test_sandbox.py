@@ -369,3 +369,33 @@ def test_a_jail_warmed_ahead_serves_the_next_script(tmp_path, monkeypatch):
     monkeypatch.setattr(_sandbox._Jail, "__init__", lambda self, *args: (made.append(self), start(self, *args))[1])
     result = run_script(script(tmp_path, "import os; print(os.getpid())"))
     assert (result.ended, result.stdout, made) == ("ok", "3\n", [])  # the first script of the warmed jail
+
+
+def test_jails_kept_from_a_finished_thread_pool_still_serve(tmp_path):
+    """A jail dies with the thread that started it; kept jails are started from one thread that
+    lives as long as the process, so scripts run from a thread pool that has since finished
+    (a `batch` of code nodes) leave jails the next scripts can use."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    close_sandboxes()
+    path = script(tmp_path, "import os; open('/tmp/left', 'w').write('x'); print(sorted(os.listdir('/tmp')))")
+    for _ in range(2):
+        with ThreadPoolExecutor(3) as pool:
+            results = list(pool.map(lambda _: run_script(path), range(6)))
+        assert {(r.ended, r.stdout) for r in results} == {("ok", "['left']\n")}
+    assert run_script(path).stdout == "['left']\n"
+
+
+def test_a_kept_jail_that_died_after_saying_ready_is_replaced(tmp_path, monkeypatch):
+    from harness.codeexec import _sandbox
+
+    close_sandboxes()
+    path = script(tmp_path, "print('ran')")
+    assert run_script(path).stdout == "ran\n"
+    [dead] = [jail for kept in _sandbox._idle.values() for jail in kept]
+    dead.kill()
+    ready = _sandbox._Jail.ready
+    monkeypatch.setattr(_sandbox._Jail, "ready", lambda self, timeout: True if self is dead else ready(self, timeout))
+    result = run_script(path)
+    assert (result.ended, result.stdout) == ("ok", "ran\n")
+    assert dead not in [jail for kept in _sandbox._idle.values() for jail in kept]
