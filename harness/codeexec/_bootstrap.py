@@ -3,7 +3,7 @@ jail (see `_jail`). It is the jail's supervisor: it imports what scripts commonl
 runs one script after another, each in a child forked from it, so a case pays for a fork rather
 than for a new jail and a new interpreter.
 
-Per script, the harness sends over the control socket (SOCK_SEQPACKET, one message each way):
+Per script, the harness sends over the control socket (SOCK_SEQPACKET: whole messages):
 
     {"script": host path, "memory": bytes, "file_size": bytes, "processes": n, "env": {...}}
     + 4 file descriptors: stdout, stderr, the answers pipe (read) and the requests pipe (write)
@@ -12,12 +12,12 @@ The script's text is at /flowtape/script/script.py (a read-only view of a folder
 writes), compiled under its host path so tracebacks name the file the user wrote. The child
 sets the rlimits (hard, so the script cannot raise them), its environment, sys.path and its
 descriptors (0 /dev/null, 1 stdout, 2 stderr, 3 and 4 the pipes), then runs the script. The
-supervisor waits for it, kills every other process left in the PID namespace (a setsid'd
-grandchild included), answers `{"exit": code}` (negative: killed by that signal), empties /tmp
-and /dev/shm, and says `ready` for the next script. Anything it cannot put back as it was
-(a process that will not die, a file it cannot remove, a SysV IPC object, a key left in
-the kernel's keyring) ends the supervisor,
-and the harness starts a fresh jail: a script never sees what an earlier one left.
+supervisor says `started`, waits for it, kills every other process left in the PID namespace
+(a setsid'd grandchild included), answers `{"exit": code, "clean": bool}` (negative: killed by
+that signal), empties /tmp and /dev/shm, and says `ready` for the next script. Anything it cannot
+put back as it was (a process that will not die, a file it cannot remove, a SysV IPC object, a
+key left in the kernel's keyring) ends the supervisor, and the harness starts a fresh jail: a
+script never sees what an earlier one left.
 
 The supervisor is not dumpable (no ptrace, no /proc/<pid>/mem, no pidfd_getfd from a script);
 a script can still kill it, which ends that run as a crash and the jail with it. Standard
@@ -58,6 +58,7 @@ def main() -> None:
             _child(request, fds)  # never returns
         for fd in fds:
             os.close(fd)
+        control.send(b"started")
         _, status = os.waitpid(pid, 0)
         clean = _kill_the_rest()
         control.send(json.dumps({"exit": os.waitstatus_to_exitcode(status), "clean": clean}).encode())

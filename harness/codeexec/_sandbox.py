@@ -99,54 +99,79 @@ def run_script(script: Path, *, handler: Handler | None = None, pythonpath: Path
     prefix = sandbox_prefix()
     script = Path(script).resolve()
     started = time.monotonic()
-    jail = _take(prefix, disk_mb << 20)
-    keep, detail, code = False, "", None
-    try:
-        jail.stage(script, Path(pythonpath) if pythonpath else None, stubs)
-        jail.budget.limit(memory_bytes=memory_mb << 20, processes=max_processes)
-        kills = jail.budget.oom_kills()
-        env = minimal_env(SCRATCH, TMPDIR=SCRATCH, **{RPC_FDS_ENV: ",".join(map(str, RPC_FDS))}, **({"PYTHONPATH": STUBS} if pythonpath or stubs is not None else {}))
-        header = {"script": str(script), "memory": memory_mb << 20, "file_size": disk_mb << 20, "processes": max_processes, "env": env}
-        req_r, req_w = os.pipe()
-        resp_r, resp_w = os.pipe()
+    env = minimal_env(SCRATCH, TMPDIR=SCRATCH, **{RPC_FDS_ENV: ",".join(map(str, RPC_FDS))}, **({"PYTHONPATH": STUBS} if pythonpath or stubs is not None else {}))
+    header = {"script": str(script), "memory": memory_mb << 20, "file_size": disk_mb << 20, "processes": max_processes, "env": env}
+    for fresh in (False, True):  # a kept jail that died before it started the script: once more, in a new one
+        jail = _take(prefix, disk_mb << 20, fresh=fresh)
         try:
-            with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-                try:
-                    socket.send_fds(jail.control, [json.dumps(header).encode()], [out.fileno(), err.fileno(), resp_r, req_w])
-                except OSError:  # the kept jail died after it said it was ready: the script goes to a new one
-                    jail.close()
-                    jail = _take(prefix, disk_mb << 20, fresh=True)
-                    jail.stage(script, Path(pythonpath) if pythonpath else None, stubs)
-                    jail.budget.limit(memory_bytes=memory_mb << 20, processes=max_processes)
-                    kills = jail.budget.oom_kills()
-                    socket.send_fds(jail.control, [json.dumps(header).encode()], [out.fileno(), err.fileno(), resp_r, req_w])
-                os.close(resp_r)
-                os.close(req_w)
-                resp_r = req_w = -1
-                ended, detail = _Channel(req_r, resp_w, handler or _no_handler).serve(time.monotonic() + timeout, jail.control)
-                if ended is None:
-                    report = jail.exit_report()
-                    if report is None:  # the bootstrap is gone: killed by the script, or by the kernel for memory
-                        detail = "the sandbox's bootstrap ended before the script did"
-                    else:
-                        code, keep = report["exit"], bool(report["clean"])
-                else:
-                    code = -signal.SIGKILL  # stopped by us: the jail goes, its PID namespace with it
+            jail.stage(script, Path(pythonpath) if pythonpath else None, stubs)
+            jail.budget.limit(memory_bytes=memory_mb << 20, processes=max_processes)
+        except BaseException:
+            jail.close()
+            raise
+        done = _run_in(jail, header, handler or _no_handler, timeout)
+        if done is not None:
+            stdout, stderr, code, ended, detail = done
+            return SandboxResult(stdout, stderr, code, ended, (time.monotonic() - started) * 1000, detail, jail.budget.unenforced)
+    raise SandboxError("the sandbox ended before the script started, twice")
+
+
+def _run_in(jail: _Jail, header: dict[str, Any], handler: Handler, timeout: float) -> tuple[str, str, int | None, Ended, str] | None:
+    """Run the staged script in `jail` and keep or close the jail after it: (stdout, stderr,
+    exit code, how it ended, detail), or None if the jail died before the script started."""
+    keep, detail, code, begun = False, "", None, False
+    kills = jail.budget.oom_kills()
+    req_r, req_w = os.pipe()
+    resp_r, resp_w = os.pipe()
+    try:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            try:
+                socket.send_fds(jail.control, [json.dumps(header).encode()], [out.fileno(), err.fileno(), resp_r, req_w])
+            except OSError:
+                return None
+            os.close(resp_r)
+            os.close(req_w)
+            resp_r = req_w = -1
+            deadline = time.monotonic() + timeout
+            channel = _Channel(req_r, resp_w, handler)
+            while True:
+                ended, detail = channel.serve(deadline, jail.control)
+                if ended is not None:  # stopped by us: the jail goes, its PID namespace with it
+                    code = -signal.SIGKILL
                     jail.kill()
-                stdout, stderr = _read(out), _read(err)
-        finally:
-            for fd in (req_r, req_w, resp_r, resp_w):
-                if fd >= 0:
-                    os.close(fd)
-        oom = jail.budget.oom_kills() > kills
+                    break
+                message = jail.receive()
+                if message == b"started":
+                    begun = True
+                    continue
+                report = _report(message)
+                if report is None and not begun:
+                    return None
+                if report is None:  # the bootstrap is gone: killed by the script, or by the kernel for memory
+                    detail = "the sandbox's bootstrap ended before the script did"
+                else:
+                    code, keep = report["exit"], bool(report["clean"])
+                break
+            stdout, stderr = _read(out), _read(err)
     finally:
+        for fd in (req_r, req_w, resp_r, resp_w):
+            if fd >= 0:
+                os.close(fd)
+        oom = jail.budget.oom_kills() > kills
         if keep:
             _give_back(jail)
         else:
             jail.close()
-    if ended is None:
-        ended = _why(code, stderr, oom)
-    return SandboxResult(stdout, stderr, code, ended, (time.monotonic() - started) * 1000, detail, jail.budget.unenforced)
+    return stdout, stderr, code, ended or _why(code, stderr, oom), detail
+
+
+def _report(message: bytes) -> dict[str, Any] | None:
+    """The bootstrap's word on how the script ended; None for the end of the socket (it is gone)."""
+    try:
+        report = json.loads(message) if message else None
+    except ValueError:
+        return None
+    return report if isinstance(report, dict) and "exit" in report else None
 
 
 def warm_sandbox(disk_mb: int = 64) -> None:
@@ -249,13 +274,12 @@ class _Jail:
                 cached.write_bytes(_bytecode(text, f"{STUBS}/{name}"))
         self.staged = wanted
 
-    def exit_report(self) -> dict[str, Any] | None:
-        """The bootstrap's word on how the script ended; None if it is gone."""
+    def receive(self) -> bytes:
+        """The bootstrap's next message (b"" when it is gone)."""
         try:
-            data = self.control.recv(1 << 16)
-            return json.loads(data) if data else None
-        except (OSError, ValueError):
-            return None
+            return self.control.recv(1 << 16)
+        except OSError:
+            return b""
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
