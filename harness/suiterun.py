@@ -294,15 +294,10 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
 
 
 def _forkserver() -> Any:
-    """The forkserver context workers come from, its server started now (idempotent): it
-    imports `harness._preload` (~1 s) in its own process, so that overlaps whatever this
-    process does before the first worker is asked for."""
-    from multiprocessing import forkserver
+    """The forkserver context workers come from, its server started now (see `harness._forkserver`)."""
+    from harness import _forkserver
 
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["harness._preload"])
-    forkserver.ensure_running()
-    return context
+    return _forkserver.start()
 
 
 def _receive(worker: _Worker) -> Iterator[UnitResult]:

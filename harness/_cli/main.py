@@ -6,6 +6,7 @@ typer app (`_app.build_app`) holding only that command, so the other command mod
 imported nor their signatures turned into click parameters; anything else (`flowtape`,
 `--version`, a mistyped command) builds the whole app. A `--help` is printed from `_help`'s
 cache when the same help was rendered before (then typer and rich are not imported at all).
+`flowtape test|compare -w N` starts the forkserver its workers come from first (`harness._forkserver`).
 
     from harness._cli.main import app    # the whole app, e.g. for typer's CliRunner
 """
@@ -39,6 +40,10 @@ def _run(only: str | None) -> None:
 
 def main() -> None:
     argv = sys.argv[1:]
+    from harness import _forkserver
+
+    if _forkserver.asked_for(argv):  # its workers' imports start now, beside typer's and the suite's
+        _forkserver.start()
     only = argv[0] if argv and argv[0] in NAMES else None
     if argv and argv[-1] == "--help":
         from harness._cli import _help

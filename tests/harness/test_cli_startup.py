@@ -76,3 +76,21 @@ def test_a_command_builds_only_itself() -> None:
     group = typer.main.get_command(_app.build_app("gate"))
     assert sorted(group.commands) == ["gate"]
     assert sorted(typer.main.get_command(main.app).commands) == sorted(main.NAMES)
+
+
+@pytest.mark.parametrize(("argv", "early"), [
+    (["test", "goldens", "-w", "2"], True),
+    (["test", "goldens", "--workers=3"], True),
+    (["test", "-w4", "goldens"], True),
+    (["test", "goldens", "-w", "1"], False),
+    (["test", "goldens"], False),  # the project's setting decides, once it is read
+    (["test", "goldens", "-w", "2", "--executor", "ray"], False),
+    (["test", "goldens", "-w", "2", "--help"], False),
+    (["compare", "goldens", "-w", "2"], True),
+    (["report", "-w", "2"], False),
+    (["test", "goldens", "-w", "two"], False),
+])
+def test_the_forkserver_starts_at_once_only_for_a_local_replay_with_workers(argv, early) -> None:
+    from harness._forkserver import asked_for
+
+    assert asked_for(argv) is early
