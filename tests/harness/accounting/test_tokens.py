@@ -52,7 +52,8 @@ def test_counting_never_touches_the_network(tmp_path: Path) -> None:
         "print(count_tokens('Hello, world! flowtape counts tokens.'), os.environ['TIKTOKEN_CACHE_DIR'])\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR")}
-    env.update(HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9", NO_PROXY="", TMPDIR=str(tmp_path))
+    env.update(HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9", NO_PROXY="", TMPDIR=str(tmp_path),
+               FLOWTAPE_CACHE_DIR="")  # no cache of counts: the encoder itself is loaded
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     count, cache_dir = done.stdout.split()
