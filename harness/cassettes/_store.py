@@ -290,6 +290,9 @@ class Cassette:
         """What saving would change against the file as it was opened, step by step: recordings
         added (a request not recorded before), removed (no longer made) and changed (the same
         request, another response). Steps with no change are left out."""
+        if len(self.interactions) == len(self._before) and all(a is b for a, b in zip(self.interactions, self._before)):
+            return []  # the very recordings that were read (a replay): nothing to compare
+
         def keyed(items: list[StoredInteraction]) -> dict[tuple[Any, ...], list[StoredInteraction]]:
             out: dict[tuple[Any, ...], list[StoredInteraction]] = defaultdict(list)
             for item in items:
