@@ -22,6 +22,7 @@ from harness.codenode import code_runner
 from harness.envs import EnvError, envs_root, server_specs
 from harness.goldens import (Case, GoldenError, Places, Task, base_approach, calls_llm, cassette_path, direct_outputs, direct_prompt,
                              project_settings)
+from harness.settings import Settings
 from runner import JSONInputError, RunStatus, Runtime, Trace, execute, read_workflow
 from runner.clients import MCPError
 from runner.live.mcp import MCPConfigError, parse_mcp_config
@@ -100,7 +101,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
     needs_workdir = "${WORKDIR}" in json.dumps([task.spec.servers, case.spec.inputs])
     workdir = Path(tempfile.mkdtemp(prefix="flowtape-")) if needs_workdir else Path(tempfile.gettempdir()) / "flowtape-no-workdir"
     try:
-        settings = project_settings(task.folder)  # read once: the places and the timeouts
+        settings: Settings = project_settings(task.folder)  # read once: the places and the timeouts
         places = Places.here(workdir, fixtures, project=task.folder, settings=settings)
         missing = [name for name in task.spec.fixtures if not (places.fixtures / name).exists()]
         if missing:
