@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,13 +63,23 @@ def main() -> None:
         generate_suite(root, args.cases, WORKFLOW, CASE)
         options = SuiteOptions(suite=root / "suite", workers=args.workers, ledger=root / "ledger.duckdb",
                                cassettes=root / "cassettes", traces=root / "traces")
+        first: list[float] = []
+
+        def progress(unit: object, done: int, total: int) -> None:
+            if done == 1:
+                first.append(time.perf_counter() - started)
+
         started = time.perf_counter()
-        result = run_suite(options)
+        result = run_suite(options, progress=progress)
         seconds = time.perf_counter() - started
     passed = sum(u.status == "passed" for u in result.units)
+    durations = sorted(u.duration_ms for u in result.units)
     print(f"{len(result.units)} cases x 5 steps, {args.workers} workers: {passed} passed")
     print(f"  wall time        {seconds:8.2f} s   (target <= 4 s)")
     print(f"  cases/s          {len(result.units) / seconds:8.1f}")
+    print(f"  first case done  {first[0]:8.2f} s   (the plan, the workers' start and their first case)")
+    print(f"  per case         {statistics.median(durations):8.1f} ms median in a worker, {sum(durations) / 1000:.2f} s in all "
+          "(replay, judging, trace and rows; not the trace write or the ledger commit)")
     if not args.no_pydantic_evals:
         side = _pydantic_evals(args.cases)
         print(f"  pydantic-evals {side['version']}: {side['cases']} no-op cases x 5 evaluators in {side['seconds']:.2f} s, "

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,6 +34,9 @@ from harness._readers import ParseError, clip, load_yaml, read_text
 from harness.cassettes import Normalizer, Rule
 from runner import JSONInputError, read_workflow
 from runner._hints import did_you_mean
+
+if TYPE_CHECKING:
+    from harness.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PLACES = ("ROOT", "FIXTURES", "TOOLS", "BIN", "WORKDIR")  # flowtape's own; a project may add more
@@ -190,10 +193,15 @@ class Task:
                 return False
         path = self.artefact_path("ir" if base == "code" else approach)
         try:
-            nodes = read_workflow(path).get("nodes", [])
+            return calls_llm(read_workflow(path))
         except (OSError, ValueError, AttributeError, RecursionError):
             return False
-        return any(isinstance(n, dict) and n.get("type") == "llm" for n in nodes)
+
+
+def calls_llm(document: Any) -> bool:
+    """Whether a workflow document has llm nodes (`Task.uses_llm` of the approach that runs it)."""
+    nodes = document.get("nodes", []) if isinstance(document, dict) else []
+    return isinstance(nodes, list) and any(isinstance(n, dict) and n.get("type") == "llm" for n in nodes)
 
 
 def ir_file(folder: Path) -> Path:
@@ -220,20 +228,17 @@ class Places:
     own: dict[str, Path] = field(default_factory=dict)  # the project's places, [tool.flowtape.places]
 
     @classmethod
-    def here(cls, workdir: Path, fixtures: Path | None = None, *, project: Path | None = None) -> Places:
+    def here(cls, workdir: Path, fixtures: Path | None = None, *, project: Path | None = None, settings: Settings | None = None) -> Places:
         """The places for a task of the project that `project` (a task folder; default: the
-        current folder) is in. Fixtures: `fixtures`, else FLOWTAPE_FIXTURES, else the project's
+        current folder) is in, whose settings are `settings` when the caller has read them
+        (`project_settings`). Fixtures: `fixtures`, else FLOWTAPE_FIXTURES, else the project's
         `fixtures` setting, else flowtape's own `.fixtures`.
 
         Raises:
             GoldenError: the project's settings are invalid (the message names the file and key).
         """
-        from harness.settings import SettingsError, load_settings
-
-        try:
-            settings = load_settings(project)
-        except SettingsError as err:
-            raise GoldenError(str(err)) from None
+        if settings is None:
+            settings = project_settings(project)
         return cls(
             fixtures=Path(fixtures or os.environ.get("FLOWTAPE_FIXTURES") or settings.fixtures or ROOT / ".fixtures").resolve(),
             tools=(ROOT / ".tools" / "node_modules").resolve(),
@@ -268,6 +273,20 @@ class Places:
             timestamps=spec.timestamps,
             rules=[Rule(r.pattern, r.replace) for r in spec.rules],
         )
+
+
+def project_settings(project: Path | None = None) -> Settings:
+    """The settings of the project `project` (a task folder; default: the current folder) is in.
+
+    Raises:
+        GoldenError: the project's settings are invalid (the message names the file and key).
+    """
+    from harness.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(project)
+    except SettingsError as err:
+        raise GoldenError(str(err)) from None
 
 
 def _read_yaml(path: Path, model: type[BaseModel]) -> Any:

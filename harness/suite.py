@@ -20,8 +20,9 @@ from harness.cassettes import Cassette, RecordMode, StepChange, StoredInteractio
 from harness.cassettes._secrets import redact_server_spec, redact_trace, scrub
 from harness.codenode import code_runner
 from harness.envs import EnvError, envs_root, server_specs
-from harness.goldens import Case, GoldenError, Places, Task, base_approach, cassette_path, direct_outputs, direct_prompt
-from harness.settings import load_settings
+from harness.goldens import (Case, GoldenError, Places, Task, base_approach, calls_llm, cassette_path, direct_outputs, direct_prompt,
+                             project_settings)
+from harness.settings import Settings
 from runner import JSONInputError, RunStatus, Runtime, Trace, execute, read_workflow
 from runner.clients import MCPError
 from runner.live.mcp import MCPConfigError, parse_mcp_config
@@ -100,7 +101,8 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
     needs_workdir = "${WORKDIR}" in json.dumps([task.spec.servers, case.spec.inputs])
     workdir = Path(tempfile.mkdtemp(prefix="flowtape-")) if needs_workdir else Path(tempfile.gettempdir()) / "flowtape-no-workdir"
     try:
-        places = Places.here(workdir, fixtures, project=task.folder)
+        settings: Settings = project_settings(task.folder)  # read once: the places and the timeouts
+        places = Places.here(workdir, fixtures, project=task.folder, settings=settings)
         missing = [name for name in task.spec.fixtures if not (places.fixtures / name).exists()]
         if missing:
             built = sorted(p.name for p in places.fixtures.iterdir()) if places.fixtures.is_dir() else []
@@ -123,7 +125,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
         cassette.add_credential(llm.api_key, "--llm-api-key")
         # The openai SDK will not send a request without a key; a replay sends none, so any will do.
         api_key = llm.api_key or (REPLAY_KEY if cassette.write_protected else None)
-        timeouts = load_settings(task.folder).timeouts  # the project's (read and checked by Places.here)
+        timeouts = settings.timeouts
         live = LiteLLMClient(api_base=llm.api_base, api_key=api_key, max_retries=0, extra=llm.extra or None, timeout=timeouts.model_call)
         with CassetteMCPClient(servers, cassette, startup_timeout=timeouts.server_start, call_timeout=timeouts.tool_call) as mcp:
             # Review checkpoints: the cassette's decision; recording, the one given (`reviews`, by step).
@@ -161,7 +163,7 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             # The servers as task.yaml writes them (places unexpanded), credentials redacted.
             servers_meta = {name: redact_server_spec(spec) for name, spec in task.spec.servers.items()}
             meta = {"flowtape": _version(), "servers": servers_meta, **(notes or {})}
-            if task.uses_llm(approach):
+            if calls_llm(document) if document is not None else task.uses_llm(approach):  # the workflow is read already
                 meta["llm"] = {"model": model, "recorded_from": llm.note or f"{model} via litellm"}
             # Recording is transactional: a run that did not complete (a server that did not
             # start, a model error, a timeout) leaves the cassette on disk as it was. A direct run

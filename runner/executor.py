@@ -16,9 +16,10 @@ fails. A `review` node, or a node with `approval: required`, asks the run's `Rev
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +29,7 @@ from runner import templates
 from runner.clients import LLMClient, MCPClient, ReviewClient, ReviewRequest
 from runner.inputs import apply_defaults, coerce_values
 from runner.ir import BatchSpec, LoopSpec, Node, RetryPolicy, Workflow, workflow_hash
-from runner.nodes import NodeContext, NodeFailure, NodeResult, node_type_for
+from runner.nodes import BUILTIN_NODES, NodeContext, NodeFailure, NodeResult, node_type_for
 from runner.review import GivenDecisions, as_review
 from runner.trace import RunStatus, StepRecord, Trace
 from runner.validate import Diagnostic, InvalidWorkflow, check, load_workflow, with_lines
@@ -94,7 +95,7 @@ def execute(
     """
     runtime = runtime or Runtime()
     inputs = dict(inputs or {})
-    diagnostics = check(document, inputs=inputs, mcp_servers=runtime.mcp_servers)
+    diagnostics = _check(document, inputs, runtime.mcp_servers)
     diagnostics += with_lines(document, _missing_children(document, base_dir or Path.cwd()))
     if errors := [d for d in diagnostics if d.severity == "error"]:
         raise InvalidWorkflow(errors, source)
@@ -118,6 +119,34 @@ def execute(
         trace.status, trace.error = RunStatus.FAILED, str(err)
     trace.duration_ms = (time.perf_counter() - started) * 1000
     return trace
+
+
+CHECKED_KEPT = 64  # validations remembered per process (a suite runs one workflow for every case)
+_CHECKED: OrderedDict[str, tuple[Diagnostic, ...]] = OrderedDict()
+
+
+def _check(document: Any, inputs: dict[str, Any], mcp_servers: list[str] | None) -> list[Diagnostic]:
+    """`check`, remembered for a document, inputs and servers seen before in this process (a
+    suite validates the same workflow for each of its cases). The key is their JSON text, used
+    only when it reads back equal to them (pure JSON values: a tuple, NaN or any other object
+    is validated each time), with the node types in use (tests register their own)."""
+    value = [document, inputs, mcp_servers]
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+        exact = json.loads(text) == value
+    except (TypeError, ValueError, RecursionError):
+        exact = False
+    if not exact:
+        return check(document, inputs=inputs, mcp_servers=mcp_servers)
+    key = text + repr([(name, id(ntype)) for name, ntype in BUILTIN_NODES.items()])
+    found = _CHECKED.get(key)
+    if found is None:
+        found = _CHECKED[key] = tuple(check(document, inputs=inputs, mcp_servers=mcp_servers))
+        if len(_CHECKED) > CHECKED_KEPT:
+            _CHECKED.popitem(last=False)
+    else:
+        _CHECKED.move_to_end(key)
+    return list(found)
 
 
 class _Run:

@@ -19,6 +19,8 @@ it first. A template that is the whole string keeps the value's type:
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -124,8 +126,24 @@ class Template:
         return [r for seg in self.segments if isinstance(seg, Expr) for r in seg.refs()]
 
 
+PARSED_KEPT = 4096  # parsed templates kept per process (a workflow's are parsed again for every node run and case)
+CACHED_LENGTH = 4096  # longer texts are parsed each time, not kept
+
+
 def parse(text: str) -> Template:
-    """Parse template text. Raises `TemplateSyntaxError` naming the offset of the problem."""
+    """Parse template text. Raises `TemplateSyntaxError` naming the offset of the problem.
+
+    A Template is immutable (its literals are copied when resolved), so one parse of a text
+    serves every later call: validation, then every run of the node in every case."""
+    return _parse_kept(text) if len(text) <= CACHED_LENGTH else _parse(text)
+
+
+@functools.lru_cache(maxsize=PARSED_KEPT)
+def _parse_kept(text: str) -> Template:
+    return _parse(text)
+
+
+def _parse(text: str) -> Template:
     segments: list[Segment] = []
     buf: list[str] = []
     i = 0
@@ -286,8 +304,8 @@ def resolve_expr(expr: Expr, scope: dict[str, Any], text: str = "") -> Any:
     Alternatives are tried in order; the first that exists wins, even when its value is null
     (as in pflow: a found null stops a `??` chain). A literal always exists."""
     for alt in expr.alternatives:
-        if isinstance(alt, Literal):
-            return alt.value
+        if isinstance(alt, Literal):  # parsed once and shared: a list or object is copied, so no caller can change it
+            return copy.deepcopy(alt.value) if isinstance(alt.value, (dict, list)) else alt.value
         value = lookup(alt, scope)
         if value is not _MISSING:
             return value

@@ -58,6 +58,8 @@ class Normalizer:
         return text
 
     def text_to_live(self, text: str) -> str:
+        if "${" not in text:  # every placeholder is written `${NAME}`: nothing to expand (most strings of a replay)
+            return text
         for value, placeholder in self._by_length:
             text = text.replace(placeholder, value)
         return text

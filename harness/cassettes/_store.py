@@ -17,13 +17,16 @@ lookup, so replay cost does not grow with the cassette. Identical requests repla
 order (then the last one repeats).
 
 The YAML (or JSON) file is the source of truth, the one reviewed and committed. Reading it is
-the slow part of opening a large cassette (YAML's parser, then each request's hash), so after a
-file is read strictly once, a compact JSON copy with the request hashes is kept in the per-user
-cache (`harness._cache`, `cassettes/<sha256 of the file>.json`, for files of 16 KB and more; the
-1,000 most recent are kept): the next open of the same bytes reads that copy instead. It is found
-by the file's hash, so an edited cassette is simply another key (read strictly again), and a copy
-that cannot be read or does not validate is ignored. `SIDECAR_VERSION` changes whenever what a
-strict read accepts does, so no copy outlives the rules it was checked under.
+the slow part of opening a cassette (YAML's parser, then each request's hash: ~5 ms for a small
+one, which a suite pays per case; minutes for a 100k-interaction one), so after a file is read
+strictly once, a compact JSON copy with the request hashes is kept in the per-user cache
+(`harness._cache`, `cassettes/<sha256 of the file>.json`; files under 16 KB in
+`cassettes/small/`, so that the many copies of small cassettes never push out a large one's):
+the next open of the same bytes reads that copy instead. It is found by the file's hash, so an
+edited cassette is simply another key (read strictly again), and a copy that cannot be read or
+does not validate is ignored. Each folder keeps its most recently used copies (1,000 large,
+10,000 small). `SIDECAR_VERSION` changes whenever what a strict read accepts does, so no copy
+outlives the rules it was checked under.
 """
 
 from __future__ import annotations
@@ -287,6 +290,9 @@ class Cassette:
         """What saving would change against the file as it was opened, step by step: recordings
         added (a request not recorded before), removed (no longer made) and changed (the same
         request, another response). Steps with no change are left out."""
+        if len(self.interactions) == len(self._before) and all(a is b for a, b in zip(self.interactions, self._before)):
+            return []  # the very recordings that were read (a replay): nothing to compare
+
         def keyed(items: list[StoredInteraction]) -> dict[tuple[Any, ...], list[StoredInteraction]]:
             out: dict[tuple[Any, ...], list[StoredInteraction]] = defaultdict(list)
             for item in items:
@@ -436,12 +442,12 @@ def _read(path: Path) -> tuple[CassetteFile, list[str] | None]:
     naming the file and, where it can, the line."""
     data = _bytes(path)
     sidecar = _sidecar_path(data)
-    if sidecar is not None and sidecar.is_file():
+    if sidecar is not None:
         del data  # not held while the copy loads (a 100k-interaction file is ~150 MB)
         found = _read_sidecar(sidecar)
         if found is not None:
             return found
-        data = _bytes(path)  # a copy that did not validate: read the file itself, strictly
+        data = _bytes(path)  # no copy, or one that did not validate: read the file itself, strictly
         sidecar = _sidecar_path(data)
     try:
         text = decode(data)
@@ -454,8 +460,11 @@ def _read(path: Path) -> tuple[CassetteFile, list[str] | None]:
     return parsed, None
 
 
-SIDECAR_MIN_BYTES = 16_000  # smaller files parse in a few ms: not worth a file in the cache
-SIDECAR_KEPT = 1_000  # sidecars kept in the cache; past 1.2x this many, the least recently written go
+SIDECAR_SMALL_BYTES = 16_000  # files smaller than this keep their copies in a folder of their own
+SIDECAR_KEPT = 1_000  # large cassettes' copies kept; past 1.2x this many, the least recently used go
+SIDECAR_KEPT_SMALL = 10_000  # small cassettes' copies kept (a few KB each: a suite's worth)
+_EVICT_EVERY = 100  # small copies written between two counts of their folder (a count lists it)
+_written_small = 0
 
 
 def _bytes(path: Path) -> bytes:
@@ -467,9 +476,12 @@ def _bytes(path: Path) -> bytes:
 
 def _sidecar_path(data: bytes) -> Path | None:
     folder = cache_dir()
-    if folder is None or len(data) < SIDECAR_MIN_BYTES:
+    if folder is None:
         return None
-    return folder / "cassettes" / f"{hashlib.sha256(data).hexdigest()}.json"
+    folder = folder / "cassettes"
+    if len(data) < SIDECAR_SMALL_BYTES:
+        folder = folder / "small"
+    return folder / f"{hashlib.sha256(data).hexdigest()}.json"
 
 
 def _read_sidecar(sidecar: Path) -> tuple[CassetteFile, list[str]] | None:
@@ -478,6 +490,10 @@ def _read_sidecar(sidecar: Path) -> tuple[CassetteFile, list[str]] | None:
         blob = sidecar.read_bytes()
     except OSError:
         return None
+    try:
+        os.utime(sidecar)  # used now: the folder keeps its most recently used copies
+    except OSError:
+        pass
     gc_was_on = gc.isenabled()
     gc.disable()  # a large cassette is many small objects; collections during the load cost as much as the load
     try:
@@ -515,12 +531,27 @@ def _write_sidecar(sidecar: Path, cassette: CassetteFile) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        kept = list(sidecar.parent.glob("*.json"))
-        if len(kept) > SIDECAR_KEPT * 1.2:
-            for old in sorted(kept, key=lambda p: p.stat().st_mtime)[: len(kept) - SIDECAR_KEPT]:
-                old.unlink(missing_ok=True)
+        _evict(sidecar.parent)
     except (OSError, TypeError, ValueError):
         return
+
+
+def _evict(folder: Path) -> None:
+    """Trim `folder` to its `SIDECAR_KEPT*` most recently used copies once it holds 1.2x that
+    many. Counting lists the folder, so the small copies' folder is counted only every
+    `_EVICT_EVERY` writes of this process (a first run of a large suite writes one per case)."""
+    global _written_small
+    small = folder.name == "small"
+    if small:
+        _written_small += 1
+        if _written_small % _EVICT_EVERY != 1:
+            return
+    limit = SIDECAR_KEPT_SMALL if small else SIDECAR_KEPT
+    with os.scandir(folder) as entries:
+        kept = [e for e in entries if e.name.endswith(".json") and e.is_file()]
+    if len(kept) > limit * 1.2:
+        for old in sorted(kept, key=lambda e: e.stat().st_mtime)[: len(kept) - limit]:
+            Path(old.path).unlink(missing_ok=True)
 
 
 def _parse(path: Path, text: str) -> CassetteFile:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import typing
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -138,20 +139,17 @@ def _arguments(name: str, fields: list[dataclasses.Field[Any]], arg: Any) -> dic
 
 
 def _build(name: str, cls: type[Evaluator], fields: list[dataclasses.Field[Any]], kwargs: dict[str, Any]) -> Evaluator:
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ValidationError
 
     missing = [f.name for f in fields if f.name not in kwargs and is_required(f)]
     if missing:
         raise EvaluatorSpecError(f"{name}: missing argument '{missing[0]}' (write {{{name}: value}} or {{{name}: {{{missing[0]}: value}}}})")
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:  # a custom evaluator with annotations we cannot resolve: take its arguments as given
-        hints = {}
+    hints = _hints(cls)
     checked = {}
     for key, value in kwargs.items():
         hint = hints.get(key, Any)
         try:
-            checked[key] = TypeAdapter(hint).validate_python(value, strict=True) if hint is not Any else value
+            checked[key] = _adapter(hint).validate_python(value, strict=True) if hint is not Any else value
         except ValidationError as err:
             first = err.errors(include_url=False)[0]
             where = key + "".join(f"[{p}]" for p in first["loc"])
@@ -163,6 +161,35 @@ def _build(name: str, cls: type[Evaluator], fields: list[dataclasses.Field[Any]]
     except (TypeError, ValueError) as err:
         message = " ".join(str(err).split())
         raise EvaluatorSpecError(f"{name}: {message}") from err
+
+
+@functools.lru_cache(maxsize=256)
+def _hints(cls: type) -> dict[str, Any]:
+    """An evaluator class's type hints, resolved once per class (every case builds evaluators:
+    resolving them and building their validators each time was most of loading a case)."""
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # a custom evaluator with annotations we cannot resolve: take its arguments as given
+        return {}
+
+
+def _adapter(hint: Any) -> Any:
+    """pydantic's validator for `hint`, built once per hint (an unhashable one: each time)."""
+    try:
+        return _cached_adapter(hint)
+    except TypeError as err:
+        if "unhashable" not in str(err):
+            raise
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(hint)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_adapter(hint: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(hint)
 
 
 def _check_class(cls: Any, label: str) -> None:

@@ -127,13 +127,18 @@ class _Watchdog:
 
     def arm(self, seconds: float, callback: Any) -> int:
         with self._cond:
+            while self._heap and self._heap[0][1] not in self._live:
+                heapq.heappop(self._heap)  # disarmed
             self._seq += 1
             heapq.heappush(self._heap, (time.monotonic() + seconds, self._seq, callback))
             self._live.add(self._seq)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="flowtape-shell-watchdog", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if self._heap[0][1] == self._seq:
+                # The thread sleeps until the earliest deadline; it is woken only when this one
+                # comes first (waking it for every command cost a thread switch per node).
+                self._cond.notify()
             return self._seq
 
     def disarm(self, token: int) -> None:

@@ -4,6 +4,7 @@ replay; other bytes, a damaged copy or no cache folder mean the strict read of t
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -74,12 +75,41 @@ def test_a_damaged_sidecar_is_ignored(tape: Path, tmp_path: Path, monkeypatch: p
     assert parsed == [tape, tape]
 
 
-def test_small_cassettes_and_no_cache_folder_keep_no_sidecar(tape: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_small_cassettes_keep_their_sidecars_apart(tape: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     small = tmp_path / "small.ir.yaml"
     shutil.copy(ROOT / "cassettes" / "meeting-times" / "lisbon-tokyo.ir.yaml", small)
-    assert small.stat().st_size < _store.SIDECAR_MIN_BYTES
-    Cassette.open(small, "none", ci=True)
-    assert not (tmp_path / "cache").exists()
+    assert small.stat().st_size < _store.SIDECAR_SMALL_BYTES
+    parsed = _parses(monkeypatch)
+    first = Cassette.open(small, "none", ci=True)
+    second = Cassette.open(small, "none", ci=True)
+    assert parsed == [small] and second.interactions == first.interactions
+    assert len(list((tmp_path / "cache" / "cassettes" / "small").glob("*.json"))) == 1
+    assert not list((tmp_path / "cache" / "cassettes").glob("*.json"))  # a large one's folder holds none
+
+
+def test_the_least_recently_used_sidecars_go(tape: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_store, "SIDECAR_KEPT", 3)
+    copies = []
+    for i in range(3):
+        copy = tmp_path / f"copy-{i}.ir.yaml"
+        copy.write_text(tape.read_text() + f"# copy {i}\n")
+        copies.append(copy)
+        Cassette.open(copy, "none", ci=True)
+    folder = tmp_path / "cache" / "cassettes"
+    assert len(list(folder.glob("*.json"))) == 3  # not past 1.2x the limit
+    for path in sorted(folder.glob("*.json")):  # all written long ago ...
+        os.utime(path, (1, 1))
+    parsed = _parses(monkeypatch)
+    Cassette.open(copies[0], "none", ci=True)  # ... but the first copy was just used
+    assert parsed == []
+    Cassette.open(tape, "none", ci=True)  # a fourth copy: past 1.2x, the least recently used goes
+    assert parsed == [tape] and len(list(folder.glob("*.json"))) == 3
+    Cassette.open(copies[0], "none", ci=True)
+    Cassette.open(tape, "none", ci=True)
+    assert parsed == [tape]  # the most recently used were kept
+
+
+def test_no_cache_folder_keeps_no_sidecar(tape: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWTAPE_CACHE_DIR", "")
     parsed = _parses(monkeypatch)
     Cassette.open(tape, "none", ci=True)

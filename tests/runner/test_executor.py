@@ -294,3 +294,34 @@ def test_permissive_mode_leaves_what_does_not_resolve_as_text_and_warns(tmp_path
     assert trace.warnings == ["node 'b': ${a.stdout.y} did not resolve and was left as text (template_resolution_mode: permissive)"]
     # the text left in place is a value like any other: it reaches the shell as data
     assert trace.step("b").params["command_values"]["__ft_0"] == "${a.stdout.y}"
+
+
+def test_a_workflow_validated_before_is_checked_again_when_a_node_type_comes_or_goes(tmp_path, monkeypatch):
+    """Validation is remembered per document, inputs, servers and the node types in use: a type
+    registered (or removed) since is seen."""
+    d = doc([{"id": "a", "type": "later", "params": {}}], outputs={"x": "${a.value}"})
+    with pytest.raises(InvalidWorkflow, match="unknown node type 'later'"):
+        execute(d, base_dir=tmp_path)
+
+    class Later(NodeType):
+        name = "later"
+        kind = "shell"
+        params = {}
+
+        def run(self, params, ctx):
+            return NodeResult({"value": 7})
+
+    monkeypatch.setitem(BUILTIN_NODES, "later", Later())
+    assert execute(d, base_dir=tmp_path).outputs == {"x": 7}
+    monkeypatch.delitem(BUILTIN_NODES, "later")
+    with pytest.raises(InvalidWorkflow, match="unknown node type 'later'"):
+        execute(d, base_dir=tmp_path)
+
+
+def test_a_document_that_is_not_plain_json_is_validated_each_time(tmp_path):
+    """A tuple where a list goes reads back as a list from JSON text: such a document is never
+    matched with the one it looks like, so its own problem is reported."""
+    nodes = [shell("a", "echo 1")]
+    assert execute(doc(nodes), base_dir=tmp_path).status is RunStatus.PASSED
+    with pytest.raises(InvalidWorkflow, match="non-empty list"):
+        execute(doc(tuple(nodes)), base_dir=tmp_path)

@@ -76,3 +76,10 @@ def test_find_refs_lists_every_alternative_in_order():
     refs = find_refs({"p": "${a.b[0]} ${c ?? d.e}", "q": ["${f}"], "r": 3, "s": "$${g}"})
     assert [str(r) for r in refs] == ["a.b[0]", "c", "d.e", "f"]
     assert refs[0] == Ref("a", ("b", 0))
+
+
+def test_a_default_list_or_object_is_a_new_value_each_time():
+    """A text is parsed once and its parse shared; a literal it holds is never shared."""
+    first = resolve("${missing ?? []}", {})
+    first.append("changed")
+    assert resolve("${missing ?? []}", {}) == [] and resolve("${missing ?? {}}", {}) == {}
