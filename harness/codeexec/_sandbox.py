@@ -207,6 +207,7 @@ class _Jail:
             (self.folder / part).mkdir()
         self.staged: set[str] = set()  # files in stubs/ ({"?"}: a copied folder, whatever it held)
         self.folders: set[Path] = set()  # folders made in stubs/ (each with its __pycache__)
+        self.written: dict[str, str] = {}  # the text of each file in stubs/, as written last
         self.fresh = True  # started, not yet seen ready
         self.budget = Budget(memory_bytes=512 << 20, processes=64).__enter__()
         self.log = tempfile.TemporaryFile()  # the bootstrap's own output: why it did not start
@@ -258,12 +259,14 @@ class _Jail:
                     shutil.rmtree(entry.path)
                 else:
                     os.unlink(entry.path)
-            self.staged, self.folders = set(), set()
+            self.staged, self.folders, self.written = set(), set(), {}
         if folder is not None:
             shutil.copytree(folder, stubs, dirs_exist_ok=True)
             self.staged = {"?"}  # unknown files: the next stage clears the folder
             return
         for name, text in (files or {}).items():
+            if self.written.get(name) == text:
+                continue  # as the last script had it (the server modules, usually)
             path = stubs / name
             cached = path.parent / "__pycache__" / f"{path.stem}.{sys.implementation.cache_tag}.pyc"
             if cached.parent not in self.folders:
@@ -272,7 +275,9 @@ class _Jail:
             path.write_text(text, encoding="utf-8")
             if name.endswith(".py"):
                 cached.write_bytes(_bytecode(text, f"{STUBS}/{name}"))
+            self.written[name] = text
         self.staged = wanted
+        self.written = {name: text for name, text in self.written.items() if name in wanted}
 
     def receive(self) -> bytes:
         """The bootstrap's next message (b"" when it is gone)."""
