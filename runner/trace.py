@@ -243,4 +243,14 @@ def _alive(pid: int) -> bool:
         return False
     except (OSError, OverflowError):
         return True  # another user's process, or no pid we can ask about: keep its file
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether `pid` has exited and waits to be reaped (a killed worker whose parent died too
+    stays one until init reaps it, which can take a second): it writes nothing more."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False

@@ -1,6 +1,7 @@
 """The trace writer: whatever a node produced, writing the trace never fails."""
 
 import json
+from pathlib import Path
 
 from runner import RunStatus, StepRecord, Trace
 from runner.trace import MAX_VALUE_DEPTH, clip
@@ -52,3 +53,30 @@ def test_written_files_get_the_users_umask_not_0600(tmp_path):
     (tmp_path / "report.html").chmod(0o640)
     write_atomic(tmp_path / "report.html", "y")
     assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o640  # a replaced file keeps its mode
+
+
+def test_a_temp_file_of_a_process_that_exited_unreaped_is_stale(tmp_path):
+    """A killed `flowtape test` worker whose parent died too is a zombie until init reaps it
+    (up to a second here): it writes nothing more, so the next run removes its half-written trace;
+    a live process's file stays."""
+    import subprocess
+    import time
+
+    from runner.trace import remove_stale_temp_files
+
+    exited = subprocess.Popen(["true"])  # not waited for: a zombie once it exits
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{exited.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    live = subprocess.Popen(["sleep", "30"])
+    try:
+        stale = tmp_path / f".t.json.flowtape-{exited.pid}.abcd1234.tmp"
+        kept = tmp_path / f".u.json.flowtape-{live.pid}.abcd1234.tmp"
+        stale.write_text("{")
+        kept.write_text("{")
+        assert remove_stale_temp_files(tmp_path) == [stale]
+        assert kept.exists()
+    finally:
+        live.kill()
+        live.wait()
+        exited.wait()
