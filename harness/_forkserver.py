@@ -10,7 +10,6 @@ so starting it early overlaps that with whatever the command does first: `flowta
 
 from __future__ import annotations
 
-import multiprocessing
 from typing import Any
 
 __all__ = ["asked_for", "start"]
@@ -18,6 +17,7 @@ __all__ = ["asked_for", "start"]
 
 def start() -> Any:
     """The forkserver context, its server started now (idempotent)."""
+    import multiprocessing
     from multiprocessing import forkserver
 
     context = multiprocessing.get_context("forkserver")
