@@ -97,7 +97,7 @@ def _child(request: dict, fds: list) -> None:
         high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (answers, requests)]  # out of the way of 3 and 4
         for source, target in zip(high, RPC_FDS):
             os.dup2(source, target)
-        os.closerange(max(RPC_FDS) + 1, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 1024)
+        os.closerange(max(RPC_FDS) + 1, max(os.sysconf("SC_OPEN_MAX"), 1024))
         for which, limit in ((resource.RLIMIT_AS, request["memory"]), (resource.RLIMIT_FSIZE, request["file_size"]),
                              (resource.RLIMIT_NPROC, request["processes"]), (resource.RLIMIT_CORE, 0)):
             resource.setrlimit(which, (limit, limit))

@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JOIN_FAILED", "Budget"]
+__all__ = ["JOIN_FAILED", "Budget", "owner_gone"]
 
 _PREFIX = "flowtape-sandbox-"  # + the harness's pid + "-" + a random suffix
 JOIN_FAILED = "flowtape-sandbox: cannot join cgroup"  # the wrapper's stderr when it cannot
@@ -165,9 +165,15 @@ def _sweep(parents: dict[str, Path]) -> None:
         except OSError:
             continue
         orphans = Budget(memory_bytes=0, processes=0)
-        orphans.groups = [e for e in entries if e.name[len(_PREFIX):].split("-")[0].isdigit()
-                          and not os.path.exists(f"/proc/{e.name[len(_PREFIX):].split('-')[0]}")]
+        orphans.groups = [e for e in entries if owner_gone(e.name, _PREFIX)]
         orphans.close(deadline=1.0)
+
+
+def owner_gone(name: str, prefix: str) -> bool:
+    """Whether `name` (`<prefix><pid>-...`, as this harness names its cgroups and jail folders)
+    belongs to a harness process that no longer exists."""
+    pid = name[len(prefix):].split("-")[0]
+    return pid.isdigit() and not os.path.exists(f"/proc/{pid}")
 
 
 def _own_cgroups() -> dict[str, Path]:

@@ -39,6 +39,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.codeexec._bootstrap import SCRIPT
+
 __all__ = ["BOOTSTRAP", "SCRATCH", "SCRIPT_DIR", "STUBS", "Mounts", "SandboxError", "command", "interpreter", "minimal_env",
            "network_denied", "sandbox_prefix"]
 
@@ -46,7 +48,7 @@ SYSTEM_PATH = "/usr/bin:/bin"
 SCRATCH = "/tmp"  # the working directory, HOME and TMPDIR inside
 BOOTSTRAP = "/flowtape/bootstrap.py"  # where `_bootstrap.py` appears inside
 STUBS = "/flowtape/stubs"  # where the generated `flowtape_tools` package's folder appears inside
-SCRIPT_DIR = "/flowtape/script"  # where the script appears inside (as script.py)
+SCRIPT_DIR = os.path.dirname(SCRIPT)  # where the script appears inside (as the bootstrap's SCRIPT)
 
 _NAMESPACES = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
 _COMMON = ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]

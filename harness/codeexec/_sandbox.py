@@ -23,6 +23,7 @@ and the script can neither see nor signal it.
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import select
@@ -38,8 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping
 
-from harness.codeexec._bootstrap import MEMORY_EXIT, RPC_FDS
-from harness.codeexec._budget import JOIN_FAILED, Budget
+from harness.codeexec._bootstrap import MEMORY_EXIT, RPC_FDS, SCRIPT
+from harness.codeexec._budget import JOIN_FAILED, Budget, owner_gone
 from harness.codeexec._jail import BOOTSTRAP, SCRATCH, STUBS, Mounts, SandboxError, command, interpreter, minimal_env, sandbox_prefix, seccomp_fd
 
 __all__ = ["RPC_FDS_ENV", "Ended", "Handler", "LimitExceeded", "SandboxError", "SandboxResult", "close_sandboxes", "run_script", "warm_sandbox"]
@@ -206,9 +207,8 @@ class _Jail:
         for part in ("script", "stubs"):
             (self.folder / part).mkdir()
         self.staged: set[str] = set()  # files in stubs/ ({"?"}: a copied folder, whatever it held)
-        self.folders: set[Path] = set()  # folders made in stubs/ (each with its __pycache__)
         self.written: dict[str, str] = {}  # the text of each file in stubs/, as written last
-        self.fresh = True  # started, not yet seen ready
+        self.seen_ready = False  # a new jail may take START_TIMEOUT to say it is ready
         self.budget = Budget(memory_bytes=512 << 20, processes=64).__enter__()
         self.log = tempfile.TemporaryFile()  # the bootstrap's own output: why it did not start
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -247,10 +247,10 @@ class _Jail:
 
     def stage(self, script: Path, folder: Path | None, files: Mapping[str, str] | None) -> None:
         """Put the next script and its stubs (a folder to copy, or files) where the jail sees them."""
-        shutil.copyfile(script, self.folder / "script" / "script.py")
+        shutil.copyfile(script, self.folder / "script" / os.path.basename(SCRIPT))
         stubs = self.folder / "stubs"
         wanted = set(files or ())
-        wanted |= {str(Path(p).parent / "__pycache__" / f"{Path(p).stem}.{sys.implementation.cache_tag}.pyc") for p in wanted if p.endswith(".py")}
+        wanted |= {_pyc(name) for name in wanted if name.endswith(".py")}
         for stale in self.staged - wanted:  # what the last script's stubs had and these do not
             (stubs / stale).unlink(missing_ok=True)
         if folder is not None or self.staged == {"?"}:
@@ -259,7 +259,7 @@ class _Jail:
                     shutil.rmtree(entry.path)
                 else:
                     os.unlink(entry.path)
-            self.staged, self.folders, self.written = set(), set(), {}
+            self.staged, self.written = set(), {}
         if folder is not None:
             shutil.copytree(folder, stubs, dirs_exist_ok=True)
             self.staged = {"?"}  # unknown files: the next stage clears the folder
@@ -268,12 +268,11 @@ class _Jail:
             if self.written.get(name) == text:
                 continue  # as the last script had it (the server modules, usually)
             path = stubs / name
-            cached = path.parent / "__pycache__" / f"{path.stem}.{sys.implementation.cache_tag}.pyc"
-            if cached.parent not in self.folders:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                self.folders.add(cached.parent)
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             if name.endswith(".py"):
+                cached = stubs / _pyc(name)
+                cached.parent.mkdir(exist_ok=True)
                 cached.write_bytes(_bytecode(text, f"{STUBS}/{name}"))
             self.written[name] = text
         self.staged = wanted
@@ -322,8 +321,8 @@ def _take(prefix: list[str], scratch_bytes: int, fresh: bool = False) -> _Jail:
             jail = _idle[key].pop() if _idle.get(key) else None
         if jail is None:
             break
-        if jail.ready(START_TIMEOUT if jail.fresh else 5.0):  # still starting, or emptying /tmp after the last script
-            jail.fresh = False
+        if jail.ready(5.0 if jail.seen_ready else START_TIMEOUT):  # emptying /tmp after the last script, or still starting
+            jail.seen_ready = True
             return jail
         jail.close()  # it ended itself (something left it could not remove), or died
     jail = _Jail(prefix, scratch_bytes)
@@ -331,7 +330,7 @@ def _take(prefix: list[str], scratch_bytes: int, fresh: bool = False) -> _Jail:
         why = jail.why_not_started()
         jail.close()
         raise SandboxError(why)
-    jail.fresh = False
+    jail.seen_ready = True
     return jail
 
 
@@ -355,22 +354,21 @@ def _spawn(argv: list[str], **options: Any) -> subprocess.Popen[bytes]:
 _spawner: tuple[int, Any] | None = None  # (the pid it belongs to, the executor of one thread)
 
 
+def _pyc(name: str) -> str:
+    """Where the bytecode of the stub file `name` goes, beside it (as the importer looks for it)."""
+    path = Path(name)
+    return str(path.parent / "__pycache__" / f"{path.stem}.{sys.implementation.cache_tag}.pyc")
+
+
+@functools.lru_cache(maxsize=256)
 def _bytecode(text: str, inside: str) -> bytes:
     """`text` compiled as the jail's interpreter would import it from `inside`, as an unchecked
     hash-based .pyc (PEP 552): the stubs are written with it, so no script compiles them."""
-    key = (text, inside)
-    if key not in _compiled:
-        import importlib.util
-        import marshal
+    import importlib.util
+    import marshal
 
-        if len(_compiled) >= 256:
-            _compiled.pop(next(iter(_compiled)))
-        code = compile(text, inside, "exec", dont_inherit=True)
-        _compiled[key] = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little") + importlib.util.source_hash(text.encode()) + marshal.dumps(code)
-    return _compiled[key]
-
-
-_compiled: dict[tuple[str, str], bytes] = {}
+    code = compile(text, inside, "exec", dont_inherit=True)
+    return importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little") + importlib.util.source_hash(text.encode()) + marshal.dumps(code)
 
 
 def _give_back(jail: _Jail) -> None:
@@ -389,8 +387,7 @@ def _sweep_folders() -> None:
     _swept = True
     base = Path(tempfile.gettempdir())
     for entry in base.glob(f"{_FOLDER}*"):
-        pid = entry.name[len(_FOLDER):].split("-")[0]
-        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+        if owner_gone(entry.name, _FOLDER):
             shutil.rmtree(entry, ignore_errors=True)
 
 
