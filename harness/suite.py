@@ -163,7 +163,8 @@ def run_case(task: Task, case: Case, *, cassettes: Path, mode: RecordMode | str 
             # The servers as task.yaml writes them (places unexpanded), credentials redacted.
             servers_meta = {name: redact_server_spec(spec) for name, spec in task.spec.servers.items()}
             meta = {"flowtape": _version(), "servers": servers_meta, **(notes or {})}
-            if calls_llm(document) if document is not None else task.uses_llm(approach):  # the workflow is read already
+            uses_llm = calls_llm(document) if document is not None else task.uses_llm(approach)  # the workflow is read already
+            if uses_llm:
                 meta["llm"] = {"model": model, "recorded_from": llm.note or f"{model} via litellm"}
             # Recording is transactional: a run that did not complete (a server that did not
             # start, a model error, a timeout) leaves the cassette on disk as it was. A direct run

@@ -25,6 +25,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from harness import _forkserver
 from harness.goldens import Case, GoldenError, Task, load_suite, select_units
 
 COMMIT_EVERY = 0.5  # seconds between a worker's ledger commits
@@ -115,7 +116,7 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     Ray executor, RayError (no Ray, no cluster, a worker that cannot see the suite)."""
     executor = Executor(options.executor)
     if executor is Executor.LOCAL and options.workers > 1:
-        _forkserver()  # it imports what workers need while this process reads the suite and opens the ledger
+        _forkserver.start()  # it imports what workers need while this process reads the suite and opens the ledger
     if executor is Executor.RAY:  # a worker's current folder is not ours: task folders absolute
         from dataclasses import replace
 
@@ -176,7 +177,8 @@ def _run_suite(options: SuiteOptions, units: list[tuple[Task, Case, str, str]], 
             finally:
                 part.close()
         else:
-            for unit in _pool(args, parts_dir, min(options.workers, len(args))):
+            code = any(approach.split("@")[0] == "code" for _, _, approach, _ in units)
+            for unit in _pool(args, parts_dir, min(options.workers, len(args)), warm=code):
                 results.append(unit)
                 if progress:
                     progress(unit, len(results), len(args))
@@ -217,7 +219,7 @@ class _Worker:
     finished: int = 0  # units it sent back
 
 
-def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
+def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int, warm: bool = False) -> Any:
     """Run units in `workers` processes, yielding results as they finish. Each worker owns a
     ledger part for its whole life and is handed units over its own pipe, at most `AHEAD` at a
     time, which it runs in order; so the pool always knows which unit a worker is running.
@@ -229,12 +231,12 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
     an instant before it died, the ledger keeps the error that was reported.)
 
     The processes come from a forkserver that has already imported flowtape, not from fork: this
-    process holds the ledger's DuckDB connection and its threads. Pipes, not queues: a queue's
+    process holds the ledger's DuckDB connection and its threads. With `warm` (the units include
+    code-approach ones) each worker starts a jail before its first unit. Pipes, not queues: a queue's
     locks are named POSIX semaphores, which a killed run leaves behind in /dev/shm."""
     from multiprocessing.connection import wait
 
-    context = _forkserver()
-    code = any(len(a) > 2 and str(a[2]).split("@")[0] == "code" for a in args)  # (task, case, approach, ...)
+    context = _forkserver.start()
     todo = deque(range(len(args)))
     live: dict[Any, _Worker] = {}  # by sentinel
     lost_part: Any = None
@@ -251,7 +253,7 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
 
     def start() -> None:
         ours, theirs = context.Pipe()
-        process = context.Process(target=_worker, args=(theirs, parts_dir, code), daemon=True)
+        process = context.Process(target=_worker, args=(theirs, parts_dir, warm), daemon=True)
         process.start()
         theirs.close()
         worker = _Worker(process, ours)
@@ -293,13 +295,6 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int) -> Any:
             lost_part.close()
 
 
-def _forkserver() -> Any:
-    """The forkserver context workers come from, its server started now (see `harness._forkserver`)."""
-    from harness import _forkserver
-
-    return _forkserver.start()
-
-
 def _receive(worker: _Worker) -> Iterator[UnitResult]:
     """The results `worker` has sent and the pool not yet read. Raises RuntimeError for the
     report of a worker that failed (a bug in flowtape, not a failing case)."""
@@ -326,8 +321,8 @@ def _lost_unit(part: Any, worker: _Worker, task: Task, case: Case, approach: str
     return UnitResult(task.name, case.name, approach, "error", error=message, model=model)
 
 
-def _worker(conn: Any, parts_dir: Path, code: bool = False) -> None:
-    if code:  # the suite has code-approach units: a jail starts while the first units run
+def _worker(conn: Any, parts_dir: Path, warm: bool = False) -> None:
+    if warm:  # the suite has code-approach units: a jail starts while the first units run
         from harness.codeexec import warm_sandbox
 
         warm_sandbox()
