@@ -3,15 +3,19 @@ forkserver `flowtape test` starts its workers from (`harness.suiterun`), so ever
 with it (copy-on-write) and no worker's first case pays for it.
 
 Measured on the shipped suite (2 workers): each worker's first case took 3.2-3.6 s against a
-median case of 0.15 s before this preload: jsonschema (the evaluators), deepdiff, the code
-approach's sandbox and stubs, the MCP types (`mcp_types`; a replay imports none of the mcp SDK's
-client or server modules: `CassetteMCPClient` answers listings and calls from the recording),
-the direct approach's agent loop, and tiktoken's encoder for result tokens (~0.6 s of CPU:
-parsing the BPE file and building the encoder). The encoder is not loaded here: token counts of
-recorded results are kept in the per-user cache (`count_tokens`), so a replay counted before
-needs no encoder at all, and the forkserver is ready sooner. `tests/harness/test_preload.py`
-checks that after this import, replaying a case of every approach imports nothing more of
-flowtape, jsonschema, the mcp SDK or tiktoken.
+median case of 0.15 s before this preload: jsonschema (the evaluators), the code approach's
+sandbox and stubs, the direct approach's agent loop, and tiktoken's encoder for result tokens
+(~0.6 s of CPU: parsing the BPE file and building the encoder). The encoder is not loaded here:
+token counts of recorded results are kept in the per-user cache (`count_tokens`), so a replay
+counted before needs no encoder at all, and the forkserver is ready sooner.
+
+Left out, because a replay of the common kind needs none of them and the workers wait for this
+import: the mcp SDK (`CassetteMCPClient` answers listings and calls from the recording, reading
+results of the common shape without the SDK's `mcp_types` models: ~0.25 s), DuckDB (a worker
+sends its rows back; the parent writes the ledger: ~0.18 s) and deepdiff (`DeepEquals` loads it
+only for values that differ: ~0.15 s with numpy). `tests/harness/test_preload.py` checks that
+after this import, replaying a case of every approach imports nothing more of flowtape,
+jsonschema, the mcp SDK or tiktoken, and none of those three.
 
 Nothing here starts a process or opens a file a worker would share.
 """
@@ -25,14 +29,10 @@ import harness.codeexec  # noqa: F401  (the code approach: jail, bridge, stubs)
 import harness.evaluators  # noqa: F401
 import harness.suite  # noqa: F401
 import jsonschema  # noqa: F401  (JsonSchema evaluators, tool-call checks: ~0.4 s on a first case)
-import mcp_types  # noqa: F401  (recorded results and tool listings are read with the SDK's types package alone)
 import runner.agent  # noqa: F401  (the direct approach)
 import runner.live.llm  # noqa: F401  (the direct approach's client; litellm itself stays unimported)
-import harness.accounting._ledger  # noqa: F401  (the accounting's modules: its package imports each on first use)
-import harness.accounting._part  # noqa: F401
-import harness.accounting._prices  # noqa: F401
+import harness.accounting._prices  # noqa: F401  (the accounting's modules: its package imports each on first use)
 import harness.accounting._rows  # noqa: F401
-import deepdiff  # noqa: F401  (DeepEquals; it imports numpy: ~0.25 s)
 import tiktoken  # noqa: F401  (the encoder itself is loaded only on a token-count cache miss: ~0.6 s)
 import tiktoken.load  # noqa: F401
 import tiktoken_ext.openai_public  # noqa: F401

@@ -1,11 +1,12 @@
 """`flowtape test`: replay every (case, approach) of a suite, judge every step, write the ledger.
 
 Cases are independent, so the unit of work is one (case, approach, model): with `--model`
-repeated, every case runs under each model (its own cassettes; see `cassette_path`). Units run in a process pool;
-each worker process writes its own ledger part (group commits, and a journal line per case before
-the case is reported, so every case reported as completed survives a kill) and the parts are
-merged into the one DuckDB file at the end. A suite killed half-way leaves its parts; the next run
-against the same ledger merges them and marks that run `interrupted`, so the ledger still says
+repeated, every case runs under each model (its own cassettes; see `cassette_path`). Units run in a process pool
+(or on Ray); workers replay and judge, and send back each unit's trace and ledger rows, which this
+process alone writes: the trace atomically, the rows to a ledger part (group commits, and a journal
+line per case before the case is reported, so every case reported as completed survives a kill),
+merged into the one DuckDB file at the end. A suite killed half-way leaves its part; the next run
+against the same ledger merges it and marks that run `interrupted`, so the ledger still says
 which cases completed. A worker that dies under a case turns that case into an `error`.
 
     result = run_suite(SuiteOptions(suite=Path("goldens"), workers=2))
@@ -28,7 +29,7 @@ from typing import Any, Callable, Iterator
 from harness import _forkserver
 from harness.goldens import Case, GoldenError, Task, load_suite, select_units
 
-COMMIT_EVERY = 0.5  # seconds between a worker's ledger commits
+COMMIT_EVERY = 0.5  # seconds between a ledger part's commits
 
 
 class Executor(str, Enum):
@@ -178,10 +179,14 @@ def _run_suite(options: SuiteOptions, units: list[tuple[Task, Case, str, str]], 
                 part.close()
         else:
             code = any(approach.split("@")[0] == "code" for _, _, approach, _ in units)
-            for unit in _pool(args, parts_dir, min(options.workers, len(args)), warm=code):
-                results.append(unit)
-                if progress:
-                    progress(unit, len(results), len(args))
+            part = _open_part(parts_dir, f"pool-{os.getpid()}.duckdb")
+            try:
+                for unit in _pool(args, part, min(options.workers, len(args)), warm=code):
+                    results.append(unit)
+                    if progress:
+                        progress(unit, len(results), len(args))
+            finally:
+                part.close()
         merge_started = time.perf_counter()
         ledger.merge_parts(run_id, sorted(parts_dir.glob("*.duckdb")) if parts_dir.exists() else [])
         ledger.finish_run(run_id, "completed")
@@ -219,16 +224,15 @@ class _Worker:
     finished: int = 0  # units it sent back
 
 
-def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int, warm: bool = False) -> Any:
-    """Run units in `workers` processes, yielding results as they finish. Each worker owns a
-    ledger part for its whole life and is handed units over its own pipe, at most `AHEAD` at a
-    time, which it runs in order; so the pool always knows which unit a worker is running.
+def _pool(args: list[tuple[Any, ...]], part: Any, workers: int, warm: bool = False) -> Any:
+    """Run units in `workers` processes, yielding results as they finish, each once its trace
+    and rows are written (rows to `part`). Each worker is handed units over its own pipe, at most
+    `AHEAD` at a time, which it runs in order and answers with each one's `UnitOutcome`; so the
+    pool always knows which unit a worker is running. A worker writes nothing (nor imports DuckDB).
 
     A worker that dies (the OOM killer, a signal from outside) is noticed through its process
-    sentinel: the unit it was running becomes an `error` case, written to the pool's own part;
-    the units it had not started go back to the others, and a fresh worker takes its place.
-    (The pool's part sorts before the workers' parts, so if the worker had committed that case
-    an instant before it died, the ledger keeps the error that was reported.)
+    sentinel: the unit it was running becomes an `error` case; the units it had not started go
+    back to the others, and a fresh worker takes its place.
 
     The processes come from a forkserver that has already imported flowtape, not from fork: this
     process holds the ledger's DuckDB connection and its threads. With `warm` (the units include
@@ -239,7 +243,6 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int, warm: bool
     context = _forkserver.start()
     todo = deque(range(len(args)))
     live: dict[Any, _Worker] = {}  # by sentinel
-    lost_part: Any = None
 
     def hand_out(worker: _Worker) -> None:
         try:
@@ -253,7 +256,7 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int, warm: bool
 
     def start() -> None:
         ours, theirs = context.Pipe()
-        process = context.Process(target=_worker, args=(theirs, parts_dir, warm), daemon=True)
+        process = context.Process(target=_worker, args=(theirs, warm), daemon=True)
         process.start()
         theirs.close()
         worker = _Worker(process, ours)
@@ -266,12 +269,13 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int, warm: bool
         while live:
             ready = wait([*live, *(w.conn for w in live.values())])
             for worker in [w for w in live.values() if w.conn in ready]:
-                for result in _receive(worker):
-                    yield result
-                    hand_out(worker)
+                for outcome in _receive(worker):
+                    hand_out(worker)  # its next unit first: it runs while this one is written
+                    yield write_outcome(part, outcome)
             for sentinel in [s for s in ready if s in live]:
                 worker = live.pop(sentinel)
-                yield from _receive(worker)  # what it sent before it went
+                for outcome in _receive(worker):  # what it sent before it went
+                    yield write_outcome(part, outcome)
                 worker.process.join()
                 worker.conn.close()
                 if not worker.units:
@@ -280,9 +284,7 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int, warm: bool
                 if code is not None and code > 0 and not worker.finished:
                     # Not killed: it never got going (an import or a start-up error), and a new one would not either.
                     raise RuntimeError(f"a flowtape test worker exited with code {code} before it finished a case")
-                if lost_part is None:
-                    lost_part = _open_part(parts_dir, f"pool-{os.getpid()}.duckdb", commit_every=0)
-                yield _lost_unit(lost_part, worker, *args[worker.units.popleft()])
+                yield _lost_unit(part, worker, *args[worker.units.popleft()])
                 todo.extendleft(reversed(worker.units))  # not started: run them elsewhere
                 if todo:
                     start()
@@ -291,12 +293,10 @@ def _pool(args: list[tuple[Any, ...]], parts_dir: Path, workers: int, warm: bool
             worker.process.kill()
             worker.process.join()
             worker.conn.close()
-        if lost_part is not None:
-            lost_part.close()
 
 
-def _receive(worker: _Worker) -> Iterator[UnitResult]:
-    """The results `worker` has sent and the pool not yet read. Raises RuntimeError for the
+def _receive(worker: _Worker) -> Iterator[UnitOutcome]:
+    """The outcomes `worker` has sent and the pool not yet read. Raises RuntimeError for the
     report of a worker that failed (a bug in flowtape, not a failing case)."""
     while worker.units:
         try:
@@ -321,15 +321,14 @@ def _lost_unit(part: Any, worker: _Worker, task: Task, case: Case, approach: str
     return UnitResult(task.name, case.name, approach, "error", error=message, model=model)
 
 
-def _worker(conn: Any, parts_dir: Path, warm: bool = False) -> None:
+def _worker(conn: Any, warm: bool = False) -> None:
     if warm:  # the suite has code-approach units: a jail starts while the first units run
         from harness.codeexec import warm_sandbox
 
         warm_sandbox()
-    part = _open_part(parts_dir)
     try:
         while (a := conn.recv()) is not None:
-            conn.send(("result", _run_unit(part, *a)))
+            conn.send(("result", replay_unit(*a)))
     except EOFError:
         pass  # the pool is gone
     except BaseException as err:  # a bug, not a failing case: surface it in the parent
@@ -338,7 +337,6 @@ def _worker(conn: Any, parts_dir: Path, warm: bool = False) -> None:
         conn.send(("error", "".join(traceback.format_exception_only(type(err), err)).strip()))
         raise
     finally:
-        part.close()
         # What exit handlers would do (a worker skips them): its jails and their cgroups, the
         # token counts it added to the cache.
         if "harness.codeexec" in sys.modules:

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = ["CASE_TABLES", "COLUMNS", "KEY", "LedgerError", "LedgerLockedError", "SCHEMA_VERSION", "connect"]
 
@@ -143,6 +144,8 @@ def connect(path: Path, fmt: str = LEDGER_FORMAT, *, read_only: bool = False) ->
         raise FileNotFoundError(f"no ledger at {path}")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
+    import duckdb  # here, not at the top: a worker computing a case's rows (COLUMNS) never opens a ledger
+
     try:
         conn = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as err:

@@ -12,26 +12,72 @@ need not exist on the machine.
 id of the live request.
 
 A recorded `tools/call` whose server has no session open yet is answered without one: the
-recorded JSON-RPC result is validated as the SDK's `CallToolResult` and returned exactly as the
-session would return it (same content, same byte counts). That skips a session handshake and
-three cross-thread hops per call, most of a replayed case's cost. Anything not recorded goes
-through the session, which records it or reports the miss.
+recorded JSON-RPC result is returned exactly as the session would return it (same content, same
+byte counts). That skips a session handshake and three cross-thread hops per call, most of a
+replayed case's cost. A result of the common shape (text blocks, structured content, an error
+flag: `plain_call_result`) is read as it is; anything else is validated as the SDK's
+`CallToolResult` first (importing `mcp_types`, whose models take ~0.25 s to build). Tool listings
+likewise. Anything not recorded goes through the session, which records it or reports the miss.
 """
 
 from __future__ import annotations
 
 import threading
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, AsyncIterator, Mapping
+from typing import Any, AsyncIterator, Callable, Mapping
 
 from harness.cassettes._secrets import redact_server_spec, server_credentials
 from harness.cassettes._store import Cassette, CassetteMiss
 from runner.clients import MCPError, ToolCallResult, ToolInfo
 from runner.live.mcp import LiveMCPClient, ServerConfig
 from runner.live.mcp import as_tool_call_result as _as_tool_call_result
+from runner.live.mcp import json_size
 
 _STEP_METHODS = frozenset({"tools/call"})
 _HANDSHAKE_ID = "flowtape-handshake"
+
+
+_PLAIN_RESULT_KEYS = frozenset({"content", "structuredContent", "isError"})
+
+
+def plain_call_result(tool: str, arguments: dict[str, Any], result: Any, sized: Callable[[Any], Any]) -> ToolCallResult | None:
+    """What `as_tool_call_result` makes of a recorded `tools/call` result after the SDK's
+    `CallToolResult` validated it, for a result of the common shape, read without the SDK's
+    models: only `content` (text blocks holding `type` and `text` alone), `structuredContent` (an
+    object or null) and `isError` (a boolean). None for any other shape (the caller validates
+    it with the SDK): there the model would drop, coerce or fill in something, so the bytes
+    counted could differ. `tests/harness/test_cassette_mcp.py` holds the two equal on every
+    recorded result of the shipped cassettes."""
+    if not isinstance(result, dict) or not result.keys() <= _PLAIN_RESULT_KEYS:
+        return None
+    content, structured, is_error = result.get("content"), result.get("structuredContent"), result.get("isError", False)
+    if not isinstance(content, list) or not (structured is None or isinstance(structured, dict)) or not isinstance(is_error, bool):
+        return None
+    blocks = []
+    for block in content:
+        if not (isinstance(block, dict) and block.keys() == {"type", "text"} and block["type"] == "text" and isinstance(block["text"], str)):
+            return None
+        blocks.append({"type": "text", "text": block["text"]})
+    return ToolCallResult(content=blocks, structured_content=structured, is_error=is_error,
+                          request_bytes=json_size(sized({"name": tool, "arguments": arguments})), result_bytes=json_size(sized(result)))
+
+
+def plain_tools(result: dict[str, Any]) -> list[ToolInfo] | None:
+    """The tools of a recorded `tools/list` result as the SDK's `ListToolsResult` would give
+    them, when every tool has a string `name`, an object `inputSchema` and a string (or no)
+    `description` (what `ToolInfo` keeps); None otherwise (the caller validates it with the SDK)."""
+    tools = result.get("tools")
+    if not isinstance(tools, list):
+        return None
+    infos = []
+    for tool in tools:
+        if not isinstance(tool, dict):
+            return None
+        name, description, schema = tool.get("name"), tool.get("description"), tool.get("inputSchema")
+        if not isinstance(name, str) or not isinstance(schema, dict) or not (description is None or isinstance(description, str)):
+            return None
+        infos.append(ToolInfo(name, description or "", dict(schema)))
+    return infos
 
 
 class CassetteMCPClient(LiveMCPClient):
@@ -87,11 +133,14 @@ class CassetteMCPClient(LiveMCPClient):
             found = self.cassette.lookup("mcp", server, None, "tools/list", {})
             result = (found.response or {}).get("result") if found is not None else None
             if isinstance(result, dict) and not result.get("nextCursor"):
-                from mcp_types import ListToolsResult
+                tools = plain_tools(result)
+                if tools is None:
+                    from mcp_types import ListToolsResult
 
-                page = ListToolsResult.model_validate(result)
+                    page = ListToolsResult.model_validate(result)
+                    tools = [ToolInfo(t.name, t.description or "", dict(t.input_schema)) for t in page.tools]
                 self.cassette.use_setup("mcp", server)
-                self._tools[server] = [ToolInfo(t.name, t.description or "", dict(t.input_schema)) for t in page.tools]
+                self._tools[server] = tools
         return super().list_tools(server)
 
     def list_every_server(self) -> None:
@@ -109,9 +158,12 @@ class CassetteMCPClient(LiveMCPClient):
         found = self.cassette.lookup("mcp", server, step_id, "tools/call", {"name": tool, "arguments": arguments})
         if found is None or "result" not in (found.response or {}):
             return None  # not recorded, or an error answer: let the session handle it as live
+        self.cassette.use_setup("mcp", server)
+        plain = plain_call_result(tool, arguments, found.response["result"], self.sized_form)
+        if plain is not None:
+            return plain
         from mcp_types import CallToolResult
 
-        self.cassette.use_setup("mcp", server)
         result = CallToolResult.model_validate(found.response["result"])
         return _as_tool_call_result(tool, arguments, result, self.sized_form)
 

@@ -60,11 +60,33 @@ class DeepEquals(Evaluator):
         actual = ctx.value if isinstance(expected, str) else as_data(ctx.value)[0]
         if self._paths:
             expected, actual = _without(expected, self._paths), _without(actual, self._paths)
+        if _identical(expected, actual):  # equal under any options: no need to load deepdiff
+            return verdict(ctx, self, True)
         diff = _diff(expected, actual, self.ignore_order, self.tolerance)
         source = self.expected_file or "expected"
         if not diff:
             return verdict(ctx, self, True)
         return verdict(ctx, self, False, f"differs from {source} (old = expected, new = actual): {_summary(diff)}")
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Whether two JSON-like values are the same in order, type and value (numbers: int and
+    float alike, as `ignore_numeric_type_changes` has it; a bool is not a number): what deepdiff
+    then finds no difference in, whatever the options. False also for anything else (NaN, other
+    types): deepdiff decides those."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return type(a) in (int, float) and type(b) in (int, float) and a == b
+    if type(a) is not type(b):
+        return False
+    if a is None or type(a) is str:
+        return a == b
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_identical(v, b[k]) for k, v in a.items())
+    if type(a) is list:
+        return len(a) == len(b) and all(_identical(x, y) for x, y in zip(a, b))
+    return False
 
 
 def _diff(expected: Any, actual: Any, ignore_order: bool, tolerance: float | None) -> DeepDiff:

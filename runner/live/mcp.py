@@ -26,7 +26,7 @@ from typing import Any
 
 from runner.clients import MCPError, ToolCallResult, ToolInfo
 
-__all__ = ["LiveMCPClient", "MCPConfigError", "ServerConfig", "load_mcp_config", "parse_mcp_config"]
+__all__ = ["LiveMCPClient", "MCPConfigError", "ServerConfig", "as_tool_call_result", "json_size", "load_mcp_config", "parse_mcp_config"]
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -127,7 +127,7 @@ def _one_line(exc: BaseException) -> str:
     return f"{kind}: {text}" if text else kind
 
 
-def _json_size(value: Any) -> int:
+def json_size(value: Any) -> int:
     """Bytes of the compact JSON the SDK puts on the wire (UTF-8, non-ASCII unescaped)."""
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
@@ -146,8 +146,8 @@ def as_tool_call_result(tool: str, arguments: dict[str, Any], result: Any,
         content=[block.model_dump(mode="json", by_alias=True, exclude_none=True) for block in result.content],
         structured_content=result.structured_content,
         is_error=bool(result.is_error),
-        request_bytes=_json_size(form({"name": tool, "arguments": arguments})),
-        result_bytes=_json_size(form(result.model_dump(mode="json", by_alias=True, exclude_unset=True))),
+        request_bytes=json_size(form({"name": tool, "arguments": arguments})),
+        result_bytes=json_size(form(result.model_dump(mode="json", by_alias=True, exclude_unset=True))),
     )
 
 

@@ -94,3 +94,29 @@ def test_the_forkserver_starts_at_once_only_for_a_local_replay_with_workers(argv
     from harness._forkserver import asked_for
 
     assert asked_for(argv) is early
+
+
+ENTRY = ("import atexit, sys; atexit.register(lambda: print('exit handler ran', flush=True)); "
+         "sys.argv = ['flowtape', *sys.argv[1:]]; from harness._cli.main import entry; entry()")
+
+
+@pytest.mark.parametrize(("args", "code", "stdout", "stderr"), [
+    (("--version",), 0, "flowtape ", ""),
+    (("nope",), 2, "", "No such command 'nope'"),
+    (("gate", "--allow-no-policy", "--ledger", "no-such-ledger.duckdb"), 2, "", "no-such-ledger.duckdb"),
+], ids=["ok", "usage", "bad input"])
+def test_the_console_script_keeps_exit_codes_output_and_exit_handlers(tmp_path: Path, args: tuple[str, ...], code: int, stdout: str, stderr: str) -> None:
+    """`entry` ends the process without the interpreter's teardown: the exit code, everything
+    printed and the exit handlers are as an ordinary exit leaves them."""
+    done = subprocess.run([sys.executable, "-c", ENTRY, *args], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == code, done.stderr
+    assert done.stdout.startswith(stdout) and done.stdout.endswith("exit handler ran\n")
+    assert stderr in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_console_script_is_entry() -> None:
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["flowtape"] == "harness._cli.main:entry"

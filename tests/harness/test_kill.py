@@ -186,7 +186,16 @@ def test_a_save_killed_before_its_rename_leaves_nothing_that_accumulates(tmp_pat
 def test_a_worker_that_cannot_start_stops_the_suite_instead_of_being_replaced_forever(tmp_path: Path) -> None:
     from harness.suiterun import _pool
 
-    blocked = tmp_path / "parts"
-    blocked.write_text("a file where the parts folder should be")  # every worker fails before its first case
-    with pytest.raises(RuntimeError, match=r"^a flowtape test worker exited with code 1 before it finished a case$"):
-        list(_pool([("unit",)] * 20, blocked, 2))
+    class Part:  # the pool writes nothing before a worker sends a case back, and none does
+        def add_case(self, rows: dict) -> None:
+            raise AssertionError("no case ran")
+
+    # Every worker exits with code 3 as it reads its first unit, saying nothing (as one whose
+    # start fails outside flowtape's own code would: an interpreter that cannot import flowtape).
+    with pytest.raises(RuntimeError, match=r"^a flowtape test worker exited with code 3 before it finished a case$"):
+        list(_pool([(_ExitsWhenRead(),)] * 20, Part(), 2))
+
+
+class _ExitsWhenRead:
+    def __reduce__(self) -> tuple:
+        return os._exit, (3,)

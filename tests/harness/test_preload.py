@@ -1,7 +1,8 @@
 """The forkserver's preload (`harness._preload`) holds what a replayed case needs: after it,
 replaying a case of each approach imports nothing more of flowtape, jsonschema, the mcp SDK or tiktoken
-(of the SDK nothing at all: listings and calls come from the recording), so no worker's first
-case pays for them; and once the recorded results were counted, a replay loads no encoder."""
+(of the SDK nothing at all: listings and calls come from the recording; nor `mcp_types`, DuckDB or
+deepdiff), so no worker's first case pays for them; and once the recorded results were counted,
+a replay loads no encoder."""
 
 from __future__ import annotations
 
@@ -29,9 +30,10 @@ for approach in ("ir", "code", "direct"):
     statuses.append(run.trace.status.value)
 new = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("harness", "runner", "mcp", "tiktoken", "tiktoken_ext", "jsonschema", "litellm", "vcr"))
 sdk = sorted(m for m in sys.modules if m == "mcp" or m.startswith("mcp."))
+heavy = sorted(m for m in ("mcp_types", "duckdb", "deepdiff", "numpy") if m in sys.modules)
 from harness.accounting._tokens import save_counts
 save_counts()
-print(json.dumps({"loaded": loaded, "encoders": _encoder.cache_info().currsize, "statuses": statuses, "new": new, "sdk": sdk}))
+print(json.dumps({"loaded": loaded, "encoders": _encoder.cache_info().currsize, "statuses": statuses, "new": new, "sdk": sdk, "heavy": heavy}))
 """
 
 
@@ -41,6 +43,9 @@ def test_a_replayed_case_of_each_approach_needs_nothing_the_preload_does_not_hol
     assert cold["statuses"] == ["passed", "passed", cold["statuses"][2]]  # direct: SmolLM2's answer, whatever it was
     assert cold["new"] == warm["new"] == []
     assert cold["sdk"] == warm["sdk"] == []  # no module of the mcp SDK (client, server, shared): a replay opens no session
+    # ...nor its types' models (results of the common shape are read as they are), DuckDB (the
+    # rows go to the parent) or deepdiff (values that are equal need no diff)
+    assert cold["heavy"] == warm["heavy"] == []
     assert (cold["loaded"], cold["encoders"]) == (0, 1)  # not preloaded; loaded to count the results once
     assert (warm["loaded"], warm["encoders"]) == (0, 0)  # their counts came from the cache: no encoder at all
     assert warm["statuses"] == cold["statuses"]

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.evaluators import DeepEquals
 from tests.harness.evaluators._factories import judge, value_ctx
@@ -93,3 +95,30 @@ def test_an_expected_file_is_read_as_strictly_as_the_golden_files(tmp_path: Path
     (tmp_path / "twice.json").write_text('{"a": 1, "a": 2}')
     with pytest.raises(ValueError, match=r"expected_file 'twice.json'.* does not parse: .*duplicate key 'a'"):
         DeepEquals(expected_file="twice.json").evaluate(value_ctx(1, base_dir=tmp_path))
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.floats(-3, 3, width=16) | st.just(float("nan")) | st.sampled_from(["", "a", "1"]),
+                     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from("abc"), children, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(a=_json, b=_json, ignore_order=st.booleans(), tolerance=st.sampled_from([None, 0.5]))
+def test_values_taken_as_identical_without_deepdiff_are_equal_to_deepdiff(a: Any, b: Any, ignore_order: bool, tolerance: float | None) -> None:
+    """The shortcut that passes a value without loading deepdiff never passes what deepdiff
+    would fail (bool against 1, NaN, a list against the same items in another order...)."""
+    from harness.evaluators._deep import _diff, _identical
+
+    for x, y in ((a, b), (a, a), (a, json.loads(json.dumps(a)))):
+        if _identical(x, y):
+            assert not _diff(x, y, ignore_order, tolerance), (x, y)
+
+
+def test_what_the_shortcut_cannot_tell_is_left_to_deepdiff() -> None:
+    """A bool against a number and NaN go to deepdiff (which, with numeric types ignored, takes
+    True for 1: the verdict stays deepdiff's)."""
+    from harness.evaluators._deep import _identical
+
+    assert not _identical([True], [1]) and not _identical({"n": 0}, {"n": False})
+    assert not _identical(float("nan"), float("nan"))
+    assert _identical({"n": [1, "a", None]}, {"n": [1.0, "a", None]})
+    assert judge(DeepEquals(expected=[True]), value_ctx([1])).passed is True
