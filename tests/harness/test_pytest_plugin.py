@@ -10,6 +10,8 @@ import yaml
 from harness.accounting import query
 
 pytest_plugins = ["pytester"]  # items run in a subprocess: native extensions do not survive in-process re-imports
+# The pytest runs under test load no hypothesis plugin (`-p no:hypothesispytest`: ~1.5 s of
+# imports each, and these tests are about flowtape's plugin); xdist passes it on to its workers.
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -25,7 +27,7 @@ def copy_suite(pytester):
 
 def test_golden_cases_are_collected_and_pass(pytester):
     copy_suite(pytester)
-    result = pytester.runpytest_subprocess("goldens", "-v", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("goldens", "-v", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")
     # direct is SmolLM2 calling the tools itself, recorded: it gives no answer in either case.
     result.assert_outcomes(passed=4, failed=2)
     result.stdout.fnmatch_lines(["*meeting-times/lisbon-tokyo?ir? PASSED*", "*meeting-times/lisbon-tokyo?code? PASSED*",
@@ -38,7 +40,7 @@ def test_a_failing_case_reports_each_failing_step(pytester):
     spec = yaml.safe_load(case.read_text())
     spec["outputs"]["difference"] = [{"Equals": "+1.0h"}]
     case.write_text(yaml.safe_dump(spec))
-    result = pytester.runpytest_subprocess("goldens", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("goldens", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")
     result.assert_outcomes(passed=2, failed=4)  # the output is judged under every approach (direct fails anyway)
     result.stdout.fnmatch_lines(["*outputs.difference  Equals: *+1.0h*"])
 
@@ -73,7 +75,7 @@ def test_items_carry_the_flowtape_marker_with_task_case_and_approach(pytester):
 
 def test_a_pytest_session_is_one_ledger_run_with_its_cases_and_traces(pytester):
     copy_suite(pytester)
-    pytester.runpytest_subprocess("goldens", "-k", "lisbon", "-p", "no:cacheprovider").assert_outcomes(passed=2, failed=1)
+    pytester.runpytest_subprocess("goldens", "-k", "lisbon", "-p", "no:cacheprovider", "-p", "no:hypothesispytest").assert_outcomes(passed=2, failed=1)
     runs = ledger_rows(pytester, "SELECT run_id, status, settings FROM runs")
     assert len(runs) == 1 and runs[0][1] == "completed" and '"runner": "pytest"' in runs[0][2]
     run_id = runs[0][0]
@@ -91,7 +93,7 @@ def test_stopping_at_the_first_failure_leaves_an_interrupted_run_with_what_ran(p
     spec = yaml.safe_load(case.read_text())
     spec["outputs"]["difference"] = [{"Equals": "+1.0h"}]
     case.write_text(yaml.safe_dump(spec))
-    result = pytester.runpytest_subprocess("goldens", "-x", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("goldens", "-x", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")
     result.assert_outcomes(failed=1)
     assert ledger_rows(pytester, "SELECT status FROM runs") == [("interrupted",)]
     assert ledger_rows(pytester, "SELECT approach FROM cases") == [("ir",)]  # the one item that ran
@@ -101,7 +103,7 @@ def test_stopping_at_the_first_failure_leaves_an_interrupted_run_with_what_ran(p
 
 def test_no_ledger_writes_nothing(pytester):
     copy_suite(pytester)
-    pytester.runpytest_subprocess("goldens", "--flowtape-no-ledger", "-p", "no:cacheprovider").assert_outcomes(passed=4, failed=2)
+    pytester.runpytest_subprocess("goldens", "--flowtape-no-ledger", "-p", "no:cacheprovider", "-p", "no:hypothesispytest").assert_outcomes(passed=4, failed=2)
     assert not (pytester.path / "reports").exists()
 
 
@@ -109,7 +111,7 @@ def test_the_projects_settings_place_the_cassettes_and_the_ledger(pytester):
     copy_suite(pytester)
     (pytester.path / "cassettes").rename(pytester.path / "tapes")
     (pytester.path / "flowtape.toml").write_text('cassettes = "tapes"\nledger = "out/runs.duckdb"\ntraces = "out/traces"\n')
-    result = pytester.runpytest_subprocess("goldens", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("goldens", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")
     result.assert_outcomes(passed=4, failed=2)  # two cases x (ir, code) pass; direct fails both
     assert query(pytester.path / "out/runs.duckdb", "SELECT count(*) FROM cases")[1] == [(6,)]
     assert not (pytester.path / "reports").exists()
@@ -117,7 +119,7 @@ def test_the_projects_settings_place_the_cassettes_and_the_ledger(pytester):
 
 def test_under_xdist_the_session_is_one_ledger_run_merged_by_the_controller(pytester):
     copy_suite(pytester)
-    result = pytester.runpytest_subprocess("goldens", "-n", "2", "-v", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("goldens", "-n", "2", "-v", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")
     result.assert_outcomes(passed=4, failed=2)
     assert all(any(line.startswith(f"[{worker}]") for line in result.stdout.lines) for worker in ("gw0", "gw1"))  # both ran items
     runs = ledger_rows(pytester, "SELECT run_id, status, settings FROM runs")
@@ -133,5 +135,5 @@ def test_under_xdist_the_session_is_one_ledger_run_merged_by_the_controller(pyte
 
 def test_under_xdist_a_session_without_golden_items_writes_no_run(pytester):
     pytester.makepyfile(test_plain="def test_one():\n    pass\n\ndef test_two():\n    pass\n")
-    pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider").assert_outcomes(passed=2)
+    pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "-p", "no:hypothesispytest").assert_outcomes(passed=2)
     assert not (pytester.path / "reports/ledger.duckdb").exists()
