@@ -9,7 +9,6 @@ which only reads configs (the CLI) never pays for, or depends on, the SDK.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import json
 import math
@@ -22,9 +21,12 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.clients import MCPError, ToolCallResult, ToolInfo
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["LiveMCPClient", "MCPConfigError", "ServerConfig", "as_tool_call_result", "json_size", "load_mcp_config", "parse_mcp_config"]
 
@@ -253,6 +255,8 @@ class LiveMCPClient:
 
     def _call(self, server: str, what: str, coro: Any) -> Any:
         """Run a session coroutine on the loop; every failure becomes a one-line `MCPError`."""
+        import asyncio
+
         assert self._loop is not None
         try:
             return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
@@ -271,6 +275,8 @@ class LiveMCPClient:
             return self._connections[server].session
 
     def _start(self, config: ServerConfig) -> _Connection:
+        import asyncio  # here, not at the top: reading a server config or replaying needs no event loop (~0.05 s)
+
         import mcp  # noqa: F401  (the first import is slow; keep it off the event loop)
 
         if self._loop is None:
@@ -287,6 +293,8 @@ class LiveMCPClient:
         return _Connection(session, stop, task)
 
     def _run_loop(self) -> None:
+        import asyncio
+
         loop = self._loop
         assert loop is not None
         asyncio.set_event_loop(loop)
