@@ -30,7 +30,7 @@ for approach in ("ir", "code", "direct"):
     statuses.append(run.trace.status.value)
 new = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("harness", "runner", "mcp", "tiktoken", "tiktoken_ext", "jsonschema", "litellm", "vcr"))
 sdk = sorted(m for m in sys.modules if m == "mcp" or m.startswith("mcp."))
-heavy = sorted(m for m in ("mcp_types", "duckdb", "deepdiff", "numpy") if m in sys.modules)
+heavy = sorted(m for m in ("mcp_types", "duckdb", "deepdiff", "numpy", "asyncio") if m in sys.modules)
 from harness.accounting._tokens import save_counts
 save_counts()
 print(json.dumps({"loaded": loaded, "encoders": _encoder.cache_info().currsize, "statuses": statuses, "new": new, "sdk": sdk, "heavy": heavy}))
@@ -44,7 +44,7 @@ def test_a_replayed_case_of_each_approach_needs_nothing_the_preload_does_not_hol
     assert cold["new"] == warm["new"] == []
     assert cold["sdk"] == warm["sdk"] == []  # no module of the mcp SDK (client, server, shared): a replay opens no session
     # ...nor its types' models (results of the common shape are read as they are), DuckDB (the
-    # rows go to the parent) or deepdiff (values that are equal need no diff)
+    # rows go to the parent), deepdiff (values that are equal need no diff) or asyncio (no session)
     assert cold["heavy"] == warm["heavy"] == []
     assert (cold["loaded"], cold["encoders"]) == (0, 1)  # not preloaded; loaded to count the results once
     assert (warm["loaded"], warm["encoders"]) == (0, 0)  # their counts came from the cache: no encoder at all
