@@ -13,9 +13,10 @@ Left out, because a replay of the common kind needs none of them and the workers
 import: the mcp SDK (`CassetteMCPClient` answers listings and calls from the recording, reading
 results of the common shape without the SDK's `mcp_types` models: ~0.25 s), DuckDB (a worker
 sends its rows back; the parent writes the ledger: ~0.18 s) and deepdiff (`DeepEquals` loads it
-only for values that differ: ~0.15 s with numpy). `tests/harness/test_preload.py` checks that
-after this import, replaying a case of every approach imports nothing more of flowtape,
-jsonschema, the mcp SDK or tiktoken, and none of those three.
+only for values that differ: ~0.15 s with numpy), nor asyncio (imported only to open a live
+session). `tests/harness/test_preload.py` checks that after this import, replaying a case of
+every approach imports nothing more of flowtape, jsonschema, the mcp SDK or tiktoken, and none of
+those four.
 
 Nothing here starts a process or opens a file a worker would share.
 """
