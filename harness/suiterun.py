@@ -113,39 +113,55 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
               started: Callable[[int, str], None] | None = None) -> SuiteResult:
     """Run the suite. `started(units, run_id)` is called as soon as the run is in the ledger,
     before any case finishes (a first sign of life); `progress` after each case. Raises
-    GoldenError (bad suite) and LedgerError (ledger unusable) before any case runs; with the
-    Ray executor, RayError (no Ray, no cluster, a worker that cannot see the suite)."""
+    GoldenError (bad suite) and LedgerError (ledger unusable) before any case is written (local
+    workers may have begun their first units: they are stopped); with the Ray executor, RayError
+    (no Ray, no cluster, a worker that cannot see the suite) before any case runs."""
     executor = Executor(options.executor)
+    pool = None
     if executor is Executor.LOCAL and options.workers > 1:
-        _forkserver.start()  # it imports what workers need while this process reads the suite and opens the ledger
-    if executor is Executor.RAY:  # a worker's current folder is not ours: task folders absolute
-        from dataclasses import replace
+        # Its processes start (from the forkserver, which imports what they need) while this
+        # process reads the suite.
+        pool = _Pool(options.workers)
+    try:
+        if executor is Executor.RAY:  # a worker's current folder is not ours: task folders absolute
+            from dataclasses import replace
 
-        options = replace(options, suite=options.suite.resolve())
-    units, skipped = plan(options)
-    if executor is Executor.RAY:
-        from harness import _ray
+            options = replace(options, suite=options.suite.resolve())
+        units, skipped = plan(options)
+        if executor is Executor.RAY:
+            from harness import _ray
 
-        connected = _ray.connect(options.address)  # before the run is in the ledger: no Ray, no cluster, no run
-        try:
-            return _run_suite(options, units, skipped, executor, progress, started)
-        finally:
-            if connected:
-                _ray.disconnect()
-    return _run_suite(options, units, skipped, executor, progress, started)
+            connected = _ray.connect(options.address)  # before the run is in the ledger: no Ray, no cluster, no run
+            try:
+                return _run_suite(options, units, skipped, executor, progress, started)
+            finally:
+                if connected:
+                    _ray.disconnect()
+        return _run_suite(options, units, skipped, executor, progress, started, pool)
+    finally:
+        if pool is not None:
+            pool.close()
 
 
 def _run_suite(options: SuiteOptions, units: list[tuple[Task, Case, str, str]], skipped: list[str], executor: Executor,
-               progress: Callable[[UnitResult, int, int], None] | None, started: Callable[[int, str], None] | None) -> SuiteResult:
+               progress: Callable[[UnitResult, int, int], None] | None, started: Callable[[int, str], None] | None,
+               pool: _Pool | None = None) -> SuiteResult:
     from harness.accounting import Ledger
     from runner import new_run_id
     from runner.trace import remove_stale_temp_files
 
     began = time.perf_counter()
+    run_id = new_run_id()
+    # Each unit carries its task with only its own case: pickling the whole task (all its cases)
+    # for every unit would make a large suite quadratic.
+    args = [(Task(task.name, task.folder, task.spec, (case,)), case, approach, model, run_id, options) for task, case, approach, model in units]
+    if pool is not None:
+        # The workers start on their first units while the ledger opens; nothing they do is
+        # written until it has (a ledger that cannot be used stops them: `run_suite` closes the pool).
+        pool.begin(args, warm=any(approach.split("@")[0] == "code" for _, _, approach, _ in units))
     ledger = Ledger(options.ledger)
     for recovered in ledger.recover():  # a killed run: its parts are merged, its half-written traces go
         remove_stale_temp_files(options.traces / recovered.run_id)
-    run_id = new_run_id()
     parts_dir = ledger.parts_dir(run_id)
     settings = {"workers": options.workers, "executor": executor.value, "tokenizer": options.tokenizer, "task": options.task, "case": options.case,
                 "approach": options.approach, "models": list(options.models) if options.models else None, "cassettes": str(options.cassettes)}
@@ -153,9 +169,6 @@ def _run_suite(options: SuiteOptions, units: list[tuple[Task, Case, str, str]], 
     if started:
         started(len(units), run_id)
     results: list[UnitResult] = []
-    # Each unit carries its task with only its own case: pickling the whole task (all its cases)
-    # for every unit would make a large suite quadratic.
-    args = [(Task(task.name, task.folder, task.spec, (case,)), case, approach, model, run_id, options) for task, case, approach, model in units]
     try:
         if executor is Executor.RAY:
             from harness._ray import run_on_ray
@@ -168,7 +181,7 @@ def _run_suite(options: SuiteOptions, units: list[tuple[Task, Case, str, str]], 
                         progress(unit, len(results), len(args))
             finally:
                 part.close()
-        elif options.workers <= 1 or len(args) <= 1:
+        elif pool is None:
             part = _open_part(parts_dir)
             try:
                 for a in args:
@@ -178,10 +191,9 @@ def _run_suite(options: SuiteOptions, units: list[tuple[Task, Case, str, str]], 
             finally:
                 part.close()
         else:
-            code = any(approach.split("@")[0] == "code" for _, _, approach, _ in units)
             part = _open_part(parts_dir, f"pool-{os.getpid()}.duckdb")
             try:
-                for unit in _pool(args, part, min(options.workers, len(args)), warm=code):
+                for unit in pool.run(part):
                     results.append(unit)
                     if progress:
                         progress(unit, len(results), len(args))
@@ -224,11 +236,15 @@ class _Worker:
     finished: int = 0  # units it sent back
 
 
-def _pool(args: list[tuple[Any, ...]], part: Any, workers: int, warm: bool = False) -> Any:
-    """Run units in `workers` processes, yielding results as they finish, each once its trace
-    and rows are written (rows to `part`). Each worker is handed units over its own pipe, at most
-    `AHEAD` at a time, which it runs in order and answers with each one's `UnitOutcome`; so the
-    pool always knows which unit a worker is running. A worker writes nothing (nor imports DuckDB).
+class _Pool:
+    """Units run in `workers` processes. The processes start at once, from a thread (starting one
+    waits for the forkserver's imports), so they are up while this process reads the suite and
+    opens the ledger; `run` then hands them the units and yields the results as they finish.
+
+    Each worker is handed units over its own pipe, at most `AHEAD` at a time, which it runs in
+    order and answers with each one's `UnitOutcome`; so the pool always knows which unit a worker
+    is running. A worker writes nothing (nor imports DuckDB): `run` writes each outcome (trace,
+    rows to `part`) before it yields the result.
 
     A worker that dies (the OOM killer, a signal from outside) is noticed through its process
     sentinel: the unit it was running becomes an `error` case; the units it had not started go
@@ -238,39 +254,71 @@ def _pool(args: list[tuple[Any, ...]], part: Any, workers: int, warm: bool = Fal
     process holds the ledger's DuckDB connection and its threads. With `warm` (the units include
     code-approach ones) each worker starts a jail before its first unit. Pipes, not queues: a queue's
     locks are named POSIX semaphores, which a killed run leaves behind in /dev/shm."""
-    from multiprocessing.connection import wait
 
-    context = _forkserver.start()
-    todo = deque(range(len(args)))
-    live: dict[Any, _Worker] = {}  # by sentinel
+    def __init__(self, workers: int) -> None:
+        import threading
 
-    def hand_out(worker: _Worker) -> None:
+        self._context = _forkserver.start()
+        self._live: dict[Any, _Worker] = {}  # by sentinel
+        self._todo: deque[int] = deque()
+        self._args: list[tuple[Any, ...]] = []
+        self._failed: BaseException | None = None
+        self._starter = threading.Thread(target=self._start_all, args=(workers,), name="flowtape-pool-start", daemon=True)
+        self._starter.start()
+
+    def _start_all(self, workers: int) -> None:
         try:
-            while todo and len(worker.units) < AHEAD:
-                worker.units.append(todo.popleft())
-                worker.conn.send(args[worker.units[-1]])
-            if not worker.units:
-                worker.conn.send(None)  # nothing left: stop
-        except OSError:
-            pass  # it died; its sentinel says so next
+            for _ in range(workers):
+                self._start()
+        except BaseException as err:  # noqa: BLE001 - raised in the caller's thread by `begin`
+            self._failed = err
 
-    def start() -> None:
-        ours, theirs = context.Pipe()
-        process = context.Process(target=_worker, args=(theirs, warm), daemon=True)
+    def _start(self) -> _Worker:
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(target=_worker, args=(theirs,), daemon=True)
         process.start()
         theirs.close()
         worker = _Worker(process, ours)
-        live[process.sentinel] = worker
-        hand_out(worker)
+        self._live[process.sentinel] = worker
+        return worker
 
-    try:
-        for _ in range(min(workers, len(args))):
-            start()
+    def begin(self, args: list[tuple[Any, ...]], warm: bool = False) -> None:
+        """Hand the workers their first units (and, with `warm`, a jail to start first): they
+        run while the caller opens the ledger; `run` writes what they send back."""
+        self._starter.join()
+        if self._failed is not None:
+            raise self._failed
+        self._args, self._todo = args, deque(range(len(args)))
+        for worker in list(self._live.values()):
+            if warm:
+                self._send(worker, "warm")
+            self._hand_out(worker)
+
+    def _send(self, worker: _Worker, message: Any) -> bool:
+        try:
+            worker.conn.send(message)
+            return True
+        except OSError:
+            return False  # it died; its sentinel says so next
+
+    def _hand_out(self, worker: _Worker) -> None:
+        while self._todo and len(worker.units) < AHEAD:
+            worker.units.append(self._todo.popleft())
+            if not self._send(worker, self._args[worker.units[-1]]):
+                return
+        if not worker.units:
+            self._send(worker, None)  # nothing left: stop
+
+    def run(self, part: Any) -> Iterator[UnitResult]:
+        """The results of the units `begin` was given, each once its trace and rows are written."""
+        from multiprocessing.connection import wait
+
+        live = self._live
         while live:
             ready = wait([*live, *(w.conn for w in live.values())])
             for worker in [w for w in live.values() if w.conn in ready]:
                 for outcome in _receive(worker):
-                    hand_out(worker)  # its next unit first: it runs while this one is written
+                    self._hand_out(worker)  # its next unit first: it runs while this one is written
                     yield write_outcome(part, outcome)
             for sentinel in [s for s in ready if s in live]:
                 worker = live.pop(sentinel)
@@ -284,15 +332,29 @@ def _pool(args: list[tuple[Any, ...]], part: Any, workers: int, warm: bool = Fal
                 if code is not None and code > 0 and not worker.finished:
                     # Not killed: it never got going (an import or a start-up error), and a new one would not either.
                     raise RuntimeError(f"a flowtape test worker exited with code {code} before it finished a case")
-                yield _lost_unit(part, worker, *args[worker.units.popleft()])
-                todo.extendleft(reversed(worker.units))  # not started: run them elsewhere
-                if todo:
-                    start()
-    finally:
-        for worker in live.values():
+                yield _lost_unit(part, worker, *self._args[worker.units.popleft()])
+                self._todo.extendleft(reversed(worker.units))  # not started: run them elsewhere
+                if self._todo:
+                    self._hand_out(self._start())
+
+    def close(self) -> None:
+        """Stop every worker still running (also those never given a unit)."""
+        self._starter.join()
+        for worker in self._live.values():
             worker.process.kill()
             worker.process.join()
             worker.conn.close()
+        self._live.clear()
+
+
+def _pool(args: list[tuple[Any, ...]], part: Any, workers: int, warm: bool = False) -> Iterator[UnitResult]:
+    """Run `args` in a `_Pool` of `workers` processes, yielding results as they finish."""
+    pool = _Pool(min(workers, len(args)))
+    try:
+        pool.begin(args, warm)
+        yield from pool.run(part)
+    finally:
+        pool.close()
 
 
 def _receive(worker: _Worker) -> Iterator[UnitOutcome]:
@@ -321,13 +383,14 @@ def _lost_unit(part: Any, worker: _Worker, task: Task, case: Case, approach: str
     return UnitResult(task.name, case.name, approach, "error", error=message, model=model)
 
 
-def _worker(conn: Any, warm: bool = False) -> None:
-    if warm:  # the suite has code-approach units: a jail starts while the first units run
-        from harness.codeexec import warm_sandbox
-
-        warm_sandbox()
+def _worker(conn: Any) -> None:
     try:
         while (a := conn.recv()) is not None:
+            if a == "warm":  # the suite has code-approach units: a jail starts while the first units run
+                from harness.codeexec import warm_sandbox
+
+                warm_sandbox()
+                continue
             conn.send(("result", replay_unit(*a)))
     except EOFError:
         pass  # the pool is gone

@@ -199,3 +199,39 @@ def test_a_worker_that_cannot_start_stops_the_suite_instead_of_being_replaced_fo
 class _ExitsWhenRead:
     def __reduce__(self) -> tuple:
         return os._exit, (3,)
+
+
+def test_a_ledger_in_use_stops_the_workers_already_started_and_nothing_is_written(tmp_path: Path) -> None:
+    """The pool's workers start while the suite is read and take their first units before the
+    ledger opens: a ledger another process holds is still an error before anything is written,
+    and no worker is left running."""
+    import multiprocessing
+
+    from harness.accounting import LedgerError
+    from harness.suiterun import SuiteOptions, run_suite
+
+    ledger = tmp_path / "ledger.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(120)",
+                               str(ledger)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        options = SuiteOptions(suite=ROOT / "goldens", task="meeting-times", workers=2, ledger=ledger, traces=tmp_path / "traces")
+        with pytest.raises(LedgerError, match="another flowtape process is writing"):
+            run_suite(options)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert multiprocessing.active_children() == []
+    assert not (tmp_path / "traces").exists() and not (tmp_path / "ledger.duckdb.parts").exists()
+
+
+def test_a_bad_suite_stops_the_workers_already_started(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from harness.goldens import GoldenError
+    from harness.suiterun import SuiteOptions, run_suite
+
+    with pytest.raises(GoldenError, match="no-such-task"):
+        run_suite(SuiteOptions(suite=ROOT / "goldens", task="no-such-task", workers=2, ledger=tmp_path / "ledger.duckdb"))
+    assert multiprocessing.active_children() == []
+    assert not (tmp_path / "ledger.duckdb").exists()
