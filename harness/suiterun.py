@@ -347,16 +347,6 @@ class _Pool:
         self._live.clear()
 
 
-def _pool(args: list[tuple[Any, ...]], part: Any, workers: int, warm: bool = False) -> Iterator[UnitResult]:
-    """Run `args` in a `_Pool` of `workers` processes, yielding results as they finish."""
-    pool = _Pool(min(workers, len(args)))
-    try:
-        pool.begin(args, warm)
-        yield from pool.run(part)
-    finally:
-        pool.close()
-
-
 def _receive(worker: _Worker) -> Iterator[UnitOutcome]:
     """The outcomes `worker` has sent and the pool not yet read. Raises RuntimeError for the
     report of a worker that failed (a bug in flowtape, not a failing case)."""

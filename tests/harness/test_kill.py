@@ -184,7 +184,7 @@ def test_a_save_killed_before_its_rename_leaves_nothing_that_accumulates(tmp_pat
 
 
 def test_a_worker_that_cannot_start_stops_the_suite_instead_of_being_replaced_forever(tmp_path: Path) -> None:
-    from harness.suiterun import _pool
+    from harness.suiterun import _Pool
 
     class Part:  # the pool writes nothing before a worker sends a case back, and none does
         def add_case(self, rows: dict) -> None:
@@ -193,7 +193,12 @@ def test_a_worker_that_cannot_start_stops_the_suite_instead_of_being_replaced_fo
     # Every worker exits with code 3 as it reads its first unit, saying nothing (as one whose
     # start fails outside flowtape's own code would: an interpreter that cannot import flowtape).
     with pytest.raises(RuntimeError, match=r"^a flowtape test worker exited with code 3 before it finished a case$"):
-        list(_pool([(_ExitsWhenRead(),)] * 20, Part(), 2))
+        pool = _Pool(2)
+        try:
+            pool.begin([(_ExitsWhenRead(),)] * 20)
+            list(pool.run(Part()))
+        finally:
+            pool.close()
 
 
 class _ExitsWhenRead:
