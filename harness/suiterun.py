@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from harness import _forkserver
-from harness.goldens import Case, GoldenError, Task, load_suite, select_units
+from harness.goldens import ARTEFACTS, Case, GoldenError, Task, load_suite, select_units
 
 COMMIT_EVERY = 0.5  # seconds between a ledger part's commits
 
@@ -121,7 +121,7 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     if executor is Executor.LOCAL and options.workers > 1:
         # Its processes start (from the forkserver, which imports what they need) while this
         # process reads the suite.
-        pool = _Pool(options.workers)
+        pool = _Pool(options.workers, warm=_may_run_code(options))
     try:
         if executor is Executor.RAY:  # a worker's current folder is not ours: task folders absolute
             from dataclasses import replace
@@ -141,6 +141,18 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     finally:
         if pool is not None:
             pool.close()
+
+
+def _may_run_code(options: SuiteOptions) -> bool:
+    """Whether the suite may have code-approach units, judged before it is read: the approaches
+    asked for allow `code` and a task folder holds a script (its own or an authored one). A
+    wrong guess costs a jail started for nothing, or one started later (`_Pool.begin`)."""
+    asked = [options.approach] if isinstance(options.approach, str) else options.approach
+    if asked is not None and not any(a.split("@")[0] == "code" for a in asked):
+        return False
+    name = ARTEFACTS["code"]
+    suite = options.suite
+    return (suite / name).is_file() or any(suite.glob(f"*/{name}")) or any(suite.glob(f"*/authored/*/{name}"))
 
 
 def _run_suite(options: SuiteOptions, units: list[tuple[Task, Case, str, str]], skipped: list[str], executor: Executor,
@@ -251,13 +263,15 @@ class _Pool:
     back to the others, and a fresh worker takes its place.
 
     The processes come from a forkserver that has already imported flowtape, not from fork: this
-    process holds the ledger's DuckDB connection and its threads. With `warm` (the units include
-    code-approach ones) each worker starts a jail before its first unit. Pipes, not queues: a queue's
+    process holds the ledger's DuckDB connection and its threads. With `warm` (the suite may have
+    code-approach units: `_may_run_code`) each worker starts a jail as it starts; otherwise
+    `begin` has them start one before their first unit when the units include code ones. Pipes, not queues: a queue's
     locks are named POSIX semaphores, which a killed run leaves behind in /dev/shm."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, warm: bool = False) -> None:
         import threading
 
+        self._warm = warm  # each worker starts a jail as it starts (before the suite is read)
         self._context = _forkserver.start()
         self._live: dict[Any, _Worker] = {}  # by sentinel
         self._todo: deque[int] = deque()
@@ -275,7 +289,7 @@ class _Pool:
 
     def _start(self) -> _Worker:
         ours, theirs = self._context.Pipe()
-        process = self._context.Process(target=_worker, args=(theirs,), daemon=True)
+        process = self._context.Process(target=_worker, args=(theirs, self._warm), daemon=True)
         process.start()
         theirs.close()
         worker = _Worker(process, ours)
@@ -290,7 +304,7 @@ class _Pool:
             raise self._failed
         self._args, self._todo = args, deque(range(len(args)))
         for worker in list(self._live.values()):
-            if warm:
+            if warm and not self._warm:
                 self._send(worker, "warm")
             self._hand_out(worker)
 
@@ -373,7 +387,11 @@ def _lost_unit(part: Any, worker: _Worker, task: Task, case: Case, approach: str
     return UnitResult(task.name, case.name, approach, "error", error=message, model=model)
 
 
-def _worker(conn: Any) -> None:
+def _worker(conn: Any, warm: bool = False) -> None:
+    if warm:  # the suite may have code-approach units: a jail starts while the suite is read
+        from harness.codeexec import warm_sandbox
+
+        warm_sandbox()
     try:
         while (a := conn.recv()) is not None:
             if a == "warm":  # the suite has code-approach units: a jail starts while the first units run
