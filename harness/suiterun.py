@@ -113,9 +113,9 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
               started: Callable[[int, str], None] | None = None) -> SuiteResult:
     """Run the suite. `started(units, run_id)` is called as soon as the run is in the ledger,
     before any case finishes (a first sign of life); `progress` after each case. Raises
-    GoldenError (bad suite) and LedgerError (ledger unusable) before any case is written (local
-    workers may have begun their first units: they are stopped); with the Ray executor, RayError
-    (no Ray, no cluster, a worker that cannot see the suite) before any case runs."""
+    GoldenError (bad suite) and LedgerError (ledger unusable) before any case runs (local workers
+    already started are stopped); with the Ray executor, RayError (no Ray, no cluster, a worker
+    that cannot see the suite)."""
     executor = Executor(options.executor)
     pool = None
     if executor is Executor.LOCAL and options.workers > 1:
@@ -167,10 +167,6 @@ def _run_suite(options: SuiteOptions, units: list[tuple[Task, Case, str, str]], 
     # Each unit carries its task with only its own case: pickling the whole task (all its cases)
     # for every unit would make a large suite quadratic.
     args = [(Task(task.name, task.folder, task.spec, (case,)), case, approach, model, run_id, options) for task, case, approach, model in units]
-    if pool is not None:
-        # The workers start on their first units while the ledger opens; nothing they do is
-        # written until it has (a ledger that cannot be used stops them: `run_suite` closes the pool).
-        pool.begin(args, warm=any(approach.split("@")[0] == "code" for _, _, approach, _ in units))
     ledger = Ledger(options.ledger)
     for recovered in ledger.recover():  # a killed run: its parts are merged, its half-written traces go
         remove_stale_temp_files(options.traces / recovered.run_id)
@@ -205,6 +201,9 @@ def _run_suite(options: SuiteOptions, units: list[tuple[Task, Case, str, str]], 
         else:
             part = _open_part(parts_dir, f"pool-{os.getpid()}.duckdb")
             try:
+                # The run is in the ledger and its part open: the workers (started while the
+                # suite was read) take their units.
+                pool.begin(args, warm=any(approach.split("@")[0] == "code" for _, _, approach, _ in units))
                 for unit in pool.run(part):
                     results.append(unit)
                     if progress:
@@ -251,7 +250,8 @@ class _Worker:
 class _Pool:
     """Units run in `workers` processes. The processes start at once, from a thread (starting one
     waits for the forkserver's imports), so they are up while this process reads the suite and
-    opens the ledger; `run` then hands them the units and yields the results as they finish.
+    opens the ledger; `begin` then hands them their first units and `run` yields the results as
+    they finish.
 
     Each worker is handed units over its own pipe, at most `AHEAD` at a time, which it runs in
     order and answers with each one's `UnitOutcome`; so the pool always knows which unit a worker
@@ -297,8 +297,8 @@ class _Pool:
         return worker
 
     def begin(self, args: list[tuple[Any, ...]], warm: bool = False) -> None:
-        """Hand the workers their first units (and, with `warm`, a jail to start first): they
-        run while the caller opens the ledger; `run` writes what they send back."""
+        """Hand the workers their first units (and, with `warm`, a jail to start first, unless
+        they started one already); `run` writes what they send back."""
         self._starter.join()
         if self._failed is not None:
             raise self._failed

@@ -206,10 +206,9 @@ class _ExitsWhenRead:
         return os._exit, (3,)
 
 
-def test_a_ledger_in_use_stops_the_workers_already_started_and_nothing_is_written(tmp_path: Path) -> None:
-    """The pool's workers start while the suite is read and take their first units before the
-    ledger opens: a ledger another process holds is still an error before anything is written,
-    and no worker is left running."""
+def test_a_ledger_in_use_stops_the_workers_already_started_before_any_case_runs(tmp_path: Path) -> None:
+    """The pool's workers start while the suite is read, before the ledger opens: a ledger
+    another process holds is still an error before any case runs, and no worker is left running."""
     import multiprocessing
 
     from harness.accounting import LedgerError
