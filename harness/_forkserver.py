@@ -1,9 +1,9 @@
 """The forkserver `flowtape test` workers come from, started as early as possible.
 
-Its server imports `harness._preload` (~1 s) in a process of its own before it forks a worker,
+Its server imports `harness._preload` (~0.6 s) in a process of its own before it forks a worker,
 so starting it early overlaps that with whatever the command does first: `flowtape test -w N`
-(and `compare -w N`) starts it from `harness._cli.main` before typer is imported or the suite read, and
-`harness.suiterun` again (a no-op then) before it reads the suite. Standard library only.
+(and `compare -w N`) starts it from `harness._cli.main` before typer is imported or the suite read,
+and `harness.suiterun`'s pool again (a no-op then) as it starts its workers. Standard library only.
 
     context = start()    # a multiprocessing context; context.Process(...) comes from the server
 """

@@ -178,38 +178,29 @@ def _run_suite(options: SuiteOptions, units: list[tuple[Task, Case, str, str]], 
         started(len(units), run_id)
     results: list[UnitResult] = []
     try:
+        # This process alone writes the ledger: its one part gets every unit's rows, whoever ran it.
         if executor is Executor.RAY:
-            from harness._ray import run_on_ray
-
             part = _open_part(parts_dir, f"ray-driver-{os.getpid()}.duckdb")
-            try:
-                for unit in run_on_ray(args, part, options):
-                    results.append(unit)
-                    if progress:
-                        progress(unit, len(results), len(args))
-            finally:
-                part.close()
-        elif pool is None:
-            part = _open_part(parts_dir)
-            try:
-                for a in args:
-                    results.append(_run_unit(part, *a))
-                    if progress:
-                        progress(results[-1], len(results), len(args))
-            finally:
-                part.close()
         else:
-            part = _open_part(parts_dir, f"pool-{os.getpid()}.duckdb")
-            try:
+            part = _open_part(parts_dir, f"pool-{os.getpid()}.duckdb" if pool is not None else None)
+        try:
+            if executor is Executor.RAY:
+                from harness._ray import run_on_ray
+
+                finished = run_on_ray(args, part, options)
+            elif pool is None:
+                finished = (_run_unit(part, *a) for a in args)
+            else:
                 # The run is in the ledger and its part open: the workers (started while the
                 # suite was read) take their units.
                 pool.begin(args, warm=any(approach.split("@")[0] == "code" for _, _, approach, _ in units))
-                for unit in pool.run(part):
-                    results.append(unit)
-                    if progress:
-                        progress(unit, len(results), len(args))
-            finally:
-                part.close()
+                finished = pool.run(part)
+            for unit in finished:
+                results.append(unit)
+                if progress:
+                    progress(unit, len(results), len(args))
+        finally:
+            part.close()
         merge_started = time.perf_counter()
         ledger.merge_parts(run_id, sorted(parts_dir.glob("*.duckdb")) if parts_dir.exists() else [])
         ledger.finish_run(run_id, "completed")
@@ -224,13 +215,13 @@ def _run_suite(options: SuiteOptions, units: list[tuple[Task, Case, str, str]], 
     return SuiteResult(run_id, results, skipped, options.ledger, time.perf_counter() - began, ledger_seconds)
 
 
-def _open_part(parts_dir: Path, name: str | None = None, commit_every: float = COMMIT_EVERY) -> Any:
+def _open_part(parts_dir: Path, name: str | None = None) -> Any:
     from harness.accounting import LedgerPart
 
     parts_dir.mkdir(parents=True, exist_ok=True)
     # Group commits (a commit costs more than a replayed case); the part's journal makes each
     # case durable before it is reported.
-    return LedgerPart(parts_dir / (name or f"worker-{os.getpid()}.duckdb"), commit_every=commit_every)
+    return LedgerPart(parts_dir / (name or f"worker-{os.getpid()}.duckdb"), commit_every=COMMIT_EVERY)
 
 
 AHEAD = 2  # units a worker holds: the one it runs and the next, so it never waits for the pool
