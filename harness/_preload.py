@@ -18,10 +18,21 @@ session). `tests/harness/test_preload.py` checks that after this import, replayi
 every approach imports nothing more of flowtape, jsonschema, the mcp SDK or tiktoken, and none of
 those four.
 
-Nothing here starts a process or opens a file a worker would share.
+The one process started here is the sandbox's probe (`sandbox_prefix`: a jail that must fail to
+reach the network and the host's files), run from a thread while the modules import and waited
+for before the import ends: every worker inherits its verdict instead of probing again before it
+warms its jail (~60 ms each). Nothing here leaves a process running or opens a file a worker
+would share.
 """
 
 from __future__ import annotations
+
+import threading
+
+from harness.codeexec._jail import network_denied
+
+_probe = threading.Thread(target=network_denied, name="flowtape-sandbox-probe", daemon=True)
+_probe.start()
 
 import harness.cassettes._llm  # noqa: F401
 import harness.cassettes._mcp  # noqa: F401
@@ -44,4 +55,4 @@ import tiktoken_ext.openai_public  # noqa: F401
 # jsonschema's metaschema check (its references resolved once).
 harness.suite._version()
 jsonschema.Draft202012Validator.check_schema({"type": "object", "properties": {"a": {"type": "array", "items": {"type": "string"}}}})
-
+_probe.join()  # no thread may be running when the forkserver forks a worker

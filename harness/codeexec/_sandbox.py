@@ -311,13 +311,10 @@ def _take(prefix: list[str], scratch_bytes: int, fresh: bool = False) -> _Jail:
     Raises:
         SandboxError: a new jail did not start (its cgroups could not be joined, bwrap failed).
     """
-    global _owner
     key = (tuple(prefix), scratch_bytes)
     while not fresh:
         with _lock:
-            if _owner != os.getpid():  # a forked child: those jails are its parent's
-                _idle.clear()
-                _owner = os.getpid()
+            _claim()
             jail = _idle[key].pop() if _idle.get(key) else None
         if jail is None:
             break
@@ -372,11 +369,20 @@ def _bytecode(text: str, inside: str) -> bytes:
 
 
 def _give_back(jail: _Jail) -> None:
+    """Keep `jail` for this process's next script (a jail made here is this process's, even when
+    the module was imported before a fork: a `flowtape test` worker warms one as it starts)."""
     with _lock:
-        if _owner == os.getpid():
-            _idle.setdefault(jail.key, []).append(jail)
-            return
-    jail.close()
+        _claim()
+        _idle.setdefault(jail.key, []).append(jail)
+
+
+def _claim() -> None:
+    """Make the kept jails this process's (with `_lock` held): in a forked child, those it
+    inherited are its parent's, and it forgets them."""
+    global _owner
+    if _owner != os.getpid():
+        _idle.clear()
+        _owner = os.getpid()
 
 
 def _sweep_folders() -> None:

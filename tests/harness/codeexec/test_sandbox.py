@@ -371,6 +371,30 @@ def test_a_jail_warmed_ahead_serves_the_next_script(tmp_path, monkeypatch):
     assert (result.ended, result.stdout, made) == ("ok", "3\n", [])  # the first script of the warmed jail
 
 
+def test_a_jail_warmed_in_a_forked_process_serves_its_next_script(tmp_path):
+    """`flowtape test` workers are forked from a server that imported the sandbox module: the jail
+    a worker warms is its own, kept for its first script (it was closed at once, as if it
+    belonged to the server, so every worker's first code case started a jail of its own)."""
+    code = textwrap.dedent(f"""
+        import json, os, sys
+        from harness.codeexec import _sandbox, warm_sandbox, run_script
+        pid = os.fork()
+        if pid == 0:
+            warm_sandbox()
+            kept = sum(len(jails) for jails in _sandbox._idle.values())
+            made = []
+            start = _sandbox._Jail.__init__
+            _sandbox._Jail.__init__ = lambda self, *args: (made.append(1), start(self, *args))[1]
+            result = run_script({str(script(tmp_path, "print('ran')"))!r})
+            print(json.dumps({{"kept": kept, "made": len(made), "out": result.stdout}}), flush=True)
+            _sandbox.close_sandboxes()
+            os._exit(0)
+        os.waitpid(pid, 0)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert json.loads(done.stdout) == {"kept": 1, "made": 0, "out": "ran\n"}, done.stderr
+
+
 def test_jails_kept_from_a_finished_thread_pool_still_serve(tmp_path):
     """A jail dies with the thread that started it; kept jails are started from one thread that
     lives as long as the process, so scripts run from a thread pool that has since finished
