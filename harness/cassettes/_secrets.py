@@ -65,10 +65,12 @@ _NOT_SECRET_ENDINGS = frozenset({"header", "name", "names", "env", "var", "file"
 
 
 @functools.lru_cache(maxsize=8192)  # the same few field names, on every step of every case
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
     """Whether a field, header, flag or query parameter named `name` holds a secret, judged by
     whole words: `api_key`, `X-Api-Key`, `authToken`, `--password`, `set-cookie` do; `author`,
-    `keywords`, `max_tokens`, `prompt_tokens`, `api_key_header` do not."""
+    `keywords`, `max_tokens`, `prompt_tokens`, `api_key_header` do not. (Remembered per name: a
+    trace's every object asks for the same few field names.)"""
     snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     words = [w for w in re.split(r"[^a-z0-9]+", snake.lower()) if w]
     if not words or words[-1] in _NOT_SECRET_ENDINGS:
@@ -133,10 +135,17 @@ def secret_header(name: str, value: Any = None) -> bool:
     """Whether a header (or any field) holds a credential: by its name (`Authorization`,
     `X-Api-Key`, `Cookie`, any secret-looking name) or by its value (`Bearer <token>`, `Basic
     <base64 of user:password>`)."""
-    if name.lower() in SECRET_HEADERS or is_secret_name(name):
-        return True
-    if not isinstance(value, str):
-        return False
+    return _secret_key(name) or (isinstance(value, str) and _credential(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_key(name: str) -> bool:
+    """`secret_header`'s judgement by name alone."""
+    return name.lower() in SECRET_HEADERS or is_secret_name(name)
+
+
+def _credential(value: str) -> bool:
+    """`secret_header`'s judgement by value alone: `Bearer <token>`, `Basic <user:password>`."""
     if _BEARER.fullmatch(value):
         return True
     basic = _BASIC.fullmatch(value)
@@ -401,8 +410,7 @@ def _scrub(value: Any, needles: tuple[str, ...]) -> Any:
         out = {}
         for k, v in value.items():
             name = k if type(k) is str else str(k)
-            if v and isinstance(v, (str, dict, list)) and (name.lower() in SECRET_HEADERS or is_secret_name(name)
-                                                            or (isinstance(v, str) and secret_header(name, v))):
+            if v and isinstance(v, (str, dict, list)) and (_secret_key(name) or (isinstance(v, str) and _credential(v))):
                 out[_text(name, needles)] = REDACTED
             elif isinstance(v, str):
                 out[_text(name, needles)] = _text(v, needles)
@@ -418,7 +426,7 @@ def _scrub(value: Any, needles: tuple[str, ...]) -> Any:
 
 def _text(text: str, needles: tuple[str, ...]) -> str:
     """`scrub_text`, with the common case (no secret, no URL, no `=`) answered first."""
-    if "://" not in text and "=" not in text and not any(needle in text for needle in needles):
+    if "://" not in text and "=" not in text and (not needles or not any(needle in text for needle in needles)):
         return text
     return scrub_text(text, needles)
 
