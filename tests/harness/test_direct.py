@@ -6,6 +6,7 @@ not."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,32 @@ def test_a_bad_direct_section_is_a_load_error_naming_file_and_key(tmp_path, edit
     with pytest.raises(GoldenError) as caught:
         load_task(folder)
     assert str(caught.value).startswith(str(folder / "task.yaml")) and message.removeprefix("task.yaml") in str(caught.value)
+
+
+def test_a_schema_checked_once_is_not_checked_again_and_a_bad_one_always_is(tmp_path):
+    """Valid direct.outputs schemas are remembered in the per-user cache (keyed by the schema and
+    the installed jsonschema): reading the suite again imports no jsonschema. A bad schema is
+    never remembered; with no cache, every read checks."""
+    import subprocess
+    import sys
+
+    folder = make_task(tmp_path)
+    read = ("import sys; from pathlib import Path; from harness.goldens import load_task\n"
+            f"load_task(Path({str(folder)!r})); print('jsonschema' in sys.modules)")
+
+    def imported(cache: str) -> bool:
+        env = {**os.environ, "FLOWTAPE_CACHE_DIR": cache}
+        done = subprocess.run([sys.executable, "-c", read], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().lower())
+
+    cache = str(tmp_path / "cache")
+    assert [imported(cache), imported(cache)] == [True, False]
+    assert [imported(""), imported("")] == [True, True]  # FLOWTAPE_CACHE_DIR empty: no cache
+    bad = make_task(tmp_path / "bad", TASK.replace("{type: string}", "{type: strung}"))
+    for _ in range(2):
+        with pytest.raises(GoldenError, match="not a JSON schema"):
+            load_task(bad)
 
 
 def test_a_case_the_prompt_or_the_outputs_do_not_fit_is_a_load_error_naming_the_case(tmp_path):
