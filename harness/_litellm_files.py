@@ -79,8 +79,40 @@ def _served(raw: dict[str, Any]) -> dict[str, Any]:
 
 def in_price_map(*models: str) -> bool:
     """Whether litellm's price map names any of `models`, bare or as `openai/<model>`; True
-    when the map cannot be read (then nobody can say a model is unpriced)."""
+    when the map cannot be read (then nobody can say a model is unpriced).
+
+    Every replayed model call asks this; reading the map costs ~0.06-0.1 s of CPU per process,
+    so the answers are kept in the per-user cache (`harness._cache`) by the map file's path, size
+    and modification time and the models asked about."""
+    stamp = _map_stamp()
+    key = None
+    if stamp is not None:
+        from harness._cache import JsonCache, digest
+
+        key = digest("\0".join((_SERVED_RULES, stamp, *models)).encode())
+        cache = JsonCache("price-map-names")
+        found = cache.get(key)
+        if isinstance(found, bool):
+            return found
     known = price_map()
-    if known is None:
-        return True
-    return any(m and (m in known or f"openai/{m}" in known) for m in models)
+    answer = known is None or any(m and (m in known or f"openai/{m}" in known) for m in models)
+    if key is not None and known is not None:
+        cache.put(key, answer)
+        cache.save()
+    return answer
+
+
+_SERVED_RULES = "served-1"  # the version of `_served`'s rules, part of the cached answers' key
+
+
+def _map_stamp() -> str | None:
+    """The price map file's path, size and modification time, or None when it cannot be found."""
+    folder = litellm_folder()
+    if folder is None:
+        return None
+    path = folder / PRICE_MAP_FILE
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}"

@@ -93,3 +93,30 @@ def test_a_price_is_read_without_importing_litellm() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["0.00045", "None", "False"]
+
+
+def test_which_models_the_map_names_is_remembered_by_the_map_file(tmp_path, monkeypatch) -> None:
+    """A replayed model call asks whether litellm's map names its model; the answer is kept in
+    the per-user cache by the map file (path, size, modification time), so a later process
+    reads no map, and another map file is asked again."""
+    import json
+
+    from harness import _litellm_files as files
+
+    monkeypatch.setenv("FLOWTAPE_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "litellm"
+    folder.mkdir()
+    (folder / files.PRICE_MAP_FILE).write_text(json.dumps({"priced-model": {"input_cost_per_token": 1e-6}}))
+    monkeypatch.setattr(files, "litellm_folder", lambda: folder)
+    files.price_map.cache_clear()
+    monkeypatch.setattr(files, "price_map", files.price_map.__wrapped__)  # read the file each time it is asked
+    assert (files.in_price_map("priced-model"), files.in_price_map("smollm2", "smollm2-135m")) == (True, False)
+
+    def unread() -> None:
+        raise AssertionError("the map was read for an answer the cache holds")
+
+    with monkeypatch.context() as inner:
+        inner.setattr(files, "price_map", unread)
+        assert (files.in_price_map("priced-model"), files.in_price_map("smollm2", "smollm2-135m")) == (True, False)
+    (folder / files.PRICE_MAP_FILE).write_text(json.dumps({"smollm2": {"input_cost_per_token": 1e-6}, "x": {}}))
+    assert (files.in_price_map("priced-model"), files.in_price_map("smollm2", "smollm2-135m")) == (False, True)
