@@ -121,17 +121,17 @@ class CassetteLLMClient:
             stored = self.cassette.normalizer.to_stored(redact_fields(json.loads(json.dumps(body))))
         except (TypeError, ValueError):
             return None
-        live_stored = None
-        for item in self.cassette.candidates(KIND, request.step_id):
-            if item.method.endswith("/chat/completions") and item.server == model and item.request == stored:
-                live_stored = item
-                break
+        live_stored = self.cassette.first_candidate(
+            KIND, request.step_id, lambda item: item.method.endswith("/chat/completions") and item.server == model and item.request == stored)
         if live_stored is None:
             return None
         answer = _answer(live_stored.response)
         if answer is None or in_price_map(model, str(answer.get("model") or "")):
             return None
-        self.cassette.lookup(KIND, model, request.step_id, live_stored.method, body)  # marks it used, in order
+        if body == stored:  # nothing was normalised or redacted (the usual case): not normalised again
+            self.cassette.lookup_stored(KIND, model, request.step_id, live_stored.method, stored)  # marks it used, in order
+        else:
+            self.cassette.lookup(KIND, model, request.step_id, live_stored.method, body)
         usage = answer["usage"]
         details = usage.get("prompt_tokens_details") or {}
         return LLMResponse(text=answer["choices"][0]["message"].get("content") or "", model=answer.get("model") or request.model,

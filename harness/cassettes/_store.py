@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -201,7 +202,12 @@ class Cassette:
         """The recording for this live request (its response in live form), or None."""
         if not self.replays:
             return None
-        stored = self.normalizer.to_stored(request)
+        return self.lookup_stored(kind, server, step, method, self.normalizer.to_stored(request))
+
+    def lookup_stored(self, kind: Kind, server: str, step: str | None, method: str, stored: Any) -> StoredInteraction | None:
+        """`lookup` for a request already in its stored form (`normalizer.to_stored`)."""
+        if not self.replays:
+            return None
         key = (kind, server, step, method, request_digest(method, stored))
         queue = self._index.get(key)
         if not queue and key not in self._last:
@@ -234,12 +240,25 @@ class Cassette:
         request's unplayed recordings in recorded order, then the one that repeats); responses
         in live form. For replayers that match by themselves and take the first match (vcrpy
         under the LLM client), which then `lookup` what they replayed, to mark it used."""
+        return [self.interactions[i].model_copy(update={"response": self.normalizer.to_live(self.interactions[i].response)})
+                for i in self._candidate_indices(kind, step)]
+
+    def first_candidate(self, kind: Kind, step: str | None, matches: Callable[[StoredInteraction], bool]) -> StoredInteraction | None:
+        """The first of `candidates` whose stored form (request as stored) `matches`, its response
+        in live form; only that one is converted (a step's candidates may be many and large)."""
+        for i in self._candidate_indices(kind, step):
+            item = self.interactions[i]
+            if matches(item):
+                return item.model_copy(update={"response": self.normalizer.to_live(item.response)})
+        return None
+
+    def _candidate_indices(self, kind: Kind, step: str | None) -> list[int]:
         if not self.replays:
             return []
         keys = self._steps.get((kind, step), {})
         pending = sorted(i for key in keys for i in self._index.get(key, ()))
         repeats = sorted(self._last[key] for key in keys if key in self._last and not self._index.get(key))
-        return [self.interactions[i].model_copy(update={"response": self.normalizer.to_live(self.interactions[i].response)}) for i in pending + repeats]
+        return pending + repeats
 
     def use_setup(self, kind: Kind, server: str) -> None:
         """Mark `server`'s session set-up recordings (no step: initialize, tools/list, ...) used:
