@@ -30,12 +30,13 @@ _PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
     "VARCHAR": str, "JSON": str, "INTEGER": int, "BIGINT": int, "DOUBLE": (int, float), "BOOLEAN": bool, "TIMESTAMP": datetime,
 }
 _KEY_WIDTH = len(KEY)  # run_id, task, case, approach, model lead every case table
+_COLUMN_SETS = {table: frozenset(names) for table, names in COLUMNS.items()}
 
 
 def _encode_row(table: str, row: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
     columns = column_types(table)
     if isinstance(row, Mapping):
-        unknown = set(row) - set(COLUMNS[table])
+        unknown = row.keys() - _COLUMN_SETS[table]
         if unknown:
             raise ValueError(f"{table} has no column {', '.join(sorted(unknown))}")
         row = [row.get(name) for name, _ in columns]

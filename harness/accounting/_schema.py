@@ -15,6 +15,7 @@ still join `steps` to `llm_calls` / `tool_calls` one to one.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +65,7 @@ class LedgerLockedError(LedgerError):
     """Another process has the file open (DuckDB allows one writer, and no reader beside it)."""
 
 
+@functools.cache
 def column_types(table: str) -> tuple[tuple[str, str], ...]:
     """(name, base SQL type) of each column of a ledger table: ("seq", "INTEGER")."""
     return tuple((name, sql.split(" ")[0]) for name, sql in _TABLES[table])
