@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness._readers import ParseError, clip, load_yaml, read_text
+from harness._schemacheck import schema_problem
 from harness.cassettes import Normalizer, Rule
 from runner import JSONInputError, read_workflow
 from runner._hints import did_you_mean
@@ -436,59 +437,6 @@ def _check_direct(spec: TaskSpec, task_file: Path, cases: tuple[Case, ...]) -> N
                 name = clip(target, 80)
                 raise GoldenError(f"{case.path}: outputs.{name}: the direct approach declares no output '{name}'{did_you_mean(target, list(outputs))}"
                                   f" (direct.outputs in {task_file.name})")
-
-
-def schema_problem(schema: Any) -> str | None:
-    """Why `schema` is not a valid JSON schema (checked against its draft's metaschema, 2020-12
-    by default), or None. Valid ones are remembered in the per-user cache (`harness._cache`),
-    keyed by the schema's JSON and the installed jsonschema, so reading a suite checked before
-    imports no jsonschema (~0.08 s of every `flowtape test`, before any case runs)."""
-    key = _schema_key(schema)
-    if key is not None and _checked_schemas().get(key):
-        return None
-    import jsonschema
-
-    try:
-        jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator).check_schema(schema)
-    except jsonschema.SchemaError as err:
-        return err.message
-    if key is not None:
-        cache = _checked_schemas()
-        cache.put(key, True)
-        cache.save()
-    return None
-
-
-def _schema_key(schema: Any) -> str | None:
-    """The cache key of a schema check: the schema's canonical JSON and which jsonschema judges
-    it (its module file, by path, size and modification time); None when either is unknown."""
-    import importlib.util
-    import json
-
-    from harness._cache import digest
-
-    try:
-        text = json.dumps(schema, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        spec = importlib.util.find_spec("jsonschema")
-        stat = os.stat(spec.origin) if spec is not None and spec.origin else None
-    except (TypeError, ValueError, OSError, ImportError):
-        return None
-    if stat is None:
-        return None
-    return digest(f"{spec.origin}\0{stat.st_size}\0{stat.st_mtime_ns}\0{text}".encode())
-
-
-def _checked_schemas() -> Any:
-    """The `schema-checks` cache of the current cache folder (one reading per process)."""
-    from harness._cache import JsonCache, cache_dir
-
-    folder = cache_dir()
-    if folder not in _SCHEMA_CACHES:
-        _SCHEMA_CACHES[folder] = JsonCache("schema-checks")
-    return _SCHEMA_CACHES[folder]
-
-
-_SCHEMA_CACHES: dict[Path | None, Any] = {}
 
 
 def load_task(folder: Path) -> Task:

@@ -59,7 +59,7 @@ def _validator(schema: dict[str, Any], base_dir: Path) -> Any:
         base_uri = (base_dir / ref).resolve().as_uri()
     schema = {"$id": base_uri, **schema} if "$id" not in schema else schema
     key = json.dumps(schema, sort_keys=True, default=str)
-    if key not in _validators:  # checking a schema against its metaschema costs ~8 ms: once per schema
+    if key not in _validators:  # checking a schema against its metaschema costs ~8 ms: once per schema (and run: `_schemacheck`)
         if len(_validators) >= 256:
             _validators.pop(next(iter(_validators)))
         _validators[key] = _build(schema)
@@ -83,8 +83,11 @@ def _build(schema: dict[str, Any]) -> Any:
         path = Path(unquote(urlsplit(uri).path))
         return Resource.from_contents(load_data_file(path.parent, path.name, "schema"), default_specification=DRAFT202012)
 
+    from harness._schemacheck import check, checked
+
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    cls.check_schema(schema)
+    if not checked(schema):  # found valid by an earlier run: the metaschema walk is not repeated
+        check(schema)
     return cls(schema, registry=Registry(retrieve=retrieve), format_checker=cls.FORMAT_CHECKER)
 
 
