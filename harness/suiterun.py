@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from harness import _forkserver
-from harness.goldens import ARTEFACTS, Case, GoldenError, Task, load_suite, select_units
+from harness.goldens import Case, GoldenError, Task, load_suite, select_units
 
 COMMIT_EVERY = 0.5  # seconds between a ledger part's commits
 
@@ -121,7 +121,7 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     if executor is Executor.LOCAL and options.workers > 1:
         # Its processes start (from the forkserver, which imports what they need) while this
         # process reads the suite.
-        pool = _Pool(options.workers, warm=_may_run_code(options))
+        pool = _Pool(options.workers)
     try:
         if executor is Executor.RAY:  # a worker's current folder is not ours: task folders absolute
             from dataclasses import replace
@@ -141,18 +141,6 @@ def run_suite(options: SuiteOptions, progress: Callable[[UnitResult, int, int], 
     finally:
         if pool is not None:
             pool.close()
-
-
-def _may_run_code(options: SuiteOptions) -> bool:
-    """Whether the suite may have code-approach units, judged before it is read: the approaches
-    asked for allow `code` and a task folder holds a script (its own or an authored one). A
-    wrong guess costs a jail started for nothing, or one started later (`_Pool.begin`)."""
-    asked = [options.approach] if isinstance(options.approach, str) else options.approach
-    if asked is not None and not any(a.split("@")[0] == "code" for a in asked):
-        return False
-    name = ARTEFACTS["code"]
-    suite = options.suite
-    return (suite / name).is_file() or any(suite.glob(f"*/{name}")) or any(suite.glob(f"*/authored/*/{name}"))
 
 
 def _run_suite(options: SuiteOptions, units: list[tuple[Task, Case, str, str]], skipped: list[str], executor: Executor,
@@ -254,15 +242,15 @@ class _Pool:
     back to the others, and a fresh worker takes its place.
 
     The processes come from a forkserver that has already imported flowtape, not from fork: this
-    process holds the ledger's DuckDB connection and its threads. With `warm` (the suite may have
-    code-approach units: `_may_run_code`) each worker starts a jail as it starts; otherwise
-    `begin` has them start one before their first unit when the units include code ones. Pipes, not queues: a queue's
-    locks are named POSIX semaphores, which a killed run leaves behind in /dev/shm."""
+    process holds the ledger's DuckDB connection and its threads. When the units include
+    code-approach ones (`begin`'s `warm`), each worker starts a jail for them once its first unit
+    is done. Pipes, not queues: a queue's locks are named POSIX semaphores, which a killed run
+    leaves behind in /dev/shm."""
 
-    def __init__(self, workers: int, warm: bool = False) -> None:
+    def __init__(self, workers: int) -> None:
         import threading
 
-        self._warm = warm  # each worker starts a jail as it starts (before the suite is read)
+        self._warm = False  # the units include code-approach ones: each worker starts a jail (`_worker`)
         self._context = _forkserver.start()
         self._live: dict[Any, _Worker] = {}  # by sentinel
         self._todo: deque[int] = deque()
@@ -288,14 +276,15 @@ class _Pool:
         return worker
 
     def begin(self, args: list[tuple[Any, ...]], warm: bool = False) -> None:
-        """Hand the workers their first units (and, with `warm`, a jail to start first, unless
-        they started one already); `run` writes what they send back."""
+        """Hand the workers their first units (with `warm`, the units include code-approach ones:
+        each worker starts a jail once its first unit is done, as do workers started later to
+        replace one that died); `run` writes what they send back."""
         self._starter.join()
         if self._failed is not None:
             raise self._failed
-        self._args, self._todo = args, deque(range(len(args)))
+        self._args, self._todo, self._warm = args, deque(range(len(args))), warm
         for worker in list(self._live.values()):
-            if warm and not self._warm:
+            if warm:
                 self._send(worker, "warm")
             self._hand_out(worker)
 
@@ -379,18 +368,22 @@ def _lost_unit(part: Any, worker: _Worker, task: Task, case: Case, approach: str
 
 
 def _worker(conn: Any, warm: bool = False) -> None:
-    if warm:  # the suite may have code-approach units: a jail starts while the suite is read
-        from harness.codeexec import warm_sandbox
-
-        warm_sandbox()
     try:
         while (a := conn.recv()) is not None:
-            if a == "warm":  # the suite has code-approach units: a jail starts while the first units run
+            if a == "warm":  # the units include code-approach ones
+                warm = True
+                continue
+            conn.send(("result", replay_unit(*a)))
+            if warm:
+                # The jail for the code-approach units starts once the first unit is done (the
+                # next is already here): started with the worker, its start shared the cores with
+                # the first units, each 1.4-5x the median case, against 1.4-2.7x so, for the
+                # same wall time (12 interleaved runs each). A code-approach first unit starts a
+                # jail of its own.
                 from harness.codeexec import warm_sandbox
 
                 warm_sandbox()
-                continue
-            conn.send(("result", replay_unit(*a)))
+                warm = False
     except EOFError:
         pass  # the pool is gone
     except BaseException as err:  # a bug, not a failing case: surface it in the parent

@@ -1,31 +1,41 @@
-"""`flowtape test -w N` starts its workers before it reads the suite; whether they start a jail at
-once is guessed from the suite's files (`_may_run_code`): a wrong guess only costs a jail."""
+"""`flowtape test -w N`: when the units include code-approach ones, each worker starts its jail
+once its first unit is done (started with the worker, the jail's start shared the cores with the
+first units); a worker told nothing starts none."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import pytest
 
-from harness.suiterun import SuiteOptions, _may_run_code
-
-ROOT = Path(__file__).resolve().parents[2]
+from harness import suiterun
 
 
-def test_the_shipped_suite_may_run_code() -> None:
-    assert _may_run_code(SuiteOptions(suite=ROOT / "goldens"))
-    assert _may_run_code(SuiteOptions(suite=ROOT / "goldens" / "meeting-times"))  # one task folder
+class _Conn:
+    """A worker's end of the pipe: hands out `messages`, keeps what the worker sends."""
+
+    def __init__(self, messages: list[Any]) -> None:
+        self.messages, self.sent = list(messages), []
+
+    def recv(self) -> Any:
+        return self.messages.pop(0)
+
+    def send(self, value: Any) -> None:
+        self.sent.append(value)
 
 
-@pytest.mark.parametrize(("approach", "expected"), [("ir", False), (["ir", "direct"], False), ("code", True), (["ir", "code@smollm2"], True)])
-def test_the_approaches_asked_for_decide_first(approach: str | list[str], expected: bool) -> None:
-    assert _may_run_code(SuiteOptions(suite=ROOT / "goldens", approach=approach)) is expected
+@pytest.mark.parametrize(("messages", "warm", "expected"), [
+    (["warm", ("a",), ("b",), None], False, ["unit a", "jail", "unit b"]),
+    ([("a",), ("b",), None], True, ["unit a", "jail", "unit b"]),  # a worker started to replace one that died
+    ([("a",), ("b",), None], False, ["unit a", "unit b"]),
+])
+def test_a_worker_starts_its_jail_after_its_first_unit(monkeypatch, messages, warm, expected) -> None:
+    done: list[str] = []
+    monkeypatch.setattr(suiterun, "replay_unit", lambda name: done.append(f"unit {name}") or name)
+    import harness.codeexec
 
-
-def test_a_suite_without_scripts_starts_no_jail_early(tmp_path: Path) -> None:
-    (tmp_path / "task-a").mkdir()
-    (tmp_path / "task-a" / "workflow.json").write_text("{}")
-    assert not _may_run_code(SuiteOptions(suite=tmp_path))
-    (tmp_path / "task-a" / "authored" / "some-model").mkdir(parents=True)
-    (tmp_path / "task-a" / "authored" / "some-model" / "baseline.py").write_text("print(1)")
-    assert _may_run_code(SuiteOptions(suite=tmp_path))
+    monkeypatch.setattr(harness.codeexec, "warm_sandbox", lambda: done.append("jail"))
+    conn = _Conn(messages)
+    suiterun._worker(conn, warm)
+    assert done == expected
+    assert conn.sent == [("result", "a"), ("result", "b")]
