@@ -21,7 +21,8 @@ those four.
 The one process started here is the sandbox's probe (`sandbox_prefix`: a jail that must fail to
 reach the network and the host's files), run from a thread while the modules import and waited
 for before the import ends: every worker inherits its verdict instead of probing again before it
-warms its jail (~60 ms each). Nothing here leaves a process running or opens a file a worker
+warms its jail (~60 ms each; a suite without code-approach units pays the probe's ~50 ms of CPU
+beside the imports for nothing). Nothing here leaves a process running or opens a file a worker
 would share.
 """
 

@@ -370,7 +370,8 @@ def _bytecode(text: str, inside: str) -> bytes:
 
 def _give_back(jail: _Jail) -> None:
     """Keep `jail` for this process's next script (a jail made here is this process's, even when
-    the module was imported before a fork: a `flowtape test` worker warms one as it starts)."""
+    the module was imported before a fork: a `flowtape test` worker, forked from a server that
+    imported it, warms one for its code-approach units)."""
     with _lock:
         _claim()
         _idle.setdefault(jail.key, []).append(jail)
