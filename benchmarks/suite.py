@@ -3,7 +3,8 @@
 Target (issue 13): <= 4 s. In the same run, pydantic-evals evaluates a dataset of as many cases
 (a task that does nothing, five deterministic evaluators) from its own environment
 (`.venv-bench/pydantic-evals`, created with pip on first use; `--no-pydantic-evals` skips it),
-and both rates are printed side by side.
+and both rates are printed side by side. Last, the floor the workflow's shell commands set: the
+same two commands per case, run bare (`subprocess.run` of `sh -c`) in as many processes.
 
     .venv/bin/python benchmarks/suite.py [--cases 1000] [--workers 2] [--no-pydantic-evals]
 
@@ -87,8 +88,31 @@ def main() -> None:
               "(flowtape replays 5 recorded steps and writes a trace and the ledger per case; pydantic-evals calls a no-op task)")
     print(f"  ledger           {result.ledger_seconds:8.2f} s in the parent, which alone writes it: rows and merge "
           f"({100 * result.ledger_seconds / seconds:.1f}% of the wall time)")
+    floor = _commands_floor(args.cases, args.workers)
+    print(f"  shell floor      {floor:8.2f} s   the workflow's two commands alone for {args.cases} cases, bare subprocess.run of "
+          f"`sh -c` in {args.workers} processes, nothing else (flowtape's wall time is {seconds / floor:.2f}x it)")
     if passed != len(result.units):
         sys.exit(1)
+
+
+def _commands_floor(cases: int, workers: int) -> float:
+    """Seconds the two shell commands of every case take with nothing around them: each of
+    `workers` processes runs its share of the cases' `printf` and `wc -w` (with the first's
+    output on stdin) through `sh -c`, as the shell node does."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    share = [cases // workers + (i < cases % workers) for i in range(workers)]
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(_commands, [1] * workers))  # the processes started before the clock does
+        started = time.perf_counter()
+        list(pool.map(_commands, share))
+        return time.perf_counter() - started
+
+
+def _commands(n: int) -> None:
+    for _ in range(n):
+        joined = subprocess.run(["/bin/sh", "-c", "printf '%s %s %s' +9.0h +1.0h -5.0h"], capture_output=True, text=True, check=True).stdout
+        subprocess.run(["/bin/sh", "-c", "wc -w"], input=joined, capture_output=True, text=True, check=True)
 
 
 def _pydantic_evals(cases: int) -> dict:
