@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.accounting import query
-from harness.cassettes._store import describe_change, pretty_path, short_json
+from harness.cassettes._describe import describe_change, pretty_path, short_json
 
 __all__ = ["CaseDiff", "RunsDiff", "WorkflowDiff", "case_lines", "diff_runs", "diff_workflows", "render_runs", "render_workflows", "resolve_run"]
 

@@ -52,24 +52,44 @@ The baseline (`harness.gate._baseline`) is kept in the ledger, table `gate_basel
 ledger file (its latest run) or `git:<commit>` (the latest run at that commit) instead.
 """
 
-from harness.gate._baseline import BASELINE_DDL, BaselineRef, recorded_baseline, resolve_baseline
-from harness.gate._figures import CaseFigures, RunFigures, StepFigures, load_run
-from harness.gate._gate import GateResult, gate, update_baseline
-from harness.gate._policy import (
-    APPROACHES,
-    GateError,
-    Limit,
-    LoadedPolicy,
-    MaxRegression,
-    Policy,
-    PolicyError,
-    Savings,
-    find_policy,
-    load_policy,
-)
-from harness.gate._report import GATE_SUITE, render_markdown, render_text, write_junit
-from harness.gate._rules import Failure
-from harness.gate._schemas import ServerSchema, schema_tokens
+from typing import TYPE_CHECKING
+
+from runner._lazy import lazy_getattr
+
+# Exported lazily: `flowtape diff` and the report read the recorded baseline
+# (`harness.gate._baseline`) without the gate's rules, report and schema counting.
+_WHERE = {
+    **{name: ("harness.gate._baseline", name) for name in ("BASELINE_DDL", "BaselineRef", "recorded_baseline", "resolve_baseline")},
+    **{name: ("harness.gate._figures", name) for name in ("CaseFigures", "RunFigures", "StepFigures", "load_run")},
+    **{name: ("harness.gate._gate", name) for name in ("GateResult", "gate", "update_baseline")},
+    **{name: ("harness.gate._policy", name) for name in ("APPROACHES", "GateError", "Limit", "LoadedPolicy", "MaxRegression", "Policy",
+                                                         "PolicyError", "Savings", "find_policy", "load_policy")},
+    **{name: ("harness.gate._report", name) for name in ("GATE_SUITE", "render_markdown", "render_text", "write_junit")},
+    "Failure": ("harness.gate._rules", "Failure"),
+    **{name: ("harness.gate._schemas", name) for name in ("ServerSchema", "schema_tokens")},
+}
+
+__getattr__ = lazy_getattr(__name__, _WHERE, globals())
+
+if TYPE_CHECKING:
+    from harness.gate._baseline import BASELINE_DDL, BaselineRef, recorded_baseline, resolve_baseline
+    from harness.gate._figures import CaseFigures, RunFigures, StepFigures, load_run
+    from harness.gate._gate import GateResult, gate, update_baseline
+    from harness.gate._policy import (
+        APPROACHES,
+        GateError,
+        Limit,
+        LoadedPolicy,
+        MaxRegression,
+        Policy,
+        PolicyError,
+        Savings,
+        find_policy,
+        load_policy,
+    )
+    from harness.gate._report import GATE_SUITE, render_markdown, render_text, write_junit
+    from harness.gate._rules import Failure
+    from harness.gate._schemas import ServerSchema, schema_tokens
 
 __all__ = [
     "APPROACHES",
