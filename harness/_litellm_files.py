@@ -87,22 +87,40 @@ def in_price_map(*models: str) -> bool:
     stamp = _map_stamp()
     key = None
     if stamp is not None:
-        from harness._cache import JsonCache, digest
+        from harness._cache import digest
 
         key = digest("\0".join((_SERVED_RULES, stamp, *models)).encode())
-        cache = JsonCache("price-map-names")
-        found = cache.get(key)
+        found = _answers.get(key)
+        if found is None:
+            found = _names().get(key)
         if isinstance(found, bool):
+            _answers[key] = found
             return found
     known = price_map()
     answer = known is None or any(m and (m in known or f"openai/{m}" in known) for m in models)
     if key is not None and known is not None:
+        _answers[key] = answer
+        cache = _names()
         cache.put(key, answer)
         cache.save()
     return answer
 
 
 _SERVED_RULES = "served-1"  # the version of `_served`'s rules, part of the cached answers' key
+_answers: dict[str, bool] = {}  # this process's answers, by key
+
+
+def _names() -> Any:
+    """The `price-map-names` cache of the current cache folder (read once per process)."""
+    from harness._cache import JsonCache, cache_dir
+
+    folder = cache_dir()
+    if folder not in _name_caches:
+        _name_caches[folder] = JsonCache("price-map-names")
+    return _name_caches[folder]
+
+
+_name_caches: dict[Path | None, Any] = {}
 
 
 def _map_stamp() -> str | None:
