@@ -65,12 +65,10 @@ _NOT_SECRET_ENDINGS = frozenset({"header", "name", "names", "env", "var", "file"
 
 
 @functools.lru_cache(maxsize=8192)  # the same few field names, on every step of every case
-@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
     """Whether a field, header, flag or query parameter named `name` holds a secret, judged by
     whole words: `api_key`, `X-Api-Key`, `authToken`, `--password`, `set-cookie` do; `author`,
-    `keywords`, `max_tokens`, `prompt_tokens`, `api_key_header` do not. (Remembered per name: a
-    trace's every object asks for the same few field names.)"""
+    `keywords`, `max_tokens`, `prompt_tokens`, `api_key_header` do not."""
     snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     words = [w for w in re.split(r"[^a-z0-9]+", snake.lower()) if w]
     if not words or words[-1] in _NOT_SECRET_ENDINGS:
