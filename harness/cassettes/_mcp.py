@@ -46,7 +46,7 @@ def plain_call_result(tool: str, arguments: dict[str, Any], result: Any, sized: 
     models: only `content` (text blocks holding `type` and `text` alone), `structuredContent` (an
     object or null) and `isError` (a boolean). None for any other shape (the caller validates
     it with the SDK): there the model would drop, coerce or fill in something, so the bytes
-    counted could differ. `tests/harness/test_cassette_mcp.py` holds the two equal on every
+    counted could differ. `tests/harness/test_cassette_mcp_plain.py` holds the two equal on every
     recorded result of the shipped cassettes."""
     if not isinstance(result, dict) or not result.keys() <= _PLAIN_RESULT_KEYS:
         return None
