@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JsonCache", "cache_dir", "digest"]
+__all__ = ["JsonCache", "cache_dir", "digest", "shared"]
 
 MAX_ENTRIES = 20_000  # per file; the oldest go first
 
@@ -103,3 +103,15 @@ class JsonCache:
         except OSError:
             return
         self._entries, self._added, self._dirty = entries, {}, False
+
+
+def shared(name: str) -> JsonCache:
+    """The cache `name` of the current cache folder, one object per process (its file read once),
+    for callers that ask it on every replayed call or case."""
+    key = (name, cache_dir())
+    if key not in _shared:
+        _shared[key] = JsonCache(name)
+    return _shared[key]
+
+
+_shared: dict[tuple[str, Path | None], JsonCache] = {}

@@ -87,40 +87,23 @@ def in_price_map(*models: str) -> bool:
     stamp = _map_stamp()
     key = None
     if stamp is not None:
-        from harness._cache import digest
+        from harness._cache import digest, shared
 
         key = digest("\0".join((_SERVED_RULES, stamp, *models)).encode())
-        found = _answers.get(key)
-        if found is None:
-            found = _names().get(key)
+        found = shared(_NAMES).get(key)
         if isinstance(found, bool):
-            _answers[key] = found
             return found
     known = price_map()
     answer = known is None or any(m and (m in known or f"openai/{m}" in known) for m in models)
     if key is not None and known is not None:
-        _answers[key] = answer
-        cache = _names()
+        cache = shared(_NAMES)
         cache.put(key, answer)
         cache.save()
     return answer
 
 
 _SERVED_RULES = "served-1"  # the version of `_served`'s rules, part of the cached answers' key
-_answers: dict[str, bool] = {}  # this process's answers, by key
-
-
-def _names() -> Any:
-    """The `price-map-names` cache of the current cache folder (read once per process)."""
-    from harness._cache import JsonCache, cache_dir
-
-    folder = cache_dir()
-    if folder not in _name_caches:
-        _name_caches[folder] = JsonCache("price-map-names")
-    return _name_caches[folder]
-
-
-_name_caches: dict[Path | None, Any] = {}
+_NAMES = "price-map-names"  # the per-user cache of the answers
 
 
 def _map_stamp() -> str | None:

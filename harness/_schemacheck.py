@@ -13,7 +13,6 @@ schema is never kept: it is checked, and reported, every time.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 __all__ = ["check", "checked", "schema_problem"]
@@ -74,13 +73,6 @@ def _key(schema: Any) -> str | None:
 
 
 def _cache() -> Any:
-    """The `schema-checks` cache of the current cache folder (read once per process)."""
-    from harness._cache import JsonCache, cache_dir
+    from harness._cache import shared
 
-    folder = cache_dir()
-    if folder not in _caches:
-        _caches[folder] = JsonCache("schema-checks")
-    return _caches[folder]
-
-
-_caches: dict[Path | None, Any] = {}
+    return shared("schema-checks")

@@ -9,7 +9,7 @@ import importlib.util
 import jsonschema
 import pytest
 
-from harness import _schemacheck
+from harness import _cache, _schemacheck
 from harness.evaluators._schemas import JsonSchema, _validators
 from tests.harness.evaluators._factories import value_ctx
 
@@ -19,17 +19,17 @@ SCHEMA = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 0
 @pytest.fixture(autouse=True)
 def own_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWTAPE_CACHE_DIR", str(tmp_path / "cache"))
-    _schemacheck._caches.clear()
+    _cache._shared.clear()
     _validators.clear()
     yield
-    _schemacheck._caches.clear()
+    _cache._shared.clear()
     _validators.clear()
 
 
 def test_a_valid_schema_is_checked_once_then_remembered(monkeypatch):
     assert not _schemacheck.checked(SCHEMA)
     assert _schemacheck.schema_problem(SCHEMA) is None
-    _schemacheck._caches.clear()  # as a later process would: read from the file
+    _cache._shared.clear()  # as a later process would: read from the file
     assert _schemacheck.checked(SCHEMA)
     walked = []
     monkeypatch.setattr(jsonschema.Draft202012Validator, "check_schema", classmethod(lambda cls, s: walked.append(s)))

@@ -101,6 +101,7 @@ def test_which_models_the_map_names_is_remembered_by_the_map_file(tmp_path, monk
     reads no map, and another map file is asked again."""
     import json
 
+    from harness import _cache
     from harness import _litellm_files as files
 
     monkeypatch.setenv("FLOWTAPE_CACHE_DIR", str(tmp_path / "cache"))
@@ -110,8 +111,7 @@ def test_which_models_the_map_names_is_remembered_by_the_map_file(tmp_path, monk
     monkeypatch.setattr(files, "litellm_folder", lambda: folder)
     files.price_map.cache_clear()
     monkeypatch.setattr(files, "price_map", files.price_map.__wrapped__)  # read the file each time it is asked
-    monkeypatch.setattr(files, "_answers", {})
-    monkeypatch.setattr(files, "_name_caches", {})
+    monkeypatch.setattr(_cache, "_shared", {})
     assert (files.in_price_map("priced-model"), files.in_price_map("smollm2", "smollm2-135m")) == (True, False)
 
     def unread() -> None:
@@ -119,8 +119,7 @@ def test_which_models_the_map_names_is_remembered_by_the_map_file(tmp_path, monk
 
     with monkeypatch.context() as inner:
         inner.setattr(files, "price_map", unread)
-        inner.setattr(files, "_answers", {})  # as a later process: from the file
-        inner.setattr(files, "_name_caches", {})
+        inner.setattr(_cache, "_shared", {})  # as a later process: from the file
         assert (files.in_price_map("priced-model"), files.in_price_map("smollm2", "smollm2-135m")) == (True, False)
     (folder / files.PRICE_MAP_FILE).write_text(json.dumps({"smollm2": {"input_cost_per_token": 1e-6}, "x": {}}))
     assert (files.in_price_map("priced-model"), files.in_price_map("smollm2", "smollm2-135m")) == (False, True)
